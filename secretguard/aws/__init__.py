@@ -1,0 +1,1 @@
+"""AWS-specific knowledge: key formats, validation against STS, migration to Secrets Manager."""

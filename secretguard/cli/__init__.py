@@ -1,0 +1,54 @@
+"""The ``secretguard`` command: a typer app that parses arguments and calls the library, nothing more.
+
+Errors the user can fix become one line ``error: …`` on stderr and exit code 2; nothing prints a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+import typer
+
+from secretguard.errors import SecretguardError
+
+EXIT_FINDINGS = 1
+EXIT_ERROR = 2
+
+app = typer.Typer(
+    name="secretguard",
+    help="Find cloud credentials, tell whether they are live, and move them where they belong.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _register() -> None:
+    from secretguard.cli import baseline, rules, scan
+
+    app.add_typer(scan.app, name="scan")
+    app.add_typer(rules.app, name="rules")
+    app.add_typer(baseline.app, name="baseline")
+
+
+_register()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the command line and exit with its code."""
+    try:
+        code = app(args=argv, standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        code = exc.exit_code
+    except click.exceptions.Abort:
+        code = 130
+    except click.ClickException as exc:
+        print(f"error: {exc.format_message()}", file=sys.stderr)
+        code = EXIT_ERROR
+    except SecretguardError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        code = EXIT_ERROR
+    except KeyboardInterrupt:
+        code = 130
+    sys.exit(code if isinstance(code, int) else 0)

@@ -1,0 +1,70 @@
+"""Options every scan shares, and the one place that writes a report and picks the exit code."""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated, TextIO
+
+import typer
+
+from secretguard.baseline import load_baseline
+from secretguard.config import Config, find_config
+from secretguard.findings import Finding
+from secretguard.report import ScanSummary, reporter_for
+
+FormatOpt = Annotated[str, typer.Option("--format", "-f", help="text, json, jsonl or sarif.")]
+OutputOpt = Annotated[Path | None, typer.Option("--output", "-o", help="Write the report to FILE instead of stdout.")]
+RevealOpt = Annotated[bool, typer.Option("--reveal", help="Show secrets in full (redacted by default).")]
+ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="Configuration file (default: .secretguard.yaml in the target).")]
+BaselineOpt = Annotated[Path | None, typer.Option("--baseline", "-b", help="Do not report findings whose fingerprint is in this baseline.")]
+JobsOpt = Annotated[int, typer.Option("--jobs", "-j", help="Worker processes (default: all cores).")]
+NoProgressOpt = Annotated[bool, typer.Option("--no-progress", help="No progress bar.")]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing; only the exit code tells.")]
+
+
+def load_inputs(config_path: Path | None, root: Path | None, baseline_path: Path | None) -> tuple[Config, frozenset[str]]:
+    config = find_config(config_path, root if root is not None and root.is_dir() else None)
+    baseline = load_baseline(baseline_path) if baseline_path is not None else frozenset()
+    return config, baseline
+
+
+@contextlib.contextmanager
+def _open_output(output: Path | None) -> Iterator[TextIO]:
+    if output is None:
+        yield sys.stdout
+        return
+    try:
+        with open(output, "w", encoding="utf-8") as handle:
+            yield handle
+    except OSError as exc:
+        from secretguard.errors import SecretguardError
+        raise SecretguardError(f"{output}: cannot write report: {exc.strerror or exc}") from None
+
+
+def finish(findings: list[Finding], summary: ScanSummary, fmt: str, output: Path | None,
+           reveal: bool, quiet: bool) -> int:
+    """Write the report (unless ``quiet``) and return 1 when there are findings, else 0."""
+    writer = reporter_for(fmt)
+    if not quiet:
+        with _open_output(output) as out:
+            writer(findings, out, summary, reveal)
+    return 1 if findings else 0
+
+
+@contextlib.contextmanager
+def progress_bar(enabled: bool, label: str) -> Iterator[tuple[object, object]]:
+    """``(set_total, advance)`` callbacks drawing a bar on stderr when it is a terminal."""
+    if not enabled or not sys.stderr.isatty():
+        yield (lambda n: None), (lambda n: None)
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn, TransferSpeedColumn
+
+    with Progress("[progress.description]{task.description}", BarColumn(), DownloadColumn(),
+                  TransferSpeedColumn(), TimeRemainingColumn(), console=Console(stderr=True),
+                  transient=True) as bar:
+        task = bar.add_task(label, total=None)
+        yield (lambda n: bar.update(task, total=n)), (lambda n: bar.advance(task, n))

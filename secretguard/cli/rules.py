@@ -1,0 +1,35 @@
+"""``secretguard rules list|test``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from secretguard.rules import load_rules
+
+app = typer.Typer(help="Show the rules, or run every rule's examples.", no_args_is_help=True)
+ExtraOpt = Annotated[list[Path] | None, typer.Option("--rules", "-r", help="Extra rule file(s) to load.")]
+
+
+@app.command("list")
+def list_rules(extra: ExtraOpt = None) -> int:
+    """List every rule: id, severity and name."""
+    for rule in load_rules(extra or []):
+        typer.echo(f"{rule.id:45} {rule.spec.severity:9} {rule.spec.name}")
+    return 0
+
+
+@app.command("test")
+def test_rules(extra: ExtraOpt = None) -> int:
+    """Check every rule: examples found, negative examples not, under both matching paths."""
+    from secretguard.rules_check import check_rules
+
+    rules = load_rules(extra or [])
+    problems = check_rules(rules)
+    for problem in problems:
+        typer.echo(str(problem), err=True)
+    examples = sum(len(r.spec.examples) + len(r.spec.negative_examples) for r in rules)
+    typer.echo(f"{len(rules)} rules, {examples} examples, {len(problems)} problem(s)")
+    return 1 if problems else 0

@@ -1,0 +1,46 @@
+"""``secretguard scan …``: one subcommand per source."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from secretguard.cli.common import (
+    BaselineOpt, ConfigOpt, FormatOpt, JobsOpt, NoProgressOpt, OutputOpt, QuietOpt, RevealOpt,
+    finish, load_inputs, progress_bar,
+)
+from secretguard.report import reporter_for
+from secretguard.scanning import default_jobs
+
+app = typer.Typer(help="Scan a working tree, a git history, a staged change or an AWS account.", no_args_is_help=True)
+
+
+@app.command("dir")
+def scan_dir(
+    path: Annotated[Path, typer.Argument(help="Directory or file to scan.")] = Path("."),
+    fmt: FormatOpt = "text",
+    output: OutputOpt = None,
+    reveal: RevealOpt = False,
+    config: ConfigOpt = None,
+    baseline: BaselineOpt = None,
+    jobs: JobsOpt = 0,
+    no_progress: NoProgressOpt = False,
+    quiet: QuietOpt = False,
+    respect_gitignore: Annotated[bool, typer.Option("--respect-gitignore", help="Skip files git ignores.")] = False,
+    max_file_size: Annotated[int, typer.Option("--max-file-size", help="Skip files larger than this many bytes (default 10 MB, or the config's max_file_size).")] = 0,
+) -> int:
+    """Scan every file under PATH (skipping .git, binary and oversized files)."""
+    from dataclasses import replace
+
+    from secretguard.scans import scan_directory
+
+    reporter_for(fmt)  # a bad --format fails before any work
+    cfg, accepted = load_inputs(config, path, baseline)
+    if max_file_size > 0:
+        cfg = replace(cfg, max_file_size=max_file_size)
+    with progress_bar(not no_progress and not quiet, "scanning") as (set_total, advance):
+        result = scan_directory(path, cfg, jobs or default_jobs(), accepted, respect_gitignore,
+                                on_total=set_total, on_advance=advance)  # type: ignore[arg-type]
+    return finish(result.findings, result.summary, fmt, output, reveal, quiet)

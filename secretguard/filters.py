@@ -1,0 +1,97 @@
+"""Named predicates that drop candidates which are not real secrets.
+
+Content filters look only at the secret, its rule and its line, so the engine can apply them anywhere.
+Each returns True when the candidate must be dropped. :data:`CONTENT_FILTERS` is the registry.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import regex
+
+from secretguard.aws.keys import VENDOR_EXAMPLE_KEYS
+from secretguard.findings import Hit, fingerprint, sha256_hex
+
+INLINE_ALLOW_MARKERS = (b"secretguard:allow", b"pragma: allowlist secret", b"gitleaks:allow")
+PLACEHOLDER_WORDS = frozenset({
+    "changeme", "change_me", "change-me", "password", "secret", "example", "placeholder", "redacted",
+    "dummy", "test", "null", "none", "undefined", "todo", "fixme", "sample", "xxx", "token", "apikey",
+})
+PLACEHOLDER_SHAPES = regex.compile(
+    r"""(?xi)
+      \$\{ | \{\{ | \}\} | %\( | <[^>]*> | ^\$[A-Za-z_{]      (?# template, shell and format references )
+    | os\.environ | process\.env | getenv | ENV\[              (?# environment lookups in code )
+    | [xX*.]{4}                                                (?# masking: xxxx, ****, .... )
+    | your[_-]? | [_-]here$                                    (?# YOUR_API_KEY_HERE )
+    """
+)
+UUID = regex.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+HEX_DIGEST = regex.compile(r"^(?:[0-9a-f]{32}|[0-9a-f]{40}|[0-9a-f]{64}|[0-9A-F]{32}|[0-9A-F]{40}|[0-9A-F]{64})$")
+
+
+def is_vendor_example(secret: str, rule_id: str) -> bool:
+    """AWS documentation keys and anything ending in EXAMPLE."""
+    return secret in VENDOR_EXAMPLE_KEYS or secret.upper().endswith("EXAMPLE") or "EXAMPLEKEY" in secret
+
+
+def is_placeholder(secret: str, rule_id: str) -> bool:
+    """Template references, masked values and stock words standing in for a real secret."""
+    if secret.lower() in PLACEHOLDER_WORDS or len(set(secret)) <= 1:
+        return True
+    return PLACEHOLDER_SHAPES.search(secret) is not None
+
+
+def is_hash_or_uuid(secret: str, rule_id: str) -> bool:
+    """UUIDs and hex digests look random but are rarely secrets; only generic rules yield to this."""
+    return rule_id.startswith("generic-") and bool(UUID.match(secret) or HEX_DIGEST.match(secret))
+
+
+CONTENT_FILTERS: dict[str, Callable[[str, str], bool]] = {
+    "vendor-example": is_vendor_example,
+    "placeholder": is_placeholder,
+    "hash-or-uuid": is_hash_or_uuid,
+}
+
+
+def is_dropped(secret: str, rule_id: str) -> bool:
+    """True when any content filter drops the secret."""
+    return any(f(secret, rule_id) for f in CONTENT_FILTERS.values())
+
+
+def is_inline_allowed(line: bytes) -> bool:
+    """A line carrying ``secretguard:allow`` (or the markers other tools use) is never reported."""
+    return any(marker in line for marker in INLINE_ALLOW_MARKERS)
+
+
+@dataclass(frozen=True)
+class Allowlist:
+    """User allowlist from ``.secretguard.yaml``: path globs, secret regexes and secret hashes."""
+
+    paths: tuple[str, ...] = ()
+    regexes: tuple[regex.Pattern[str], ...] = ()
+    secrets_sha256: frozenset[str] = field(default_factory=frozenset)
+
+    def allows_path(self, path: str | None) -> bool:
+        return path is not None and any(
+            fnmatch.fnmatch(path, glob) or fnmatch.fnmatch(path.rsplit("/", 1)[-1], glob) for glob in self.paths
+        )
+
+    def allows_secret(self, secret: str, secret_sha256: str) -> bool:
+        return secret_sha256 in self.secrets_sha256 or any(r.search(secret) for r in self.regexes)
+
+
+def user_filter(allowlist: Allowlist, baseline: frozenset[str] = frozenset()) -> Callable[[Hit], bool]:
+    """A ``keep`` predicate for :func:`secretguard.findings.collect` from the allowlist and a baseline."""
+
+    def keep(hit: Hit) -> bool:
+        if allowlist.allows_path(hit.origin.path):
+            return False
+        digest = sha256_hex(hit.secret)
+        if allowlist.allows_secret(hit.secret, digest):
+            return False
+        return fingerprint(hit.rule, hit.secret) not in baseline
+
+    return keep

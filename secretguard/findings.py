@@ -1,0 +1,178 @@
+"""Where a secret was seen (:class:`Origin`) and one unique secret with all its places (:class:`Finding`)."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from secretguard.aws.keys import account_from_key_id
+
+REDACT_KEEP = 4
+REDACT_MAX_STARS = 24
+
+
+@dataclass(frozen=True, slots=True)
+class Origin:
+    """A place a secret was seen. Sources fill what they know; the engine adds line and column."""
+
+    source: str
+    path: str | None = None
+    repo: str | None = None
+    line: int | None = None
+    column: int | None = None
+    commit: str | None = None
+    author: str | None = None
+    date: str | None = None
+    resource: str | None = None
+    container: str | None = None
+    variable: str | None = None
+    region: str | None = None
+
+    def at(self, line: int, column: int) -> Origin:
+        """This origin, pointed at a line and column."""
+        return replace(self, line=line, column=column)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in self.__slots__ if getattr(self, k) is not None}
+
+    @staticmethod
+    def from_dict(data: dict[str, Any]) -> Origin:
+        return Origin(**{k: data[k] for k in Origin.__slots__ if k in data})
+
+    def sort_key(self) -> tuple[str, str, str, int, int]:
+        return (self.source, self.repo or "", self.path or self.resource or "", self.line or 0, self.column or 0)
+
+
+def sha256_hex(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()
+
+
+def fingerprint(rule_id: str, secret: str) -> str:
+    """The stable identity of a finding: sha256 of rule id and secret, never the line."""
+    return sha256_hex(f"{rule_id}:{secret}")
+
+
+def redact(secret: str) -> str:
+    """Keep a few characters at each end so a person can recognise the secret, hide the rest."""
+    secret = secret.replace("\r", "").replace("\n", "")
+    keep = REDACT_KEEP if len(secret) >= 16 else 2 if len(secret) >= 8 else 0
+    hidden = min(len(secret) - 2 * keep, REDACT_MAX_STARS)
+    return secret[:keep] + "*" * hidden + (secret[-keep:] if keep else "")
+
+
+@dataclass(frozen=True, slots=True)
+class Pair:
+    """The second half of a credential, such as the secret access key that goes with a key ID."""
+
+    rule: str
+    secret: str
+
+    @property
+    def secret_sha256(self) -> str:
+        return sha256_hex(self.secret)
+
+
+@dataclass(slots=True)
+class Finding:
+    """One unique secret found by one rule, with every place it was seen."""
+
+    rule: str
+    name: str
+    severity: str
+    secret: str
+    entropy: float
+    pair: Pair | None = None
+    locations: list[Origin] = field(default_factory=list)
+    decoded: tuple[str, ...] = ()
+    validation: dict[str, Any] | None = None
+
+    @property
+    def fingerprint(self) -> str:
+        return fingerprint(self.rule, self.secret)
+
+    @property
+    def secret_sha256(self) -> str:
+        return sha256_hex(self.secret)
+
+    @property
+    def aws_account(self) -> str | None:
+        return account_from_key_id(self.secret) if self.rule == "aws-access-key-id" else None
+
+    def to_dict(self, reveal: bool = False) -> dict[str, Any]:
+        """The finding as CONVENTIONS.md describes it; secrets redacted unless ``reveal``."""
+        shown = (lambda s: s) if reveal else redact
+        out: dict[str, Any] = {
+            "fingerprint": self.fingerprint,
+            "rule": self.rule,
+            "name": self.name,
+            "severity": self.severity,
+            "secret": shown(self.secret),
+            "secret_sha256": self.secret_sha256,
+        }
+        if self.pair is not None:
+            out["pair"] = {
+                "rule": self.pair.rule,
+                "secret": shown(self.pair.secret),
+                "secret_sha256": self.pair.secret_sha256,
+            }
+        out["entropy"] = round(self.entropy, 3)
+        if self.aws_account:
+            out["aws_account"] = self.aws_account
+        if self.decoded:
+            out["decoded"] = list(self.decoded)
+        if self.validation is not None:
+            out["validation"] = self.validation
+        out["locations"] = [o.to_dict() for o in sorted(self.locations, key=Origin.sort_key)]
+        return out
+
+
+SEVERITY_ORDER = {"critical": 0, "high": 1, "medium": 2, "low": 3}
+
+
+def sort_findings(findings: list[Finding]) -> list[Finding]:
+    """Most severe first, then by rule and first location, so output is stable."""
+    def key(f: Finding) -> tuple[int, str, tuple[str, str, str, int, int], str]:
+        first = min((o.sort_key() for o in f.locations), default=("", "", "", 0, 0))
+        return (SEVERITY_ORDER.get(f.severity, 9), f.rule, first, f.fingerprint)
+
+    return sorted(findings, key=key)
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """One sighting of a secret: what the scanner sends back from a worker, small and picklable."""
+
+    rule: str
+    secret: str
+    entropy: float
+    origin: Origin
+    pair: Pair | None = None
+    decoded: tuple[str, ...] = ()
+
+
+def collect(
+    hits: Iterable[Hit],
+    rule_info: dict[str, tuple[str, str]],
+    keep: Callable[[Hit], bool] = lambda hit: True,
+) -> list[Finding]:
+    """Group sightings into one finding per (rule, secret); ``rule_info`` maps rule id to (name, severity).
+
+    ``keep`` is the user's filters (allowlists, baseline); a dropped sighting is dropped everywhere.
+    """
+    by_key: dict[tuple[str, str], Finding] = {}
+    for hit in hits:
+        if not keep(hit):
+            continue
+        key = (hit.rule, hit.secret)
+        finding = by_key.get(key)
+        if finding is None:
+            name, severity = rule_info.get(hit.rule, (hit.rule, "high"))
+            finding = by_key[key] = Finding(hit.rule, name, severity, hit.secret, hit.entropy,
+                                            pair=hit.pair, decoded=hit.decoded)
+        elif finding.pair is None and hit.pair is not None:
+            finding.pair = hit.pair
+        if hit.origin not in finding.locations:
+            finding.locations.append(hit.origin)
+    return sort_findings(list(by_key.values()))

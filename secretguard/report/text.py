@@ -1,0 +1,68 @@
+"""A readable report for terminals: one table per severity, most severe first."""
+
+from __future__ import annotations
+
+from itertools import groupby
+from typing import TextIO
+
+from rich.console import Console
+from rich.table import Table
+
+from secretguard.findings import Finding, Origin, redact
+from secretguard.report import ScanSummary
+
+STYLES = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan"}
+MAX_LOCATIONS_SHOWN = 5
+
+
+def describe(origin: Origin) -> str:
+    """One short line for a location: path:line:col, plus commit or cloud resource."""
+    where = origin.path or origin.resource or origin.repo or "?"
+    if origin.variable:
+        where += f" ${origin.variable}"
+    if origin.line:
+        where += f":{origin.line}:{origin.column or 1}"
+    if origin.commit:
+        where += f" @{origin.commit[:10]}"
+        if origin.author:
+            where += f" ({origin.author}, {(origin.date or '')[:10]})"
+    return where
+
+
+def _secret_cell(finding: Finding, reveal: bool) -> str:
+    shown = (lambda s: s) if reveal else redact
+    text = shown(finding.secret)
+    if finding.pair:
+        text += f"\n+ {shown(finding.pair.secret)}"
+    if finding.aws_account:
+        text += f"\naccount {finding.aws_account}"
+    if finding.validation:
+        text += f"\n[{finding.validation.get('status', '?')}]"
+    return text
+
+
+def write_text(findings: list[Finding], out: TextIO, summary: ScanSummary, reveal: bool) -> None:
+    console = Console(file=out, highlight=False, soft_wrap=False)
+    for severity, group in groupby(findings, key=lambda f: f.severity):
+        items = list(group)
+        table = Table(title=f"{severity.upper()} ({len(items)})", title_style=STYLES.get(severity, ""),
+                      show_lines=True, expand=False)
+        table.add_column("rule", overflow="fold")
+        table.add_column("secret", overflow="fold")
+        table.add_column("locations", overflow="fold")
+        for finding in items:
+            shown = [describe(o) for o in sorted(finding.locations, key=Origin.sort_key)]
+            if len(shown) > MAX_LOCATIONS_SHOWN:
+                shown = shown[:MAX_LOCATIONS_SHOWN] + [f"… and {len(shown) - MAX_LOCATIONS_SHOWN} more"]
+            table.add_row(finding.rule, _secret_cell(finding, reveal), "\n".join(shown))
+        console.print(table)
+    for path, reason in summary.skipped:
+        console.print(f"skipped {path}: {reason}", style="dim")
+    for note in summary.notes:
+        console.print(note, style="dim")
+    total = len(findings)
+    scanned = f"{summary.scanned} {summary.source or 'items'}, {summary.scanned_bytes / 1e6:.1f} MB"
+    if total:
+        console.print(f"[bold]{total} finding{'s' if total != 1 else ''}[/bold] in {scanned}.")
+    else:
+        console.print(f"No secrets found in {scanned}.")

@@ -1,0 +1,224 @@
+"""Load and check detection rules from YAML (``patterns/*.yaml`` and user rule files).
+
+A rule file is parsed into frozen :class:`RuleSpec` records that mirror the YAML, then compiled into
+:class:`Rule` objects that hold the compiled ``regex`` pattern. Every problem names its file and rule.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re._parser as sre_parse
+from dataclasses import dataclass, field
+from functools import cached_property
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import regex
+import yaml
+
+from secretguard.errors import RuleError
+
+SEVERITIES = ("critical", "high", "medium", "low")
+ID_PATTERN = regex.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+SECRET_GROUP = "secret"
+UNBOUNDED_WIDTH = 4096
+"""Bytes searched before a prefilter hit when a pattern's width has no bound."""
+MAX_WIDTH = 16384
+KNOWN_KEYS = {
+    "id", "name", "severity", "keywords", "pattern", "entropy", "pair", "requires", "validate",
+    "examples", "negative_examples", "references", "description",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Proximity:
+    """Another rule whose match must (``requires``) or may (``pair``) lie within some lines."""
+
+    rule: str
+    within_lines: int
+
+
+@dataclass(frozen=True, slots=True)
+class RuleSpec:
+    """A rule exactly as written in its YAML file."""
+
+    id: str
+    name: str
+    severity: str
+    pattern: str
+    source: str
+    keywords: tuple[str, ...] = ()
+    entropy: float | None = None
+    pair: Proximity | None = None
+    requires: Proximity | None = None
+    validate: str | None = None
+    examples: tuple[str, ...] = ()
+    negative_examples: tuple[str, ...] = ()
+    references: tuple[str, ...] = ()
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A checked rule with its compiled pattern."""
+
+    spec: RuleSpec
+    regex: regex.Pattern[bytes] = field(repr=False)
+
+    @property
+    def id(self) -> str:
+        return self.spec.id
+
+    @property
+    def is_generic(self) -> bool:
+        """Generic rules yield to any specific rule that claims the same secret."""
+        return self.spec.id.startswith("generic-")
+
+    @cached_property
+    def keywords(self) -> tuple[bytes, ...]:
+        return tuple(k.lower().encode() for k in self.spec.keywords)
+
+    @cached_property
+    def max_width(self) -> int:
+        """Upper bound on a match's length in bytes, used to size the window around a prefilter hit."""
+        try:
+            high = sre_parse.parse(self.spec.pattern).getwidth()[1]
+        except Exception:  # syntax only the `regex` module knows
+            return UNBOUNDED_WIDTH
+        if high >= sre_parse.MAXREPEAT or high > MAX_WIDTH:
+            return UNBOUNDED_WIDTH if high >= sre_parse.MAXREPEAT else MAX_WIDTH
+        return high
+
+
+def _as_str_tuple(value: Any, path: str, rule_id: str, key: str) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise RuleError(path, rule_id, f"'{key}' must be a list of strings")
+    return tuple(value)
+
+
+def _proximity(value: Any, path: str, rule_id: str, key: str) -> Proximity | None:
+    if value is None:
+        return None
+    if (
+        not isinstance(value, dict)
+        or not isinstance(value.get("rule"), str)
+        or not isinstance(value.get("within_lines", 0), int)
+        or set(value) - {"rule", "within_lines"}
+    ):
+        raise RuleError(path, rule_id, f"'{key}' must be {{rule: ID, within_lines: N}}")
+    return Proximity(value["rule"], int(value.get("within_lines", 0)))
+
+
+def parse_rule(raw: Any, path: str, index: int) -> RuleSpec:
+    """Check one YAML mapping and turn it into a :class:`RuleSpec`."""
+    if not isinstance(raw, dict):
+        raise RuleError(path, f"#{index + 1}", "a rule must be a mapping")
+    rule_id = raw.get("id")
+    if not isinstance(rule_id, str) or not ID_PATTERN.match(rule_id):
+        raise RuleError(path, str(rule_id or f"#{index + 1}"), "'id' must be kebab-case")
+    unknown = set(raw) - KNOWN_KEYS
+    if unknown:
+        raise RuleError(path, rule_id, f"unknown key(s): {', '.join(sorted(unknown))}")
+    for key in ("name", "pattern"):
+        if not isinstance(raw.get(key), str) or not raw[key].strip():
+            raise RuleError(path, rule_id, f"'{key}' is required")
+    severity = raw.get("severity")
+    if severity not in SEVERITIES:
+        raise RuleError(path, rule_id, f"'severity' must be one of {', '.join(SEVERITIES)}")
+    entropy = raw.get("entropy")
+    if entropy is not None and not isinstance(entropy, (int, float)):
+        raise RuleError(path, rule_id, "'entropy' must be a number")
+    spec = RuleSpec(
+        id=rule_id,
+        name=raw["name"],
+        severity=severity,
+        pattern=raw["pattern"],
+        source=path,
+        keywords=_as_str_tuple(raw.get("keywords"), path, rule_id, "keywords"),
+        entropy=float(entropy) if entropy is not None else None,
+        pair=_proximity(raw.get("pair"), path, rule_id, "pair"),
+        requires=_proximity(raw.get("requires"), path, rule_id, "requires"),
+        validate=raw.get("validate"),
+        examples=_as_str_tuple(raw.get("examples"), path, rule_id, "examples"),
+        negative_examples=_as_str_tuple(raw.get("negative_examples"), path, rule_id, "negative_examples"),
+        references=_as_str_tuple(raw.get("references"), path, rule_id, "references"),
+        description=str(raw.get("description", "")),
+    )
+    if not spec.keywords and spec.requires is None:
+        raise RuleError(path, rule_id, "'keywords' is required unless the rule 'requires' another")
+    return spec
+
+
+def compile_rule(spec: RuleSpec) -> Rule:
+    """Compile a spec's pattern; the pattern must define the named group ``secret``."""
+    try:
+        compiled = regex.compile(spec.pattern.encode())
+    except (regex.error, UnicodeEncodeError) as exc:
+        raise RuleError(spec.source, spec.id, f"pattern does not compile: {exc}") from None
+    if SECRET_GROUP not in compiled.groupindex:
+        raise RuleError(spec.source, spec.id, f"pattern has no named group '{SECRET_GROUP}'")
+    return Rule(spec, compiled)
+
+
+def load_rule_file(path: Path) -> list[RuleSpec]:
+    """Parse one rule file into specs, with errors that name the file and rule."""
+    name = str(path)
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise RuleError(name, None, f"cannot read: {exc.strerror or exc}") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark else ""
+        raise RuleError(name, None, f"invalid YAML{where}: {getattr(exc, 'problem', exc)}") from None
+    if not isinstance(document, dict) or not isinstance(document.get("rules"), list):
+        raise RuleError(name, None, "expected a top-level 'rules:' list")
+    return [parse_rule(raw, name, i) for i, raw in enumerate(document["rules"])]
+
+
+def builtin_rules_dir() -> Path:
+    """The shipped ``patterns/`` folder, inside an installed wheel or beside a source checkout."""
+    packaged = Path(str(resources.files("secretguard"))) / "patterns"
+    if packaged.is_dir():
+        return packaged
+    checkout = Path(__file__).resolve().parent.parent / "patterns"
+    if checkout.is_dir():
+        return checkout
+    raise RuleError(str(packaged), None, "built-in rules not found")
+
+
+def load_rules(
+    extra_files: list[Path] | tuple[Path, ...] = (),
+    disabled: set[str] | frozenset[str] = frozenset(),
+    builtin: bool = True,
+) -> list[Rule]:
+    """Load built-in rules and ``extra_files``, drop ``disabled`` ids, and check the set as a whole."""
+    files = sorted(builtin_rules_dir().glob("*.yaml")) if builtin else []
+    specs: list[RuleSpec] = []
+    for file in [*files, *extra_files]:
+        specs.extend(load_rule_file(Path(file)))
+    seen: dict[str, str] = {}
+    for spec in specs:
+        if spec.id in seen:
+            raise RuleError(spec.source, spec.id, f"duplicate id (also in {seen[spec.id]})")
+        seen[spec.id] = spec.source
+    specs = [s for s in specs if s.id not in disabled]
+    ids = {s.id for s in specs}
+    for spec in specs:
+        for key, ref in (("pair", spec.pair), ("requires", spec.requires)):
+            if ref is not None and ref.rule not in ids:
+                raise RuleError(spec.source, spec.id, f"'{key}' names unknown rule '{ref.rule}'")
+    return [compile_rule(s) for s in specs]
+
+
+def rules_digest(rules: list[Rule]) -> str:
+    """A hash of every rule's id, pattern and keywords: the key of the compiled-database cache."""
+    h = hashlib.sha256()
+    for rule in rules:
+        h.update(f"{rule.id}\0{rule.spec.pattern}\0{','.join(rule.spec.keywords)}\n".encode())
+    return h.hexdigest()

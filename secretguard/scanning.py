@@ -1,0 +1,84 @@
+"""Run the detector over chunks, in this process or in worker processes, and turn matches into hits.
+
+Each worker process builds its own :class:`~secretguard.engine.Detector` once (the compiled rule
+database is cached on disk, so this is quick) and then scans whatever batches it is given.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from typing import TypeVar
+
+from secretguard.config import RuleSelection
+from secretguard.engine import Detector, Match
+from secretguard.findings import Hit, Origin, Pair
+from secretguard.rules import load_rules
+from secretguard.sources import Chunk
+
+T = TypeVar("T")
+_detector: Detector | None = None
+_selection: RuleSelection | None = None
+
+
+def detector_for(selection: RuleSelection) -> Detector:
+    """This process's detector for ``selection``, built on first use."""
+    global _detector, _selection
+    if _detector is None or _selection != selection:
+        _detector = Detector(load_rules(selection.extra_files, selection.disabled))
+        _selection = selection
+    return _detector
+
+
+def hits_from(matches: Iterable[Match], origin: Origin) -> list[Hit]:
+    """Matches in one chunk as hits at that chunk's origin."""
+    return [
+        Hit(
+            rule=m.rule.id,
+            secret=m.secret_text,
+            entropy=m.entropy,
+            origin=origin.at(m.line, m.column),
+            pair=Pair(m.pair.rule.id, m.pair.secret_text) if m.pair else None,
+        )
+        for m in matches
+    ]
+
+
+def scan_chunk(detector: Detector, chunk: Chunk) -> list[Hit]:
+    return hits_from(detector.scan(chunk.data), chunk.origin)
+
+
+def default_jobs() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+def run_batches(
+    work: Callable[[RuleSelection, T], list[Hit]],
+    batches: Iterable[T],
+    selection: RuleSelection,
+    jobs: int,
+    on_done: Callable[[T], None] = lambda batch: None,
+) -> Iterator[list[Hit]]:
+    """Apply ``work(selection, batch)`` to every batch, in ``jobs`` processes, yielding results as they finish.
+
+    ``work`` must be a module-level function so it can be sent to workers. At most ``2 * jobs``
+    batches are in flight, so memory stays bounded however many batches there are.
+    """
+    if jobs <= 1:
+        for batch in batches:
+            yield work(selection, batch)
+            on_done(batch)
+        return
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        pending: dict[Future[list[Hit]], T] = {}
+        for batch in batches:
+            pending[pool.submit(work, selection, batch)] = batch
+            if len(pending) >= 2 * jobs:
+                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    yield future.result()
+                    on_done(pending.pop(future))
+        for future in list(pending):
+            yield future.result()
+            on_done(pending.pop(future))
