@@ -19,7 +19,7 @@ from pathlib import Path
 
 from secretguard.entropy import shannon_entropy
 from secretguard.filters import is_dropped, is_inline_allowed
-from secretguard.rules import SECRET_GROUP, Rule, rules_digest
+from secretguard.rules import SECRET_GROUP, Rule, prefilter_pattern, rules_digest
 
 try:  # Hyperscan ships wheels for x86-64 only; everything still works without it.
     import hyperscan
@@ -102,12 +102,31 @@ def _cache_dir() -> Path:
     return Path(base) / "secretguard"
 
 
+def _compile(rules: list[Rule]) -> hyperscan.Database:
+    database = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+    database.compile(
+        expressions=[prefilter_pattern(r.spec.pattern).encode() for r in rules],
+        ids=list(range(len(rules))),
+        elements=len(rules),
+        flags=[hyperscan.HS_FLAG_PREFILTER] * len(rules),
+    )
+    return database
+
+
+def _compiles(rule: Rule) -> bool:
+    """Whether Hyperscan accepts this one rule."""
+    try:
+        _compile([rule])
+    except hyperscan.error:
+        return False
+    return True
+
+
 class Detector:
     """Scans bytes with a fixed rule set. Build one per process; scanning is not thread-safe."""
 
     def __init__(self, rules: list[Rule], use_hyperscan: bool | None = None) -> None:
         self.rules = rules
-        self.by_id = {r.id: r for r in rules}
         self.prefiltered = [r for r in rules if r.spec.requires is None]
         self.dependents: dict[str, list[Rule]] = defaultdict(list)
         for rule in rules:
@@ -116,7 +135,8 @@ class Detector:
         want = hyperscan is not None if use_hyperscan is None else use_hyperscan
         if want and hyperscan is None:
             raise RuntimeError("hyperscan is not installed")
-        self.database = None
+        self.database: hyperscan.Database | None = None
+        self.hs_rules: list[Rule] = []
         self.regex_only: list[Rule] = list(self.prefiltered)
         if want:
             self._load_database()
@@ -129,46 +149,31 @@ class Detector:
 
     def _load_database(self) -> None:
         """Compile (or load from the on-disk cache) one database of every rule Hyperscan accepts."""
-        accepted = [r for r in self.prefiltered if self._compiles(r)]
-        self.regex_only = [r for r in self.prefiltered if r not in accepted]
-        for rule in self.regex_only:
-            log.debug("rule %s runs without the prefilter: Hyperscan cannot compile it", rule.id)
-        self.hs_rules = accepted
-        if not accepted:
-            return
-        cache = _cache_dir() / f"hs-{hyperscan.__version__}-{rules_digest(accepted)[:32]}.db"
+        cache = _cache_dir() / f"hs-{hyperscan.__version__}-{rules_digest(self.prefiltered)[:32]}.db"
         try:
             database = hyperscan.loadb(cache.read_bytes(), hyperscan.HS_MODE_BLOCK)
             database.scratch = hyperscan.Scratch(database)
-            self.database = database
+            self.database, self.hs_rules, self.regex_only = database, self.prefiltered, []
             return
         except (OSError, hyperscan.error):
             pass
-        db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
-        db.compile(
-            expressions=[r.spec.pattern.encode() for r in accepted],
-            ids=list(range(len(accepted))),
-            elements=len(accepted),
-            flags=[hyperscan.HS_FLAG_PREFILTER] * len(accepted),
-        )
-        self.database = db
+        try:
+            self.database, self.hs_rules, self.regex_only = _compile(self.prefiltered), self.prefiltered, []
+        except hyperscan.error:
+            # Some rule is beyond Hyperscan even in prefilter mode: it runs on the regex path alone.
+            self.hs_rules = [r for r in self.prefiltered if _compiles(r)]
+            self.regex_only = [r for r in self.prefiltered if r not in self.hs_rules]
+            for rule in self.regex_only:
+                log.warning("rule %s runs without the prefilter: Hyperscan cannot compile it", rule.id)
+            self.database = _compile(self.hs_rules) if self.hs_rules else None
+            return
         try:
             cache.parent.mkdir(parents=True, exist_ok=True)
             tmp = cache.with_suffix(f".{os.getpid()}.tmp")
-            tmp.write_bytes(hyperscan.dumpb(db))
+            tmp.write_bytes(hyperscan.dumpb(self.database))
             os.replace(tmp, cache)
         except OSError as exc:
             log.debug("cannot cache the compiled rules at %s: %s", cache, exc)
-
-    @staticmethod
-    def _compiles(rule: Rule) -> bool:
-        probe = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
-        try:
-            probe.compile(expressions=[rule.spec.pattern.encode()], ids=[0], elements=1,
-                          flags=[hyperscan.HS_FLAG_PREFILTER])
-        except hyperscan.error:
-            return False
-        return True
 
     # --- scanning ----------------------------------------------------------------------------------
 

@@ -207,13 +207,41 @@ def load_rules(
         if spec.id in seen:
             raise RuleError(spec.source, spec.id, f"duplicate id (also in {seen[spec.id]})")
         seen[spec.id] = spec.source
-    specs = [s for s in specs if s.id not in disabled]
     ids = {s.id for s in specs}
     for spec in specs:
         for key, ref in (("pair", spec.pair), ("requires", spec.requires)):
             if ref is not None and ref.rule not in ids:
                 raise RuleError(spec.source, spec.id, f"'{key}' names unknown rule '{ref.rule}'")
+    # A rule that requires a disabled rule can never fire: it goes too.
+    off = set(disabled)
+    while True:
+        more = {s.id for s in specs if s.requires is not None and s.requires.rule in off} - off
+        if not more:
+            break
+        off |= more
+    specs = [s for s in specs if s.id not in off]
     return [compile_rule(s) for s in specs]
+
+
+BOUNDED_REPEAT = regex.compile(r"(?<!\\)\{(\d+)(?:(,)(\d*))?\}")
+PREFILTER_MAX_REPEAT = 16
+PREFILTER_MIN_REPEAT = 8
+
+
+def prefilter_pattern(pattern: str) -> str:
+    """The pattern with long counted repeats loosened (``{64,12000}`` to ``{8,}``) for the prefilter.
+
+    Large bounded repeats make Hyperscan compile for minutes; a looser repeat matches a superset, and
+    the exact pattern still decides on the window around each hit.
+    """
+    def loosen(m: regex.Match[str]) -> str:
+        low = int(m.group(1))
+        high = None if m.group(2) and not m.group(3) else int(m.group(3) or low)
+        if high is not None and high <= PREFILTER_MAX_REPEAT:
+            return m.group(0)
+        return f"{{{min(low, PREFILTER_MIN_REPEAT)},}}"
+
+    return BOUNDED_REPEAT.sub(loosen, pattern)
 
 
 def rules_digest(rules: list[Rule]) -> str:

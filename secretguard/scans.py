@@ -15,6 +15,8 @@ from secretguard.scanning import run_batches
 from secretguard.sources import files
 
 Progress = Callable[[int], None]
+INLINE_BYTES = 2 * 1024 * 1024
+"""Below this much input, starting worker processes costs more than it saves."""
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,8 @@ def scan_directory(root: Path, config: Config, jobs: int, baseline: frozenset[st
     report = files.WalkReport()
     items = list(files.walk(root, config.max_file_size, respect_gitignore, report))
     on_total(report.bytes)
+    if report.bytes < INLINE_BYTES:
+        jobs = 1
     hits = []
     for batch_hits in run_batches(files.scan_file_batch, files.batches(iter(items)), config.rules, jobs,
                                   on_done=lambda batch: on_advance(sum(item[2] for item in batch))):

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import sys
 
-import click
 import typer
 
 from secretguard.errors import SecretguardError
@@ -30,6 +29,8 @@ def _register() -> None:
     app.add_typer(scan.app, name="scan")
     app.add_typer(rules.app, name="rules")
     app.add_typer(baseline.app, name="baseline")
+    from secretguard.cli import aws  # noqa: F401  (registers scan aws, validate and aws key-info)
+    from secretguard.cli import migrate  # noqa: F401  (registers migrate plan|apply|finalize|rollback)
 
 
 _register()
@@ -39,12 +40,13 @@ def main(argv: list[str] | None = None) -> None:
     """Run the command line and exit with its code."""
     try:
         code = app(args=argv, standalone_mode=False)
-    except click.exceptions.Exit as exc:
+    except typer.Exit as exc:
         code = exc.exit_code
-    except click.exceptions.Abort:
+    except typer.Abort:
         code = 130
-    except click.ClickException as exc:
-        print(f"error: {exc.format_message()}", file=sys.stderr)
+    except typer.TyperException as exc:  # usage errors: unknown option, missing argument, bad value
+        message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
+        print(f"error: {message}", file=sys.stderr)
         code = EXIT_ERROR
     except SecretguardError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -1,0 +1,689 @@
+"""Carry out a migration plan: ``apply``, ``finalize`` and ``rollback``, one journaled step at a time.
+
+Per item (one resource) the steps are: ``secret`` (create, or reuse one holding the same value), ``verify``
+(read it back), ``grant`` (an inline policy on the workload role for that one secret), ``change`` (the
+resource), then ``service`` (ECS, per service) or ``finalize`` (Lambda, later). Every step first looks at
+the real state, so a resumed run never does anything twice; then writes ``begin`` with what it is about to
+do, acts, and writes ``done``. The resource is changed by one call, after every secret is in place, so it is
+either unchanged or fully changed.
+
+Rollback walks the journal backwards and undoes each step that began, again by looking first. The journal
+holds no value, so the originals come back from where they still are: a Lambda variable from its secret
+(checked against the journaled sha256), else from a published function version holding the same value; an
+ECS task definition needs no value at all, since its original revision is never changed and rollback only
+retires the new one; a ``.env`` line from its secret. Secrets are kept unless ``--delete-secrets``, and then
+deleted with a recovery window, never forced.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any, NoReturn
+
+import boto3
+from botocore.exceptions import BotoCoreError, ClientError
+
+from secretguard.aws.migrate_journal import Journal, StepKey, fsync_directory, journal_path
+from secretguard.aws.migrate_plan import (
+    READ_ONLY_TASK_FIELDS, Clients, Item, Move, Plan, Service, container_variables, dotenv_entries, grant_document,
+    lambda_variables, latest_active_revision, load_plan, policy_name, read_dotenv, role_name, services_using,
+    task_family,
+)
+from secretguard.aws.session import error_code, error_line, make_client
+from secretguard.errors import SecretguardError
+from secretguard.findings import redact, sha256_hex
+
+Say = Callable[[str], None]
+TOKEN_NAMESPACE = uuid.UUID("5f0c3c9e-2d43-4c8a-9a51-7d1f7e0b9a2e")
+DEFAULT_RECOVERY_DAYS = 7
+BACKUP_SUFFIX = ".secretguard-backup"
+
+
+def session_clients(session: boto3.Session, endpoint_url: str | None = None) -> Clients:
+    """One client per (service, region), built by :mod:`secretguard.aws.session`."""
+
+    @cache
+    def client(service: str, region: str) -> Any:
+        return make_client(session, service, region, endpoint_url)
+
+    return client
+
+
+@dataclass
+class Outcome:
+    """What a run did, for the summary the command prints."""
+
+    applied: list[Item] = field(default_factory=list)
+    revisions: dict[str, str] = field(default_factory=dict)
+    """ECS: original revision ARN -> the revision that reads the secrets."""
+    finalized: list[Item] = field(default_factory=list)
+    kept_secrets: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def apply_plan(plan_path: Path, clients: Clients, say: Say) -> Outcome:
+    """Carry out the plan, resuming from its journal; stops at the first failure with a one-line error."""
+    plan, digest = load_plan(plan_path)
+    with Journal.open(journal_path(plan_path), create=True) as journal:
+        _bind(journal, plan, digest, plan_path)
+        journal.append("start", command="apply", plan_id=plan.id, plan_sha256=digest, plan_path=str(plan_path))
+        run = _Run(clients, journal, say)
+        for item in plan.items:
+            run.apply_item(plan, item)
+        run.remove_backups()
+        journal.append("finish", command="apply", plan_id=plan.id)
+        return run.outcome
+
+
+def finalize_plan(plan_path: Path, clients: Clients, say: Say) -> Outcome:
+    """Remove the plaintext Lambda variables that ``apply`` left beside their ``*_SECRET_ARN`` references."""
+    plan, digest = load_plan(plan_path)
+    with Journal.open(journal_path(plan_path), create=False) as journal:
+        _bind(journal, plan, digest, plan_path)
+        journal.append("start", command="finalize", plan_id=plan.id)
+        run = _Run(clients, journal, say)
+        for item in plan.items:
+            if item.kind == "lambda" and not item.remove_plaintext:
+                run.finalize_lambda(item)
+        journal.append("finish", command="finalize", plan_id=plan.id)
+        return run.outcome
+
+
+def rollback(journal_file: Path, clients: Clients, say: Say, delete_secrets: bool = False,
+             recovery_days: int = DEFAULT_RECOVERY_DAYS) -> Outcome:
+    """Undo, newest first, every step the journal says began; secrets are only deleted with ``delete_secrets``."""
+    if not 7 <= recovery_days <= 30:
+        raise SecretguardError("--recovery-window-days must be between 7 and 30")
+    with Journal.open(journal_file, create=False) as journal:
+        plan_id = (journal.run_start() or {}).get("plan_id")
+        journal.append("start", command="rollback", plan_id=plan_id)
+        run = _Run(clients, journal, say)
+        for key in journal.pending():
+            run.undo(key, delete_secrets, recovery_days)
+        journal.append("finish", command="rollback", plan_id=plan_id)
+        return run.outcome
+
+
+def _bind(journal: Journal, plan: Plan, digest: str, plan_path: Path) -> None:
+    """A journal belongs to one plan, unchanged since its first run."""
+    start = journal.run_start()
+    if start is None:
+        return
+    if start.get("plan_id") != plan.id:
+        raise SecretguardError(f"{journal.path}: belongs to another plan ({start.get('plan_id')}), not {plan_path}")
+    if start.get("plan_sha256") != digest:
+        raise SecretguardError(f"{plan_path}: changed since it was first applied; restore it, or roll back "
+                               f"with `secretguard migrate rollback {journal.path}` and make a new plan")
+
+
+class _Run:
+    """One apply, finalize or rollback run over one journal."""
+
+    def __init__(self, clients: Clients, journal: Journal, say: Say) -> None:
+        self.clients = clients
+        self.journal = journal
+        self.say = say
+        self.outcome = Outcome()
+        self._known: list[str] = []  # plaintext seen in this run, kept out of every message
+
+    # --- plumbing -------------------------------------------------------------------------------------------
+
+    def _scrub(self, text: str) -> str:
+        for value in sorted(self._known, key=len, reverse=True):
+            if len(value) >= 4:
+                text = text.replace(value, redact(value))
+        return text
+
+    def _seen(self, value: str) -> str:
+        self._known.append(value)
+        return value
+
+    @contextlib.contextmanager
+    def _step(self, key: StepKey, undoing: bool = False) -> Iterator[None]:
+        """Turn an AWS or our own failure into a ``failed`` record and one line naming item, step and cause."""
+        try:
+            yield
+        except (ClientError, BotoCoreError) as exc:
+            self._fail(key, error_line(exc), undoing)
+        except SecretguardError as exc:
+            self._fail(key, str(exc), undoing)
+
+    def _fail(self, key: StepKey, message: str, undoing: bool) -> NoReturn:
+        message = self._scrub(message)
+        self.journal.append("failed", key, error=message)
+        where = f"{key.item}: {'undo ' if undoing else ''}{key.step}{' ' + key.sub if key.sub else ''}"
+        hint = (f"fix it and run `secretguard migrate rollback {self.journal.path}` again" if undoing else
+                "the resource is as the journal says; run apply again to resume, or "
+                f"`secretguard migrate rollback {self.journal.path}` to undo")
+        raise SecretguardError(f"{where}: {message} ({hint})")
+
+    @staticmethod
+    def _ids(item: Item, **fields: Any) -> dict[str, Any]:
+        return {"kind": item.kind, "region": item.region, **fields}
+
+    # --- apply ----------------------------------------------------------------------------------------------
+
+    def apply_item(self, plan: Plan, item: Item) -> None:
+        change = StepKey(item.resource, "change")
+        services = [StepKey(item.resource, "service", s.arn) for s in item.services]
+        if self.journal.is_done(change) and all(self.journal.is_done(k) for k in services):
+            self.say(f"{item.resource}: already applied")
+        else:
+            self.say(f"{item.resource}:")
+            values: dict[str, str] = {}
+            arns = {}
+            for move in item.moves:
+                arns[move.key] = self._create_secret(plan, item, move, values)
+                self._verify_secret(item, move, arns[move.key])
+                if item.role_arn:
+                    self._grant(item, move, arns[move.key])
+            {"lambda": self._change_lambda, "ecs": self._change_ecs, "dotenv": self._change_dotenv}[item.kind](
+                item, arns)
+            for service in item.services:
+                self._point_service(item, service)
+        if item.kind == "ecs":
+            self.outcome.revisions[item.resource] = self.journal.last(change)["revision_arn"]  # type: ignore[index]
+        self.outcome.applied.append(item)
+
+    def _current_value(self, item: Item, move: Move, values: dict[str, str]) -> str:
+        """The plaintext of ``move`` as the resource holds it now, which must still be what was planned."""
+        if not values:
+            found: dict[str, str | None] = {}
+            if item.kind == "lambda":
+                config = _function_config(self.clients("lambda", item.region), item.resource)
+                found = {m.key: lambda_variables(config).get(m.variable) for m in item.moves}
+            elif item.kind == "ecs":
+                described = self.clients("ecs", item.region).describe_task_definition(taskDefinition=item.resource)
+                containers = {c["name"]: container_variables(c)
+                              for c in described["taskDefinition"]["containerDefinitions"]}
+                found = {m.key: containers.get(m.container or "", {}).get(m.variable) for m in item.moves}
+            else:
+                entries = {e.name: e.value for e in dotenv_entries(read_dotenv(Path(item.resource)))}
+                found = {m.key: entries.get(m.variable) for m in item.moves}
+            values.update({k: self._seen(v) for k, v in found.items() if v is not None})
+        value = values.get(move.key)
+        if value is None or sha256_hex(value) != move.value_sha256:
+            raise SecretguardError(f"{move.key} {'is no longer set' if value is None else 'changed'} "
+                                   "since the plan was made: make a new plan")
+        return value
+
+    def _create_secret(self, plan: Plan, item: Item, move: Move, values: dict[str, str]) -> str:
+        key = StepKey(item.resource, "secret", move.key)
+        last = self.journal.last(key)
+        if last is not None and last["event"] == "done":
+            return str(last["secret_arn"])
+        sm = self.clients("secretsmanager", item.region)
+        token = str(uuid.uuid5(TOKEN_NAMESPACE, f"{plan.id}\n{item.resource}\n{move.key}"))
+        ids = self._ids(item, secret_name=move.secret_name, token=token, value_sha256=move.value_sha256)
+        with self._step(key):
+            existing = _describe_secret(sm, move.secret_name)
+            if existing is None:
+                value = self._current_value(item, move, values)
+                self.journal.append("begin", key, **ids)
+                request: dict[str, Any] = {
+                    "Name": move.secret_name, "SecretString": value, "ClientRequestToken": token,
+                    "Description": f"Moved by secretguard from {item.resource} {move.key}"[:2048],
+                    "Tags": [{"Key": k, "Value": v} for k, v in item.tags(move).items()],
+                }
+                if item.kms_key_arn:
+                    request["KmsKeyId"] = item.kms_key_arn
+                arn, created = sm.create_secret(**request)["ARN"], True
+            else:
+                arn = existing["ARN"]
+                if existing.get("DeletedDate"):
+                    raise SecretguardError(f"secret {move.secret_name} is scheduled for deletion: restore it "
+                                           f"(aws secretsmanager restore-secret --secret-id {arn}) or choose "
+                                           "another --name-template")
+                if sha256_hex(self._seen(_secret_string(sm, arn))) != move.value_sha256:
+                    raise SecretguardError(f"secret {move.secret_name} already exists and holds a different value: "
+                                           "choose another --name-template")
+                created = token in (existing.get("VersionIdsToStages") or {})
+            self.journal.append("done", key, **ids, secret_arn=arn, created=created)
+        self.say(f"  secret   {move.key} -> {arn} ({'created' if created else 'reused: same value'})")
+        return str(arn)
+
+    def _verify_secret(self, item: Item, move: Move, arn: str) -> None:
+        key = StepKey(item.resource, "verify", move.key)
+        with self._step(key):
+            held = self._seen(_secret_string(self.clients("secretsmanager", item.region), arn))
+            if sha256_hex(held) != move.value_sha256:
+                raise SecretguardError(f"secret {arn} does not hold the value of {move.key} (sha256 differs): "
+                                       "not going on")
+        if not self.journal.is_done(key):
+            self.journal.append("done", key, **self._ids(item, secret_arn=arn, value_sha256=move.value_sha256))
+        self.say(f"  verify   {move.key}: read back, same value")
+
+    def _grant(self, item: Item, move: Move, arn: str) -> None:
+        key = StepKey(item.resource, "grant", move.key)
+        if self.journal.is_done(key):
+            return
+        assert item.role_arn is not None
+        iam = self.clients("iam", item.region)
+        role, name = role_name(item.role_arn), policy_name(move)
+        with self._step(key):
+            kms_key = _customer_key(self.clients("kms", item.region), self.clients("secretsmanager", item.region), arn)
+            document = grant_document(arn, kms_key, item.region)
+            current = _role_policy(iam, role, name)
+            if current is not None and current != document:
+                raise SecretguardError(f"role {role} already has an inline policy {name} with another document: "
+                                       "not changing it")
+            prior = self.journal.first(key, "begin")
+            existed = bool(prior["existed"]) if prior else current is not None
+            ids = self._ids(item, role_arn=item.role_arn, policy_name=name, secret_arn=arn, document=document)
+            if prior is None:
+                self.journal.append("begin", key, **ids, existed=existed)
+            if current is None:
+                iam.put_role_policy(RoleName=role, PolicyName=name, PolicyDocument=json.dumps(document))
+            self.journal.append("done", key, **ids, created=not existed)
+        self.say(f"  grant    {role}: {name} (GetSecretValue on {arn}{', kms:Decrypt' if kms_key else ''})")
+
+    def _change_lambda(self, item: Item, arns: dict[str, str]) -> None:
+        key = StepKey(item.resource, "change")
+        if self.journal.is_done(key):
+            return
+        lam = self.clients("lambda", item.region)
+        moved = _moved(item, arns)
+        ids = self._ids(item, moves=moved, remove_plaintext=item.remove_plaintext)
+        with self._step(key):
+            config = _function_config(lam, item.resource)
+            variables = lambda_variables(config)
+            applied = all(variables.get(m["reference"]) == m["secret_arn"]
+                          and (m["variable"] not in variables or not item.remove_plaintext) for m in moved)
+            if not applied:
+                updated = dict(variables)
+                for m in moved:
+                    value, reference = variables.get(m["variable"]), variables.get(m["reference"])
+                    if value is None or sha256_hex(self._seen(value)) != m["value_sha256"]:
+                        raise SecretguardError(f"{m['variable']} changed since the plan was made: make a new plan")
+                    if reference not in (None, m["secret_arn"]):
+                        raise SecretguardError(f"{m['reference']} is already set to something else")
+                    updated[m["reference"]] = m["secret_arn"]
+                    if item.remove_plaintext:
+                        del updated[m["variable"]]
+                self.journal.append("begin", key, **ids)
+                _update_function(lam, item.resource, config, updated)
+            self.journal.append("done", key, **ids)
+        what = "replaced by" if item.remove_plaintext else "kept beside"
+        self.say(f"  change   {', '.join(m['reference'] for m in moved)} set; plaintext {what} them")
+
+    def _change_ecs(self, item: Item, arns: dict[str, str]) -> None:
+        key = StepKey(item.resource, "change")
+        if self.journal.is_done(key):
+            return
+        ecs = self.clients("ecs", item.region)
+        moved = _moved(item, arns)
+        ids = self._ids(item, moves=moved)
+        with self._step(key):
+            request = _register_request(ecs, item.resource, moved)
+            revision = _registered(ecs, item.resource, request) if self.journal.first(key, "begin") else None
+            if revision is None:
+                family = task_family(item.resource)[0]
+                latest = latest_active_revision(ecs, family)
+                if latest != item.resource:
+                    raise SecretguardError(f"{family} has a newer revision ({latest}) than the plan's: make a new plan")
+                self.journal.append("begin", key, **ids)
+                revision = ecs.register_task_definition(**request)["taskDefinition"]["taskDefinitionArn"]
+            self.journal.append("done", key, **ids, revision_arn=revision)
+        self.say(f"  change   registered {revision}")
+
+    def _point_service(self, item: Item, service: Service) -> None:
+        key = StepKey(item.resource, "service", service.arn)
+        if self.journal.is_done(key):
+            return
+        ecs = self.clients("ecs", item.region)
+        revision = self.journal.last(StepKey(item.resource, "change"))["revision_arn"]  # type: ignore[index]
+        ids = self._ids(item, cluster=service.cluster, service=service.arn, previous=item.resource,
+                        revision_arn=revision)
+        with self._step(key):
+            current = _service_revision(ecs, service.cluster, service.arn)
+            if current != revision:
+                if current != item.resource:
+                    raise SecretguardError(f"service {service.arn} now runs {current}, not {item.resource}: "
+                                           "not touching it")
+                self.journal.append("begin", key, **ids)
+                ecs.update_service(cluster=service.cluster, service=service.arn, taskDefinition=revision)
+            self.journal.append("done", key, **ids)
+        self.say(f"  service  {service.arn} -> {revision}")
+
+    def _change_dotenv(self, item: Item, arns: dict[str, str]) -> None:
+        key = StepKey(item.resource, "change")
+        if self.journal.is_done(key):
+            return
+        path = Path(item.resource)
+        backup = path.with_name(path.name + BACKUP_SUFFIX)
+        with self._step(key):
+            text = read_dotenv(path)
+            lines = text.splitlines(keepends=True)
+            entries = dotenv_entries(text)
+            moved, pending = [], []
+            for move in item.moves:
+                arn = arns[move.key]
+                found = [e for e in entries if e.name == move.variable]
+                if len(found) == 1 and lines[found[0].line - 1].rstrip("\r\n") == found[0].reference(arn):
+                    continue  # moved by a run that stopped before writing ``done``
+                if len(found) != 1 or found[0].value is None or sha256_hex(found[0].value) != move.value_sha256:
+                    raise SecretguardError(f"{move.variable} changed since the plan was made: make a new plan")
+                entry = found[0]
+                moved.append({"variable": move.variable, "secret_arn": arn, "value_sha256": move.value_sha256,
+                              "head": entry.head, "tail": entry.tail, "reference": entry.reference(arn)})
+                pending.append(entry)
+            prior = self.journal.first(key, "begin")
+            ids = self._ids(item, moves=moved, backup=str(backup)) if pending or prior is None else \
+                {k: prior[k] for k in ("kind", "region", "moves", "backup")}
+            if pending:
+                if not backup.exists():
+                    _copy_private(path, backup)
+                self.journal.append("begin", key, **ids)
+                for entry, m in zip(pending, moved):
+                    line = lines[entry.line - 1]
+                    lines[entry.line - 1] = m["reference"] + line[len(line.rstrip("\r\n")):]
+                _write_atomically(path, "".join(lines))
+            self.journal.append("done", key, **ids)
+        self.say(f"  change   {path}: {len(item.moves)} value(s) replaced by references (backup {backup})")
+
+    def remove_backups(self) -> None:
+        """The run succeeded: the ``.env`` backups it kept are no longer needed."""
+        for record in self.journal.records:
+            if record.get("step") == "change" and record.get("backup"):
+                Path(record["backup"]).unlink(missing_ok=True)
+
+    # --- finalize -------------------------------------------------------------------------------------------
+
+    def finalize_lambda(self, item: Item) -> None:
+        change, key = StepKey(item.resource, "change"), StepKey(item.resource, "finalize")
+        if not self.journal.is_done(change):
+            raise SecretguardError(f"{item.resource}: not applied yet: run `secretguard migrate apply` first")
+        if self.journal.is_done(key):
+            self.say(f"{item.resource}: already finalized")
+            return
+        lam = self.clients("lambda", item.region)
+        moved = self.journal.last(change)["moves"]  # type: ignore[index]
+        with self._step(key):
+            config = _function_config(lam, item.resource)
+            variables = lambda_variables(config)
+            for m in moved:
+                value = variables.get(m["variable"])
+                if variables.get(m["reference"]) != m["secret_arn"]:
+                    raise SecretguardError(f"{m['reference']} no longer holds {m['secret_arn']}: "
+                                           f"not removing {m['variable']}")
+                if value is not None and sha256_hex(self._seen(value)) != m["value_sha256"]:
+                    raise SecretguardError(f"{m['variable']} changed after apply: not removing it")
+            remaining = {k: v for k, v in variables.items() if k not in {m["variable"] for m in moved}}
+            if remaining != variables:
+                self.journal.append("begin", key, **self._ids(item, moves=moved))
+                _update_function(lam, item.resource, config, remaining)
+            self.journal.append("done", key, **self._ids(item, moves=moved))
+        self.say(f"{item.resource}: removed {', '.join(m['variable'] for m in moved)}")
+        self.outcome.finalized.append(item)
+
+    # --- rollback -------------------------------------------------------------------------------------------
+
+    def undo(self, key: StepKey, delete_secrets: bool, recovery_days: int) -> None:
+        info: dict[str, Any] = {}
+        for record in self.journal.records:
+            if record.get("item") == key.item and record.get("step") == key.step and record.get("sub", "") == key.sub:
+                info |= record
+        if key.step == "verify" or (self.journal.first(key, "begin") is None
+                                    and self.journal.first(key, "done") is None):
+            self.journal.append("undone", key)  # read-only, or failed before acting: nothing to undo
+            return
+        with self._step(key, undoing=True):
+            if key.step == "secret":
+                self._undo_secret(key, info, delete_secrets, recovery_days)
+            elif key.step == "grant":
+                self._undo_grant(key, info)
+            elif key.step == "service":
+                self._undo_service(key, info)
+            elif info["kind"] == "ecs":
+                self._undo_ecs(key, info)
+            elif info["kind"] == "dotenv":
+                self._undo_dotenv(key, info)
+            else:
+                self._undo_lambda(key, info, remove_references=key.step == "change")
+
+    def _undone(self, key: StepKey, message: str, **fields: Any) -> None:
+        self.journal.append("undone", key, **fields)
+        self.say(f"{key.item}: {message}")
+
+    def _undo_secret(self, key: StepKey, info: dict[str, Any], delete: bool, recovery_days: int) -> None:
+        sm = self.clients("secretsmanager", info["region"])
+        existing = _describe_secret(sm, info["secret_name"])
+        if existing is None or existing.get("DeletedDate"):
+            self._undone(key, f"secret {info['secret_name']} already gone")
+            return
+        created = info["created"] if "created" in info else info["token"] in (existing.get("VersionIdsToStages") or {})
+        if not created:
+            self._undone(key, f"secret {existing['ARN']} kept: it existed before this migration")
+        elif not delete:
+            self.outcome.kept_secrets.append(existing["ARN"])  # stays pending: --delete-secrets can come back for it
+        else:
+            self.journal.append("undo-begin", key)
+            sm.delete_secret(SecretId=existing["ARN"], RecoveryWindowInDays=recovery_days)
+            self._undone(key, f"secret {existing['ARN']} scheduled for deletion in {recovery_days} days "
+                              "(restore-secret brings it back until then)", deleted=True)
+
+    def _undo_grant(self, key: StepKey, info: dict[str, Any]) -> None:
+        role = role_name(info["role_arn"])
+        if info.get("existed"):
+            self._undone(key, f"policy {info['policy_name']} on {role} kept: it existed before this migration")
+            return
+        iam = self.clients("iam", info["region"])
+        current = _role_policy(iam, role, info["policy_name"])
+        if current is not None and current != info["document"]:
+            self.outcome.notes.append(f"policy {info['policy_name']} on role {role} was changed after the migration; "
+                                      "left in place")
+            self._undone(key, f"policy {info['policy_name']} on {role} changed since: left in place")
+            return
+        if current is not None:
+            self.journal.append("undo-begin", key)
+            iam.delete_role_policy(RoleName=role, PolicyName=info["policy_name"])
+        self._undone(key, f"policy {info['policy_name']} removed from role {role}")
+
+    def _undo_lambda(self, key: StepKey, info: dict[str, Any], remove_references: bool) -> None:
+        lam = self.clients("lambda", info["region"])
+        config = _function_config(lam, key.item)
+        variables = lambda_variables(config)
+        restored = dict(variables)
+        for m in info["moves"]:
+            value = variables.get(m["variable"])
+            if value is None:
+                restored[m["variable"]] = self._original_value(info["region"], m, key.item)
+            elif sha256_hex(self._seen(value)) != m["value_sha256"]:
+                self.outcome.notes.append(f"{key.item}: {m['variable']} changed after the migration; left as it is")
+            if remove_references and restored.get(m["reference"]) == m["secret_arn"]:
+                del restored[m["reference"]]
+        if restored != variables:
+            self.journal.append("undo-begin", key)
+            _update_function(lam, key.item, config, restored)
+        self._undone(key, f"{key.step} undone: environment restored")
+
+    def _undo_ecs(self, key: StepKey, info: dict[str, Any]) -> None:
+        ecs = self.clients("ecs", info["region"])
+        revision = info.get("revision_arn") or _registered(ecs, key.item, _register_request(ecs, key.item, info["moves"]))
+        if revision is None:
+            self._undone(key, "no new revision was registered")
+            return
+        users = services_using(ecs, revision)
+        if users:
+            raise SecretguardError(f"{revision} is still used by {', '.join(s.arn for s in users)}: point them back "
+                                   f"at {key.item} first")
+        if ecs.describe_task_definition(taskDefinition=revision)["taskDefinition"].get("status") == "ACTIVE":
+            self.journal.append("undo-begin", key, revision_arn=revision)
+            ecs.deregister_task_definition(taskDefinition=revision)
+        self._undone(key, f"{revision} deregistered; {key.item} is the latest revision again", revision_arn=revision)
+
+    def _undo_service(self, key: StepKey, info: dict[str, Any]) -> None:
+        ecs = self.clients("ecs", info["region"])
+        current = _service_revision(ecs, info["cluster"], info["service"])
+        if current == info["revision_arn"]:
+            self.journal.append("undo-begin", key)
+            ecs.update_service(cluster=info["cluster"], service=info["service"], taskDefinition=info["previous"])
+        elif current != info["previous"]:
+            self.outcome.notes.append(f"service {info['service']} now runs {current}; left alone")
+        self._undone(key, f"service {info['service']} -> {info['previous']}")
+
+    def _undo_dotenv(self, key: StepKey, info: dict[str, Any]) -> None:
+        path = Path(key.item)
+        lines = read_dotenv(path).splitlines(keepends=True)
+        changed = False
+        for m in info["moves"]:
+            where = [i for i, line in enumerate(lines) if line.rstrip("\r\n") == m["reference"]]
+            if not where:
+                self.outcome.notes.append(f"{path}: the reference line for {m['variable']} is gone; left as it is")
+                continue
+            value = self._original_value(info["region"], m, None)
+            for i in where:
+                lines[i] = m["head"] + value + m["tail"] + lines[i][len(lines[i].rstrip("\r\n")):]
+            changed = True
+        if changed:
+            self.journal.append("undo-begin", key)
+            _write_atomically(path, "".join(lines))
+        self._undone(key, "values restored")
+
+    def _original_value(self, region: str, moved: dict[str, Any], function: str | None) -> str:
+        """A value as it was before the migration: from its secret, else from a published Lambda version."""
+        try:
+            value = _secret_string(self.clients("secretsmanager", region), moved["secret_arn"])
+            if sha256_hex(value) == moved["value_sha256"]:
+                return self._seen(value)
+        except ClientError:
+            pass
+        if function is not None:
+            lam = self.clients("lambda", region)
+            name = function.rsplit(":", 1)[-1]
+            for page in lam.get_paginator("list_versions_by_function").paginate(FunctionName=name):
+                for version in page.get("Versions", []):
+                    value = lambda_variables(version).get(moved["variable"])
+                    if value is not None and sha256_hex(value) == moved["value_sha256"]:
+                        return self._seen(value)
+        raise SecretguardError(f"cannot restore {moved['variable']}: secret {moved['secret_arn']} no longer holds "
+                               f"its value{' and no published version of the function does' if function else ''}")
+
+
+def _moved(item: Item, arns: dict[str, str]) -> list[dict[str, Any]]:
+    """The journal's account of the moves: names, ARNs and digests, never a value."""
+    moved = []
+    for m in item.moves:
+        entry = {"variable": m.variable, "container": m.container, "secret_arn": arns[m.key],
+                 "value_sha256": m.value_sha256}
+        if item.kind == "lambda":
+            entry["reference"] = m.reference
+        moved.append({k: v for k, v in entry.items() if v is not None})
+    return moved
+
+
+def _describe_secret(sm: Any, name: str) -> dict[str, Any] | None:
+    try:
+        found = sm.describe_secret(SecretId=name)
+    except ClientError as exc:
+        if error_code(exc) == "ResourceNotFoundException":
+            return None
+        raise
+    return found if found.get("Name") == name else None
+
+
+def _secret_string(sm: Any, arn: str) -> str:
+    return str(sm.get_secret_value(SecretId=arn).get("SecretString") or "")
+
+
+def _customer_key(kms: Any, sm: Any, secret_arn: str) -> str | None:
+    """The ARN of the customer-managed key encrypting the secret, or None for the AWS managed key."""
+    key_id = sm.describe_secret(SecretId=secret_arn).get("KmsKeyId")
+    if not key_id:
+        return None
+    meta = kms.describe_key(KeyId=key_id)["KeyMetadata"]
+    return str(meta["Arn"]) if meta.get("KeyManager") == "CUSTOMER" else None
+
+
+def _role_policy(iam: Any, role: str, name: str) -> dict[str, Any] | None:
+    try:
+        document = iam.get_role_policy(RoleName=role, PolicyName=name)["PolicyDocument"]
+    except ClientError as exc:
+        if error_code(exc) == "NoSuchEntity":
+            return None
+        raise
+    return json.loads(document) if isinstance(document, str) else dict(document)
+
+
+def _function_config(lam: Any, arn: str) -> dict[str, Any]:
+    """``$LATEST``'s configuration, once no update is in progress."""
+    lam.get_waiter("function_updated_v2").wait(FunctionName=arn)
+    return dict(lam.get_function_configuration(FunctionName=arn))
+
+
+def _update_function(lam: Any, arn: str, config: dict[str, Any], variables: dict[str, str]) -> None:
+    """Replace the environment, refusing if the function changed since ``config`` was read (where AWS tells)."""
+    guard = {"RevisionId": config["RevisionId"]} if config.get("RevisionId") else {}
+    lam.update_function_configuration(FunctionName=arn, Environment={"Variables": variables}, **guard)
+    lam.get_waiter("function_updated_v2").wait(FunctionName=arn)
+
+
+def _definition(described: dict[str, Any]) -> dict[str, Any]:
+    """A described task definition as ``RegisterTaskDefinition`` input: everything but the read-only fields."""
+    request = {k: v for k, v in described["taskDefinition"].items() if k not in READ_ONLY_TASK_FIELDS}
+    if described.get("tags"):
+        request["tags"] = described["tags"]
+    return request
+
+
+def _register_request(ecs: Any, base: str, moved: list[dict[str, Any]]) -> dict[str, Any]:
+    """``base`` with each moved variable taken out of ``environment`` and added to ``secrets``, all else as it is."""
+    request = _definition(ecs.describe_task_definition(taskDefinition=base, include=["TAGS"]))
+    containers = {c["name"]: c for c in request["containerDefinitions"]}
+    for m in moved:
+        container = containers[m["container"]]
+        environment = container.get("environment") or []
+        entries = [e for e in environment if e["name"] == m["variable"]]
+        if len(entries) != 1 or sha256_hex(entries[0].get("value", "")) != m["value_sha256"]:
+            raise SecretguardError(f"{base}: {m['container']}/{m['variable']} is not as planned")
+        container["environment"] = [e for e in environment if e["name"] != m["variable"]]
+        container.setdefault("secrets", []).append({"name": m["variable"], "valueFrom": m["secret_arn"]})
+    return request
+
+
+def _registered(ecs: Any, base: str, request: dict[str, Any]) -> str | None:
+    """A revision newer than ``base`` that is exactly ``request``: one registered by a run that then stopped."""
+    family, revision = task_family(base)
+    pages = ecs.get_paginator("list_task_definitions").paginate(familyPrefix=family, status="ACTIVE", sort="DESC")
+    for arn in (a for p in pages for a in p.get("taskDefinitionArns", [])):
+        if task_family(arn)[0] == family and task_family(arn)[1] > revision:
+            if _definition(ecs.describe_task_definition(taskDefinition=arn, include=["TAGS"])) == request:
+                return str(arn)
+    return None
+
+
+def _service_revision(ecs: Any, cluster: str, service: str) -> str:
+    found = ecs.describe_services(cluster=cluster, services=[service]).get("services") or []
+    if not found:
+        raise SecretguardError(f"service {service} no longer exists")
+    return str(found[0]["taskDefinition"])
+
+
+def _copy_private(source: Path, target: Path) -> None:
+    """A durable copy readable by the owner only (it holds the plaintext)."""
+    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as out, open(source, "rb") as src:
+        shutil.copyfileobj(src, out)
+        out.flush()
+        os.fsync(out.fileno())
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    """Replace ``path`` with ``text`` so that a crash leaves the old file or the new one, never half of each."""
+    temporary = path.with_name(f".{path.name}.secretguard-tmp")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
+        out.write(text)
+        out.flush()
+        os.fsync(out.fileno())
+    shutil.copymode(path, temporary)
+    os.replace(temporary, path)
+    fsync_directory(path.parent)

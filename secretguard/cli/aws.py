@@ -1,0 +1,133 @@
+"""AWS commands: ``scan aws``, ``validate FINDINGS.json`` and ``aws key-info``.
+
+Importing this module registers them: ``scan aws`` on the scan app, the other two on the main app.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from secretguard.cli import app as main_app
+from secretguard.cli.common import BaselineOpt, ConfigOpt, FormatOpt, OutputOpt, QuietOpt, RevealOpt, finish, load_inputs
+from secretguard.cli.scan import app as scan_app
+from secretguard.errors import SecretguardError
+from secretguard.findings import Finding, redact
+from secretguard.report import ScanSummary, reporter_for
+
+ValidateOpt = Annotated[bool, typer.Option("--validate", help="Check found AWS key pairs against STS (sends them to AWS).")]
+ValidateJobsOpt = Annotated[int, typer.Option("--validate-jobs", help="Key pairs checked at once.")]
+SkipAccountOpt = Annotated[list[str] | None, typer.Option("--skip-account", help="Never call AWS with keys of this account (repeatable; canary accounts are built in).")]
+EndpointOpt = Annotated[str | None, typer.Option("--endpoint-url", help="Send every AWS call here instead of the endpoint boto3 resolves.")]
+ProfileOpt = Annotated[str | None, typer.Option("--profile", help="AWS profile to use (default: the usual credential chain).")]
+
+app = typer.Typer(help="AWS helpers that need no scan.", no_args_is_help=True)
+
+
+def apply_validation(findings: list[Finding], validate: bool, jobs: int, skip_accounts: list[str] | None,
+                     endpoint_url: str | None = None, quiet: bool = False) -> None:
+    """``--validate``: fill each AWS key finding's validation; one stderr line per failure unless ``quiet``."""
+    if not validate:
+        return
+    from secretguard.aws.validate import parse_accounts, validate_findings
+
+    kwargs = {"warn": lambda line: None} if quiet else {}
+    validate_findings(findings, jobs, parse_accounts(skip_accounts or []), endpoint_url, **kwargs)
+
+
+def _split(values: list[str] | None) -> list[str]:
+    return [v.strip() for value in values or [] for v in value.split(",") if v.strip()]
+
+
+@scan_app.command("aws")
+def scan_aws(
+    region: Annotated[list[str] | None, typer.Option("--region", "-r", help="Region to read (repeatable, or comma-separated).")] = None,
+    all_regions: Annotated[bool, typer.Option("--all-regions", help="Read every region the services exist in.")] = False,
+    profile: ProfileOpt = None,
+    services: Annotated[str, typer.Option("--services", help="Comma-separated: lambda, ecs.")] = "lambda,ecs",
+    endpoint_url: EndpointOpt = None,
+    fmt: FormatOpt = "text",
+    output: OutputOpt = None,
+    reveal: RevealOpt = False,
+    config: ConfigOpt = None,
+    baseline: BaselineOpt = None,
+    jobs: Annotated[int, typer.Option("--jobs", "-j", help="Regions and services read at once.")] = 8,
+    quiet: QuietOpt = False,
+    validate: ValidateOpt = False,
+    validate_jobs: ValidateJobsOpt = 4,
+    skip_account: SkipAccountOpt = None,
+) -> int:
+    """Scan the environment variables of every Lambda function version and ECS task definition revision."""
+    from secretguard.aws.session import make_session, select_regions
+    from secretguard.sources.aws_env import scan_aws as run_scan
+
+    reporter_for(fmt)  # a bad --format fails before any AWS call
+    wanted = _split([services])
+    cfg, accepted = load_inputs(config, None, baseline)
+    session = make_session(profile)
+    regions = select_regions(session, wanted, _split(region), all_regions)
+    result = run_scan(session, regions, wanted, cfg, accepted, jobs, endpoint_url)
+    apply_validation(result.findings, validate, validate_jobs, skip_account, endpoint_url, quiet)
+    return finish(result.findings, result.summary, fmt, output, reveal, quiet)
+
+
+@main_app.command("validate")
+def validate(
+    findings_file: Annotated[Path, typer.Argument(metavar="FINDINGS.json", help="A json or jsonl report written with --reveal.")],
+    fmt: FormatOpt = "text",
+    output: OutputOpt = None,
+    reveal: RevealOpt = False,
+    quiet: QuietOpt = False,
+    validate_jobs: ValidateJobsOpt = 4,
+    skip_account: SkipAccountOpt = None,
+    endpoint_url: EndpointOpt = None,
+) -> int:
+    """Check the AWS key pairs of a saved report against STS and report them with their status."""
+    from secretguard.aws.validate import load_findings
+
+    reporter_for(fmt)
+    findings = load_findings(findings_file)
+    apply_validation(findings, True, validate_jobs, skip_account, endpoint_url, quiet)
+    summary = ScanSummary(target=str(findings_file), source="findings", scanned=len(findings))
+    return finish(findings, summary, fmt, output, reveal, quiet)
+
+
+@app.command("key-info")
+def key_info(
+    key_id: Annotated[str, typer.Argument(help="An access key ID (AKIA…, ASIA…).")],
+    lookup: Annotated[bool, typer.Option("--lookup", help="Also ask sts:GetAccessKeyInfo, with your own credentials.")] = False,
+    profile: ProfileOpt = None,
+    endpoint_url: EndpointOpt = None,
+) -> int:
+    """The account and key type of an access key ID, decoded offline (no AWS call unless --lookup)."""
+    from secretguard.aws.keys import KEY_ID, account_from_key_id, key_type
+
+    key_id = key_id.strip()
+    if not KEY_ID.match(key_id):
+        raise SecretguardError(f"'{redact(key_id)}' is not an AWS access key ID")
+    account = account_from_key_id(key_id)
+    typer.echo(f"key ID   {redact(key_id)}")
+    typer.echo(f"type     {key_type(key_id) or 'unknown prefix ' + key_id[:4]}")
+    typer.echo(f"account  {account + ' (decoded offline)' if account else 'unknown (old key ID format)'}")
+    if lookup:
+        typer.echo(f"account  {_lookup_account(key_id, profile, endpoint_url)} (sts:GetAccessKeyInfo)")
+    return 0
+
+
+def _lookup_account(key_id: str, profile: str | None, endpoint_url: str | None) -> str:
+    from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
+
+    from secretguard.aws.session import PROBE_CONFIG, error_line, make_client, make_session
+
+    try:
+        client = make_client(make_session(profile), "sts", endpoint_url=endpoint_url, config=PROBE_CONFIG)
+        return str(client.get_access_key_info(AccessKeyId=key_id)["Account"])
+    except NoCredentialsError:
+        raise SecretguardError("sts:GetAccessKeyInfo: no AWS credentials found: pass --profile") from None
+    except (ClientError, BotoCoreError) as exc:
+        raise SecretguardError(f"sts:GetAccessKeyInfo: {error_line(exc)}") from None
+
+
+main_app.add_typer(app, name="aws")

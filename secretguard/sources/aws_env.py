@@ -1,0 +1,215 @@
+"""AWS source: environment variables of every Lambda function version and every ECS task definition revision.
+
+Lambda keeps each published version's environment as it was when published, so ``$LATEST`` being clean
+says nothing about version 3; ECS keeps INACTIVE revisions readable forever. Both are read in full.
+
+Each environment (one function version, or one container of one task definition revision) is scanned as
+``NAME=value`` lines, so name-aware rules fire and key pairs in neighbouring variables pair up. On top of
+the rule set, the cloud rule ``cloud-secret-env-var`` reports a variable whose *name* says secret and
+whose value is a literal rather than a reference.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import boto3
+import regex
+from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
+
+from secretguard.aws.session import error_code, error_line, make_client
+from secretguard.config import Config
+from secretguard.engine import Detector
+from secretguard.entropy import shannon_entropy
+from secretguard.errors import SecretguardError, SourceError
+from secretguard.filters import is_dropped, user_filter
+from secretguard.findings import Hit, Origin, collect
+from secretguard.report import ScanSummary
+from secretguard.scanning import detector_for, hits_from
+from secretguard.scans import ScanResult, rule_info
+
+SERVICES = ("lambda", "ecs")
+CLOUD_RULE = "cloud-secret-env-var"
+CLOUD_RULE_INFO = {CLOUD_RULE: ("Secret-named environment variable with a literal value", "high")}
+DEFAULT_READERS = 8
+
+SECRET_NAME = regex.compile(
+    r"""(?x) PASSWORD | PASSWD | PASSPHRASE | (?:^|_)PASS(?:_|$) | (?:^|_)PWD$ | SECRET | TOKEN
+    | API_?KEY | PRIVATE_?KEY | CREDENTIALS? | ACCESS_?KEY | AUTH_?KEY | SIGNING_?KEY | ENCRYPTION_?KEY
+    | MASTER_?KEY | CLIENT_?KEY | CONNECTION_?STRING"""
+)
+# Names that say secret but hold something about the secret: where it is, how long it lives, what it is.
+NOT_A_SECRET_NAME = regex.compile(
+    r"""(?x) (?:^|_)(?:ARN|NAME|ID|IDS|KEY_ID|PATH|FILE|DIR|URL|URI|ENDPOINT|HOST|PORT|REGION|BUCKET|TABLE
+    | QUEUE|TOPIC|PARAM|PARAMETER|TTL|EXPIRY|EXPIRES|EXPIRATION|SECONDS|MINUTES|HOURS|DAYS|LENGTH|SIZE
+    | HEADER|TYPE|ENABLED|DISABLED|VERSION|COUNT|FORMAT|ALGORITHM|ROTATION|POLICY)$"""
+)
+REFERENCE_VALUE = regex.compile(r"(?i)^arn:aws[a-z-]*:|\{\{resolve:")
+NOT_A_SECRET_VALUE = regex.compile(r"(?i)^(?:true|false|yes|no|on|off|enabled|disabled|[0-9]{1,6})$")
+NOT_ENABLED_CODES = frozenset({"UnrecognizedClientException", "InvalidClientTokenId", "AuthFailure", "OptInRequired"})
+
+
+def is_secret_name(name: str) -> bool:
+    """A variable name that says it holds a secret (``DB_PASSWORD``), not one that points at it (``SECRET_ARN``)."""
+    upper = name.upper()
+    return SECRET_NAME.search(upper) is not None and NOT_A_SECRET_NAME.search(upper) is None
+
+
+def is_literal_value(value: str) -> bool:
+    """A value that is the secret itself: not empty, not an ARN or ``{{resolve:…}}``, not a placeholder or flag."""
+    value = value.strip()
+    return bool(value) and not REFERENCE_VALUE.search(value) and not NOT_A_SECRET_VALUE.match(value) \
+        and not is_dropped(value, CLOUD_RULE)
+
+
+@dataclass(frozen=True, slots=True)
+class Environment:
+    """The variables of one function version or one container of one task definition revision."""
+
+    origin: Origin
+    variables: tuple[tuple[str, str], ...]
+
+    def text(self) -> tuple[bytes, list[int]]:
+        """``NAME=value`` lines sorted by name (key pairs sit together), and the first line of each variable."""
+        starts, lines, line = [], [], 1
+        for name, value in self.variables:
+            starts.append(line)
+            lines.append(f"{name}={value}")
+            line += 1 + value.count("\n")
+        return "\n".join(lines).encode("utf-8", "surrogateescape"), starts
+
+
+def environment_hits(detector: Detector, env: Environment) -> list[Hit]:
+    """Every rule's hits in ``env``, each placed at its variable, plus the cloud rule for unmatched secret names."""
+    data, starts = env.text()
+    hits: list[Hit] = []
+    matched: set[int] = set()
+    for match in detector.scan(data):
+        index = bisect.bisect_right(starts, match.line) - 1
+        matched.add(index)
+        # Lines of the synthetic NAME=value text mean nothing to a reader: the variable is the place.
+        origin = replace(env.origin, variable=env.variables[index][0])
+        hits.extend(replace(hit, origin=origin) for hit in hits_from([match], origin))
+    for index, (name, value) in enumerate(env.variables):
+        if index not in matched and is_secret_name(name) and is_literal_value(value):
+            hits.append(Hit(CLOUD_RULE, value, shannon_entropy(value), replace(env.origin, variable=name)))
+    return hits
+
+
+def _variables(pairs: Any) -> tuple[tuple[str, str], ...]:
+    return tuple(sorted((str(k), str(v)) for k, v in pairs))
+
+
+def lambda_environments(client: Any, region: str) -> Iterator[Environment]:
+    """The environment of every function version in the client's region, ``$LATEST`` and every published one."""
+    for page in client.get_paginator("list_functions").paginate(FunctionVersion="ALL"):
+        for fn in page.get("Functions", []):
+            variables = (fn.get("Environment") or {}).get("Variables") or {}
+            if not variables:
+                continue
+            arn, version = fn["FunctionArn"], fn.get("Version", "$LATEST")
+            if not arn.endswith(f":{version}"):
+                arn = f"{arn}:{version}"
+            yield Environment(Origin(source="lambda", resource=arn, region=region), _variables(variables.items()))
+
+
+def ecs_environments(client: Any, region: str) -> Iterator[Environment]:
+    """The plain ``environment`` of every container of every task definition revision, ACTIVE and INACTIVE.
+
+    ``secrets`` entries are references to Secrets Manager or SSM and are not read.
+    """
+    paginator = client.get_paginator("list_task_definitions")
+    for status in ("ACTIVE", "INACTIVE"):
+        for page in paginator.paginate(status=status):
+            for arn in page.get("taskDefinitionArns", []):
+                definition = client.describe_task_definition(taskDefinition=arn)["taskDefinition"]
+                for container in definition.get("containerDefinitions", []):
+                    variables = _variables((e.get("name", ""), e.get("value", ""))
+                                           for e in container.get("environment") or [])
+                    if variables:
+                        yield Environment(Origin(source="ecs", resource=definition.get("taskDefinitionArn", arn),
+                                                 container=container.get("name"), region=region), variables)
+
+
+READERS: dict[str, Callable[[Any, str], Iterator[Environment]]] = {
+    "lambda": lambda_environments,
+    "ecs": ecs_environments,
+}
+
+
+@dataclass
+class ReadResult:
+    """What one (service, region) read gave: environments, how many resources, and the failure if any."""
+
+    service: str
+    region: str
+    environments: list[Environment] = field(default_factory=list)
+    failure: Exception | None = None
+
+
+def read_service(session: boto3.Session, service: str, region: str, endpoint_url: str | None) -> ReadResult:
+    """Read one service in one region; an AWS or network failure is kept, not raised, so other regions go on."""
+    result = ReadResult(service, region)
+    try:
+        client = make_client(session, service, region, endpoint_url)
+        result.environments.extend(READERS[service](client, region))
+    except NoCredentialsError:
+        raise
+    except (ClientError, BotoCoreError) as exc:
+        result.failure = exc
+    return result
+
+
+def _failure_notes(failed: list[ReadResult]) -> list[str]:
+    """One line per failed (service, region); regions the credentials cannot use are folded into one line."""
+    not_enabled = sorted({r.region for r in failed if error_code(r.failure) in NOT_ENABLED_CODES})  # type: ignore[arg-type]
+    notes = [f"{r.service} in {r.region}: {error_line(r.failure)}"  # type: ignore[arg-type]
+             for r in failed if r.region not in not_enabled]
+    if not_enabled:
+        notes.append(f"regions not enabled for these credentials (skipped): {', '.join(not_enabled)}")
+    return notes
+
+
+def scan_aws(session: boto3.Session, regions: Sequence[str], services: Sequence[str], config: Config,
+             baseline: frozenset[str] = frozenset(), readers: int = DEFAULT_READERS,
+             endpoint_url: str | None = None) -> ScanResult:
+    """Scan every Lambda version and ECS task definition revision of ``services`` in ``regions``.
+
+    A failing region or service becomes a note in the summary and the scan goes on; if nothing at all could
+    be read, that is an error.
+    """
+    unknown = [s for s in services if s not in READERS]
+    if unknown:
+        raise SecretguardError(f"unknown service '{unknown[0]}' (choose from {', '.join(SERVICES)})")
+    info = rule_info(config) | CLOUD_RULE_INFO
+    detector = detector_for(config.rules)
+    tasks = [(service, region) for region in regions for service in services]
+    try:
+        with ThreadPoolExecutor(max_workers=max(1, min(readers, len(tasks)))) as pool:
+            results = list(pool.map(lambda t: read_service(session, t[0], t[1], endpoint_url), tasks))
+    except NoCredentialsError:
+        raise SecretguardError("no AWS credentials found: pass --profile or configure the default credential chain") from None
+    failed = [r for r in results if r.failure is not None]
+    if results and len(failed) == len(results):
+        first = failed[0]
+        raise SourceError(f"could not read any region: {first.service} in {first.region}: "
+                          f"{error_line(first.failure)}")  # type: ignore[arg-type]
+    hits: list[Hit] = []
+    scanned_bytes = 0
+    environments = [env for r in results for env in r.environments]
+    for env in environments:
+        scanned_bytes += len(env.text()[0])
+        hits.extend(environment_hits(detector, env))
+    findings = collect(hits, info, user_filter(config.allowlist, baseline))
+    summary = ScanSummary(
+        target=f"aws {'/'.join(services)} in {', '.join(regions) if len(regions) <= 4 else f'{len(regions)} regions'}",
+        source="environments",
+        scanned=len(environments),
+        scanned_bytes=scanned_bytes,
+        notes=tuple(_failure_notes(failed)),
+    )
+    return ScanResult(findings, summary)

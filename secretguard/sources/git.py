@@ -1,0 +1,325 @@
+"""Git history source: every unique blob reachable from the refs (or every blob in the object database), once.
+
+1. Enumerate: walk the commits oldest first (reverse topological order), tree by tree, skipping trees
+   already seen; the first commit in which a blob appears is the commit that introduced it, at that path.
+2. Scan each new blob exactly once, in worker processes that open their own repository, a few MB per task;
+   binary and oversized blobs are passed over.
+3. Only blobs with hits get their commit's author and date looked up.
+
+Memory holds the OID sets and one (commit, path) per blob, never the blobs' contents.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import defaultdict
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pygit2
+from pygit2.enums import ObjectType, SortMode
+
+from secretguard.config import DEFAULT_MAX_FILE_SIZE, Config, RuleSelection
+from secretguard.errors import SourceError
+from secretguard.filters import user_filter
+from secretguard.findings import Hit, Origin, collect
+from secretguard.report import ScanSummary
+from secretguard.scanning import detector_for, run_batches, scan_chunk
+from secretguard.scans import Progress, ScanResult, rule_info
+from secretguard.sources import Chunk, looks_binary
+from secretguard.sources.files import batches
+
+TREE_MODE = 0o040000
+GITLINK_MODE = 0o160000
+
+BlobItem = tuple[str, str, int]
+"""A blob to scan: hex OID, the path it was introduced at (or its OID when no commit holds it), size."""
+
+
+@dataclass
+class GitScanResult:
+    """Raw hits of a history scan with full git origins, and what was scanned (for incremental sweeps)."""
+
+    hits: list[Hit] = field(default_factory=list)
+    scanned_blobs: list[str] = field(default_factory=list)
+    scanned_bytes: int = 0
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+
+
+def open_repository(path: str | Path, flags: pygit2.enums.RepositoryOpenFlag = pygit2.enums.RepositoryOpenFlag.DEFAULT
+                    ) -> pygit2.Repository:
+    """Open the repository at (or above) ``path``: work tree, bare or mirror clone; one-line errors."""
+    if not os.path.exists(path):
+        raise SourceError(f"{path}: no such file or directory")
+    try:
+        return pygit2.Repository(str(path), flags)
+    except pygit2.GitError as exc:
+        if "not found" in str(exc).lower():
+            raise SourceError(f"{path}: not a git repository") from None
+        raise SourceError(f"{path}: cannot open git repository: {exc}") from None
+
+
+def _peel(repo: pygit2.Repository, oid: pygit2.Oid) -> pygit2.Object | None:
+    """The object a ref finally points at, through annotated tags; None when it is missing."""
+    obj = repo.get(oid)
+    while obj is not None and obj.type == ObjectType.TAG:
+        obj = repo.get(obj.target)
+    return obj
+
+
+def _resolve(repo: pygit2.Repository, rev: str) -> pygit2.Object:
+    try:
+        obj = repo.revparse_single(rev)
+    except (KeyError, ValueError, pygit2.GitError):
+        raise SourceError(f"{repo.path}: unknown revision '{rev}'") from None
+    peeled = _peel(repo, obj.id)
+    if peeled is None:
+        raise SourceError(f"{repo.path}: revision '{rev}' points at a missing object")
+    return peeled
+
+
+def _ref_targets(repo: pygit2.Repository) -> Iterator[pygit2.Oid]:
+    """Every ref's target (branches, tags, remotes, notes, HEAD), and every stash entry, not only the last."""
+    for name in repo.listall_references():
+        try:
+            yield repo.references[name].resolve().target
+        except (KeyError, pygit2.GitError):  # a dangling symbolic ref
+            continue
+    if repo.head_is_detached:
+        yield repo.head.target
+    for stash in repo.listall_stashes():
+        yield stash.commit_id
+
+
+class History:
+    """The blobs of a set of commits, each with the commit and path that introduced it.
+
+    The walk starts at ``commits`` (plus ``trees`` and ``blobs`` that tags point at or that no commit holds);
+    commits reachable from ``hidden`` are left out, and so is every blob already in the snapshots just below
+    the walked range, so a range scan reports only what the range added.
+    """
+
+    def __init__(self, repo: pygit2.Repository, commits: Sequence[pygit2.Oid], hidden: Sequence[pygit2.Oid] = (),
+                 trees: Sequence[pygit2.Oid] = (), blobs: Sequence[pygit2.Oid] = ()) -> None:
+        self.repo = repo
+        self.introduced: dict[pygit2.Oid, tuple[pygit2.Oid | None, str] | None] = {}
+        """Blob OID -> (commit, path) where it first appears; None for blobs below the range."""
+        self.more_paths: dict[pygit2.Oid, list[str]] = defaultdict(list)
+        """Further paths at which the introducing commit holds the same blob."""
+        self._seen_trees: set[pygit2.Oid] = set()
+        self._starts = (commits, hidden, trees, blobs)
+
+    def blobs(self) -> Iterator[tuple[pygit2.Oid, str]]:
+        """Yield each new blob once, with its path, oldest commit first."""
+        commits, hidden, trees, blobs = self._starts
+        walker = self.repo.walk(None, SortMode.TOPOLOGICAL | SortMode.REVERSE)
+        for oid in commits:
+            walker.push(oid)
+        walked: Iterator[pygit2.Commit] = iter(walker)
+        if hidden:
+            for oid in hidden:
+                walker.hide(oid)
+            in_range = list(walker)
+            self._seed_below(in_range)
+            walked = iter(in_range)
+        for commit in walked:
+            found: list[tuple[pygit2.Oid, str]] = []
+            self._tree(commit.tree_id, b"", commit.id, found)
+            yield from found
+        for tree_id in trees:
+            found = []
+            self._tree(tree_id, b"", None, found)
+            yield from found
+        for oid in blobs:
+            if oid not in self.introduced:  # a blob no walked commit holds is known by its OID
+                self.introduced[oid] = (None, str(oid))
+                yield oid, str(oid)
+
+    def _tree(self, tree_id: pygit2.Oid, prefix: bytes, commit: pygit2.Oid | None,
+              found: list[tuple[pygit2.Oid, str]]) -> None:
+        if tree_id in self._seen_trees:
+            return
+        self._seen_trees.add(tree_id)
+        introduced = self.introduced
+        for entry in self.repo[tree_id]:
+            mode = entry.filemode
+            if mode == TREE_MODE:
+                self._tree(entry.id, prefix + entry.raw_name + b"/", commit, found)
+            elif mode != GITLINK_MODE:
+                oid = entry.id
+                known = introduced.get(oid, False)
+                if known is False:
+                    path = _path(prefix + entry.raw_name)
+                    introduced[oid] = (commit, path)
+                    found.append((oid, path))
+                elif known is not None and commit is not None and known[0] == commit:
+                    self.more_paths[oid].append(_path(prefix + entry.raw_name))
+
+    def _seed_below(self, in_range: list[pygit2.Commit]) -> None:
+        """Mark every tree and blob of the commits just below the walked range as already known."""
+        inside = {c.id for c in in_range}
+        below = {p for c in in_range for p in c.parent_ids if p not in inside}
+        stack = [commit.tree_id for commit in (self.repo.get(p) for p in below) if commit is not None]
+        while stack:
+            tree_id = stack.pop()
+            if tree_id in self._seen_trees:
+                continue
+            self._seen_trees.add(tree_id)
+            for entry in self.repo[tree_id]:
+                if entry.filemode == TREE_MODE:
+                    stack.append(entry.id)
+                elif entry.filemode != GITLINK_MODE:
+                    self.introduced[entry.id] = None
+
+
+def _path(raw: bytes) -> str:
+    """A tree path for display: UTF-8, with undecodable bytes shown as escapes."""
+    return raw.decode("utf-8", "backslashreplace")
+
+
+def _starts(repo: pygit2.Repository, refs: Sequence[str], all_objects: bool
+            ) -> tuple[list[pygit2.Oid], list[pygit2.Oid], list[pygit2.Oid]]:
+    """Commits, trees and blobs to start from: ``refs``, or every ref; with ``all_objects`` the whole ODB."""
+    targets = [_resolve(repo, r) for r in refs] if refs else [
+        obj for obj in (_peel(repo, t) for t in dict.fromkeys(_ref_targets(repo))) if obj is not None]
+    starts: dict[ObjectType, list[pygit2.Oid]] = defaultdict(list)
+    for obj in targets:
+        starts[obj.type].append(obj.id)
+    if all_objects:
+        odb = repo.odb
+        for oid in odb:
+            kind = odb.read_header(oid)[0]
+            if kind in (ObjectType.COMMIT, ObjectType.BLOB):
+                starts[kind].append(oid)
+    return starts[ObjectType.COMMIT], starts[ObjectType.TREE], starts[ObjectType.BLOB]
+
+
+_worker_repo: tuple[str, pygit2.Odb] | None = None
+
+
+def _odb(path: str) -> pygit2.Odb:
+    """This process's object database for ``path``, opened once (one repository at a time)."""
+    global _worker_repo
+    if _worker_repo is None or _worker_repo[0] != path:
+        _worker_repo = (path, pygit2.Repository(path).odb)
+    return _worker_repo[1]
+
+
+def scan_blob_batch(selection: RuleSelection, task: tuple[str, list[BlobItem]]) -> list[Hit]:
+    """Worker task: read and scan each blob of the batch; binary blobs are passed over.
+
+    Until the parent places them, hits carry their blob's hex OID as the origin's path.
+    """
+    repo_path, items = task
+    odb = _odb(repo_path)
+    detector = detector_for(selection)
+    hits: list[Hit] = []
+    for oid_hex, _path, _size in items:
+        data = odb.read(oid_hex)[1]
+        if looks_binary(data):
+            continue
+        hits.extend(scan_chunk(detector, Chunk(data, Origin(source="git", path=oid_hex))))
+    return hits
+
+
+def _identity(commit: pygit2.Commit) -> tuple[str, str]:
+    """``Name <email>`` and the ISO-8601 date (with its offset) of a commit's author."""
+    author = commit.author
+    when = datetime.fromtimestamp(author.time, timezone(timedelta(minutes=author.offset)))
+    return f"{author.name} <{author.email}>", when.isoformat()
+
+
+def _place(repo: pygit2.Repository, label: str, history: History, blob_hits: dict[str, list[Hit]]) -> list[Hit]:
+    """Give each blob's hits the repository, commit, path, author and date that introduced the blob."""
+    placed: list[Hit] = []
+    identities: dict[pygit2.Oid, tuple[str, str]] = {}
+    for oid_hex, hits in blob_hits.items():
+        oid = pygit2.Oid(hex=oid_hex)
+        commit_id, path = history.introduced[oid] or (None, oid_hex)
+        where: dict[str, str | None] = {"repo": label, "commit": None, "author": None, "date": None}
+        if commit_id is not None:
+            if commit_id not in identities:
+                identities[commit_id] = _identity(repo[commit_id])
+            author, date = identities[commit_id]
+            where.update(commit=str(commit_id), author=author, date=date)
+        for at_path in [path, *history.more_paths.get(oid, ())]:
+            placed.extend(replace(h, origin=replace(h.origin, path=at_path, **where)) for h in hits)
+    return placed
+
+
+def scan_repository(
+    repo_path: str,
+    selection: RuleSelection,
+    jobs: int,
+    *,
+    all_objects: bool = False,
+    skip_blobs: Callable[[str], bool] | None = None,
+    max_blob_size: int = DEFAULT_MAX_FILE_SIZE,
+    refs: Sequence[str] = (),
+    exclude: Sequence[str] = (),
+    on_total: Progress = lambda n: None,
+    on_advance: Progress = lambda n: None,
+) -> GitScanResult:
+    """Scan every unique blob reachable from the repository's refs, each once, in ``jobs`` processes.
+
+    ``refs`` limits the walk to these revisions (default: every ref, HEAD and every stash entry);
+    ``exclude`` leaves out what is reachable from these revisions (``--since``, a push's remote side).
+    ``all_objects`` adds every commit and blob in the object database, reachable or not.
+    ``skip_blobs(oid_hex)`` returning True means the blob was scanned elsewhere already.
+    ``on_total``/``on_advance`` report bytes for a progress bar (the total grows while the walk runs).
+    """
+    repo = open_repository(repo_path)
+    detector_for(selection)  # check the rules before any work; forked workers inherit the detector
+    result = GitScanResult()
+    try:
+        commits, trees, blobs = _starts(repo, refs, all_objects)
+        hidden = [obj.id for obj in (_resolve(repo, r) for r in exclude)]
+        history = History(repo, commits, hidden, trees, blobs)
+        items = _sized(repo, history, result, skip_blobs, max_blob_size, on_total)
+        blob_hits: dict[str, list[Hit]] = defaultdict(list)
+        for batch_hits in run_batches(scan_blob_batch, ((repo.path, batch) for batch in batches(items)),
+                                      selection, jobs,
+                                      on_done=lambda task: on_advance(sum(item[2] for item in task[1]))):
+            for hit in batch_hits:
+                blob_hits[hit.origin.path or ""].append(hit)
+        result.hits = _place(repo, repo_path, history, blob_hits)
+    except pygit2.GitError as exc:
+        raise SourceError(f"{repo_path}: cannot read git repository: {exc}") from None
+    except KeyError as exc:
+        raise SourceError(f"{repo_path}: object {exc.args[0] if exc.args else ''} is missing "
+                          f"(corrupt or shallow repository)") from None
+    return result
+
+
+def _sized(repo: pygit2.Repository, history: History, result: GitScanResult,
+           skip_blobs: Callable[[str], bool] | None, max_blob_size: int, on_total: Progress) -> Iterator[BlobItem]:
+    """The blobs worth scanning with their sizes; records what is scanned and what is skipped in ``result``."""
+    odb = repo.odb
+    for oid, path in history.blobs():
+        oid_hex = str(oid)
+        if skip_blobs is not None and skip_blobs(oid_hex):
+            continue
+        size = odb.read_header(oid)[1]
+        if size > max_blob_size:
+            result.skipped.append((oid_hex, f"larger than {max_blob_size} bytes, at {path}"))
+            continue
+        result.scanned_blobs.append(oid_hex)
+        result.scanned_bytes += size
+        on_total(result.scanned_bytes)
+        yield oid_hex, path, size
+
+
+def scan_history(repo_path: Path, config: Config, jobs: int, baseline: frozenset[str] = frozenset(), *,
+                 refs: Sequence[str] = (), exclude: Sequence[str] = (), all_objects: bool = False,
+                 on_total: Progress = lambda n: None, on_advance: Progress = lambda n: None) -> ScanResult:
+    """A whole history scan: hits gathered into findings through the allowlist and the baseline."""
+    info = rule_info(config)
+    result = scan_repository(str(repo_path), config.rules, jobs, all_objects=all_objects,
+                             max_blob_size=config.max_file_size, refs=refs, exclude=exclude,
+                             on_total=on_total, on_advance=on_advance)
+    findings = collect(result.hits, info, user_filter(config.allowlist, baseline))
+    summary = ScanSummary(target=str(repo_path), source="blobs", scanned=len(result.scanned_blobs),
+                          scanned_bytes=result.scanned_bytes, skipped=tuple(result.skipped))
+    return ScanResult(findings, summary)

@@ -1,0 +1,147 @@
+"""Org-wide sweep: many repositories, one store, incremental by blob, run locally or on a Ray cluster.
+
+:func:`sweep` is the driver: it turns the user's list into tasks (:mod:`~secretguard.sweep.runner`), mirrors
+nothing itself, and is the single writer of the store (:mod:`~secretguard.sweep.store`), one transaction per
+repository. A blob scanned once, in any repository, is not scanned again under the same rules and filters;
+a run cut short is resumed by the next sweep of the same list, and repositories it finished are not redone.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from secretguard.config import Config
+from secretguard.errors import SecretguardError
+from secretguard.report import ScanSummary
+from secretguard.rules import load_rules
+from secretguard.scans import rule_info
+from secretguard.sweep.mirror import repository_key
+from secretguard.sweep.runner import RepoTask, Runner
+from secretguard.sweep.store import RepoRecord, RunInfo, RunTotals, Store, StoredFinding
+
+SNAPSHOT_DELTA_LIMIT = 50_000
+"""Clean blobs recorded during a sweep travel with each task until there are this many; then the shared
+snapshot is rebuilt from the store."""
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    run: RunInfo
+    totals: RunTotals
+    seconds: float
+
+
+def read_inputs(sources: Sequence[str], from_file: Path | None) -> list[str]:
+    """Repositories from the command line and ``--from-file`` (one per line; blank lines and ``#`` comments skipped)."""
+    found = list(sources)
+    if from_file is not None:
+        try:
+            lines = from_file.read_text(encoding="utf-8").splitlines()
+        except OSError as exc:
+            raise SecretguardError(f"{from_file}: cannot read the repository list: {exc.strerror or exc}") from None
+        found += [line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#")]
+    if not found:
+        raise SecretguardError("no repositories to sweep: name paths or URLs, or give --from-file")
+    return found
+
+
+def profile_digest(config: Config) -> str:
+    """What "already scanned" is relative to: the detection part of every rule, the allowlist and the size limit.
+
+    Change any of them and every blob counts as unscanned again. Names and severities are left out: they
+    change what a report says, not what a scan finds.
+    """
+    h = hashlib.sha256()
+    for rule in sorted(load_rules(config.rules.extra_files, config.rules.disabled), key=lambda r: r.id):
+        spec = replace(rule.spec, name="", severity="", source="", examples=(), negative_examples=(),
+                       references=(), description="")
+        h.update(repr(spec).encode() + b"\n")
+    allow = config.allowlist
+    h.update(repr((allow.paths, [r.pattern for r in allow.regexes], sorted(allow.secrets_sha256),
+                   config.max_file_size)).encode())
+    return h.hexdigest()
+
+
+class _Skips:
+    """What tasks may skip: the shared snapshot of clean blobs plus those recorded since it was taken."""
+
+    def __init__(self, store: Store, run: RunInfo, runner: Runner) -> None:
+        self.store, self.run, self.runner = store, run, runner
+        self.delta: set[str] = set()
+        self.shared = runner.share(store.clean_blobs(run.profile_id))
+
+    def add(self, rec: RepoRecord) -> None:
+        self.delta.update(oid for oid in rec.scanned_blobs if oid not in rec.matched_blobs)
+        if len(self.delta) > SNAPSHOT_DELTA_LIMIT:
+            self.shared = self.runner.share(self.store.clean_blobs(self.run.profile_id))
+            self.delta.clear()
+
+
+def sweep(sources: Iterable[str], store: Store, runner: Runner, config: Config, cache_dir: Path,
+          validate: bool = False, on_record: Callable[[RepoRecord], None] = lambda rec: None) -> SweepResult:
+    """Scan every repository in ``sources`` (paths or URLs) into ``store``; failures are recorded, not raised."""
+    started = time.monotonic()
+    if validate:
+        import secretguard.aws.validate  # noqa: F401  (fail now, not in every task, if it is missing)
+    named = {repository_key(source): source for source in sources}
+    info = rule_info(config)
+    digest = profile_digest(config)
+    with store.exclusive():
+        run = store.start_run(named, digest, runner.description)
+        skips = _Skips(store, run, runner)
+
+        def tasks() -> Iterator[tuple[RepoTask, Any]]:
+            for key, source in named.items():
+                if key in run.done:
+                    continue
+                placed = frozenset() if validate else store.placed_blobs(key, run.profile_id)
+                yield RepoTask(key=key, source=source, cache_dir=str(cache_dir), config=config, rule_info=info,
+                               validate=validate, also_skip=frozenset(skips.delta) | placed,
+                               size_bytes=store.repository_size(key)), skips.shared
+
+        for rec in runner.run(tasks()):
+            store.record(run, rec)
+            skips.add(rec)
+            on_record(rec)
+        store.finish_run(run.id)
+        totals = store.run_totals(run.id)
+    assert totals is not None
+    return SweepResult(run, totals, time.monotonic() - started)
+
+
+def live_first(findings: list[StoredFinding]) -> list[StoredFinding]:
+    """Live keys first; otherwise the order given (most severe first)."""
+    return sorted(findings, key=lambda f: (f.validation or {}).get("status") != "live")
+
+
+def report_from_store(store: Store, include_triaged: bool = False) -> tuple[list[StoredFinding], ScanSummary]:
+    """The store's findings, live first, and a summary whose notes are totals per repository, rule and status."""
+    findings = live_first(store.findings(include_triaged))
+    per_repo: Counter[str] = Counter()
+    live_per_repo: Counter[str] = Counter()
+    for finding in findings:
+        live = (finding.validation or {}).get("status") == "live"
+        for repo in {o.repo or "" for o in finding.locations}:
+            per_repo[repo] += 1
+            live_per_repo[repo] += live
+    per_rule = Counter(f.rule for f in findings)
+    per_status = Counter((f.validation or {}).get("status", "not validated") for f in findings)
+    notes = [f"{'open' if not include_triaged else 'all'} findings by validation status: "
+             + ", ".join(f"{status} {n}" for status, n in sorted(per_status.items(), key=lambda kv: kv[0] != "live"))]
+    notes += [f"rule {rule}: {n}" for rule, n in per_rule.most_common()]
+    notes += [f"repository {repo}: {n} finding{'s' if n != 1 else ''}" + (f", {live_per_repo[repo]} live" if
+              live_per_repo[repo] else "") for repo, n in sorted(per_repo.items(), key=lambda kv: (-kv[1], kv[0]))]
+    last = store.run_totals()
+    if last is not None:
+        notes.append(f"last run #{last.id} ({last.status}, started {last.started_at}): {last.repositories} "
+                     f"repositories, {len(last.failed)} failed, {last.blobs_scanned} blobs scanned")
+    summary = ScanSummary(target=str(store.path), source="repositories", scanned=store.repository_count(),
+                          scanned_bytes=store.bytes_scanned(), skipped=tuple(store.failed_repositories()),
+                          notes=tuple(notes))
+    return findings, summary

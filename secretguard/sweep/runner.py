@@ -1,0 +1,302 @@
+"""One task per repository, run in a local process pool or on a Ray cluster; results come back to the driver.
+
+A task mirrors its repository (URLs only), scans the blobs the store has not seen, places the hits, applies
+the user's allowlist, validates AWS keys when asked, and sends back a redacted :class:`RepoRecord`: no plaintext
+secret leaves the worker. The driver alone writes the store.
+
+What a task may skip arrives in two parts: a large snapshot of the store's clean blobs (sorted raw OIDs), shared
+once per backend (a file every local worker maps, or one object in Ray's object store), and a small set of OIDs
+in the task itself (clean blobs recorded since the snapshot, and matched blobs this repository has placed).
+"""
+
+from __future__ import annotations
+
+import logging
+import mmap
+import os
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, replace
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any, Protocol
+
+from secretguard.config import Config
+from secretguard.errors import SecretguardError
+from secretguard.filters import user_filter
+from secretguard.findings import Finding, Hit, collect
+from secretguard.sweep.mirror import ensure_mirror, is_url, object_bytes
+from secretguard.sweep.store import RepoRecord, StoredFinding
+
+OID_BYTES = 20
+BASE_TASK_MEMORY = 512 * 1024 * 1024
+"""What a repository's task needs besides its object database: interpreter, rules, OID sets, one blob."""
+RAY_MAX_RETRIES = 3
+
+
+@dataclass(frozen=True)
+class RepoTask:
+    """One repository to scan, and what the worker needs to do it alone."""
+
+    key: str
+    source: str
+    """As the user named it: a local path, or a URL (possibly with credentials, so never shown)."""
+    cache_dir: str
+    config: Config
+    rule_info: dict[str, tuple[str, str]]
+    validate: bool
+    also_skip: frozenset[str]
+    size_bytes: int | None = None
+    """The repository's object database size at the last scan, if known: sizes the task's memory request."""
+
+    @property
+    def memory(self) -> int:
+        return BASE_TASK_MEMORY + (self.size_bytes or 0)
+
+
+class KnownBlobs:
+    """Sorted, concatenated raw OIDs (the store's clean blobs), searched in place without copying them."""
+
+    def __init__(self, data: Any) -> None:
+        self.data = memoryview(data).cast("B")
+        self.count = len(self.data) // OID_BYTES
+
+    def __contains__(self, oid_hex: str) -> bool:
+        if len(oid_hex) != 2 * OID_BYTES:
+            return False
+        key = bytes.fromhex(oid_hex)
+        data, lo, hi = self.data, 0, self.count
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if data[mid * OID_BYTES:(mid + 1) * OID_BYTES].tobytes() < key:
+                lo = mid + 1
+            else:
+                hi = mid
+        return lo < self.count and data[lo * OID_BYTES:(lo + 1) * OID_BYTES].tobytes() == key
+
+
+def _blob_oids(repo_path: Path, hits: list[Hit]) -> frozenset[str]:
+    """The blobs the hits were found in: looked up by commit and path, or named by OID when no commit holds them."""
+    import pygit2
+
+    repo = pygit2.Repository(str(repo_path))
+    oids = set()
+    for origin in {hit.origin for hit in hits}:
+        if origin.commit is None:
+            if origin.path and len(origin.path) == 2 * OID_BYTES:
+                oids.add(origin.path)
+            continue
+        try:
+            oids.add(str(repo[origin.commit].peel(pygit2.Tree)[origin.path or ""].id))
+        except (KeyError, ValueError, pygit2.GitError):
+            continue  # a path that does not decode back; the blob counts as clean
+    return frozenset(oids)
+
+
+def scan_repo(task: RepoTask, known: KnownBlobs) -> RepoRecord:
+    """The task: mirror, scan what is new, place and filter the hits, validate if asked; a failure is a record too."""
+    from secretguard.sources.git import scan_repository
+
+    started = time.monotonic()
+    path = Path(task.key)
+    try:
+        if is_url(task.source):
+            path = ensure_mirror(task.source, Path(task.cache_dir))
+        result = scan_repository(
+            str(path), task.config.rules, 1, max_blob_size=task.config.max_file_size,
+            skip_blobs=lambda oid: oid in task.also_skip or oid in known)
+        hits = [replace(hit, origin=replace(hit.origin, repo=task.key)) for hit in result.hits]
+        findings = collect(hits, task.rule_info, user_filter(task.config.allowlist))
+        warnings: list[str] = []
+        if task.validate:
+            _validate(findings, warnings)
+        return RepoRecord(
+            key=task.key, findings=tuple(StoredFinding.redacted(f) for f in findings),
+            scanned_blobs=tuple(result.scanned_blobs), matched_blobs=_blob_oids(path, hits),
+            scanned_bytes=result.scanned_bytes, skipped_blobs=len(result.skipped), size_bytes=object_bytes(path),
+            seconds=time.monotonic() - started, warnings=tuple(warnings))
+    except SecretguardError as exc:
+        error = str(exc).replace(str(path), task.key)
+    except Exception as exc:  # one repository's surprise must not end the sweep of the others
+        error = f"{task.key}: {type(exc).__name__}: {exc}".replace(str(path), task.key)
+    return RepoRecord(key=task.key, error=error, seconds=time.monotonic() - started)
+
+
+def _validate(findings: list[Finding], warnings: list[str]) -> None:
+    from secretguard.aws.validate import validate_findings
+
+    validate_findings(findings, warn=warnings.append)
+
+
+class Runner(Protocol):
+    """A backend: shares the clean-blob snapshot, runs tasks, yields each repository's record as it lands."""
+
+    description: str
+
+    def share(self, snapshot: bytes) -> Any: ...
+
+    def run(self, tasks: Iterator[tuple[RepoTask, Any]]) -> Iterator[RepoRecord]: ...
+
+    def close(self) -> None: ...
+
+
+# --- local process pool ---------------------------------------------------------------------------------
+
+_mapped: tuple[str, KnownBlobs] | None = None
+
+
+def _known_from_file(path: str) -> KnownBlobs:
+    """This worker's view of the snapshot file at ``path``, mapped once."""
+    global _mapped
+    if _mapped is None or _mapped[0] != path:
+        with open(path, "rb") as handle:
+            size = os.fstat(handle.fileno()).st_size
+            data = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) if size else b""
+        _mapped = (path, KnownBlobs(data))
+    return _mapped[1]
+
+
+def _local_task(task: RepoTask, snapshot_path: str) -> RepoRecord:
+    return scan_repo(task, _known_from_file(snapshot_path))
+
+
+def _exit_with_parent(parent: int) -> None:
+    """Pool initializer: a worker whose driver died (even by SIGKILL) exits instead of waiting forever."""
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
+class LocalRunner:
+    """``jobs`` worker processes on this machine, one repository each at a time."""
+
+    def __init__(self, jobs: int) -> None:
+        self.jobs = max(1, jobs)
+        self.description = f"local:{self.jobs}"
+        self._dir = tempfile.TemporaryDirectory(prefix="secretguard-sweep-")
+        self._shared = 0
+
+    def share(self, snapshot: bytes) -> str:
+        self._shared += 1
+        path = os.path.join(self._dir.name, f"clean-{self._shared}.oids")
+        with open(path, "wb") as handle:
+            handle.write(snapshot)
+        return path
+
+    def _pool(self) -> ProcessPoolExecutor:
+        # spawn: workers inherit none of the driver's descriptors (the store, its lock)
+        return ProcessPoolExecutor(self.jobs, mp_context=get_context("spawn"),
+                                   initializer=_exit_with_parent, initargs=(os.getpid(),))
+
+    def run(self, tasks: Iterator[tuple[RepoTask, Any]]) -> Iterator[RepoRecord]:
+        pool = self._pool()
+        pending: dict[Future[RepoRecord], RepoTask] = {}
+        try:
+            for task, shared in tasks:
+                pending[pool.submit(_local_task, task, shared)] = task
+                while len(pending) >= self.jobs:
+                    pool = yield from self._drain(pool, pending)
+            while pending:
+                pool = yield from self._drain(pool, pending)
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    def _drain(self, pool: ProcessPoolExecutor, pending: dict[Future[RepoRecord], RepoTask]
+               ) -> Iterator[RepoRecord]:
+        """Yield the records of the tasks that finish next; a dead worker fails its tasks and the pool is renewed."""
+        done, _ = wait(pending, return_when=FIRST_COMPLETED)
+        broken = False
+        for future in done:
+            task = pending.pop(future)
+            try:
+                yield future.result()
+            except BrokenProcessPool:
+                broken = True
+                yield RepoRecord(key=task.key, error=f"{task.key}: the worker process died (killed, or out of memory)")
+        if broken:
+            pool.shutdown(wait=True, cancel_futures=True)
+            pool = self._pool()
+        return pool
+
+    def close(self) -> None:
+        self._dir.cleanup()
+
+
+# --- Ray ---------------------------------------------------------------------------------------------------
+
+def _ray_task(task: RepoTask, snapshot: Any) -> RepoRecord:
+    return scan_repo(task, KnownBlobs(snapshot))
+
+
+class RayRunner:
+    """One Ray task per repository on the cluster at ``address`` ("auto": the one this machine belongs to).
+
+    Each task declares the memory its repository needs, so the scheduler does not pack big ones together, and
+    is retried by Ray when its worker or node is lost. At most ``jobs`` tasks (default: twice the cluster's
+    CPUs) are in flight, so each one starts with what the store learnt from those before it.
+    """
+
+    def __init__(self, address: str | None, jobs: int = 0) -> None:
+        try:
+            import ray
+        except ImportError:
+            raise SecretguardError("--ray needs Ray: pip install 'secretguard[ray]'") from None
+        self.ray = ray
+        self._owned = not ray.is_initialized()
+        if self._owned:
+            try:
+                ray.init(address=address, logging_level=logging.WARNING)
+            except (ConnectionError, RuntimeError, ValueError) as exc:
+                raise SecretguardError(f"cannot connect to the Ray cluster at '{address}': {exc}") from None
+        resources = ray.cluster_resources()
+        self.jobs = jobs or max(1, 2 * int(resources.get("CPU", 1)))
+        self.max_memory = max((n["Resources"].get("memory", 0) for n in ray.nodes() if n.get("Alive")), default=0)
+        self.description = f"ray:{address or 'local'}"
+        self._remote = ray.remote(num_cpus=1, max_retries=RAY_MAX_RETRIES, retry_exceptions=False)(_ray_task)
+
+    def share(self, snapshot: bytes) -> Any:
+        import numpy
+
+        # a numpy array is read from the object store without a copy, by every worker on a node
+        return self.ray.put(numpy.frombuffer(snapshot, dtype=numpy.uint8))
+
+    def _submit(self, task: RepoTask, shared: Any) -> Any:
+        memory = min(task.memory, int(self.max_memory)) if self.max_memory else task.memory
+        return self._remote.options(memory=memory, name=f"sweep {task.key}"[:100]).remote(task, shared)
+
+    def run(self, tasks: Iterator[tuple[RepoTask, Any]]) -> Iterator[RepoRecord]:
+        ray = self.ray
+        pending: dict[Any, RepoTask] = {}
+
+        def drain() -> Iterator[RepoRecord]:
+            done, _ = ray.wait(list(pending), num_returns=1)
+            for ref in done:
+                task = pending.pop(ref)
+                try:
+                    yield ray.get(ref)
+                except ray.exceptions.RayError as exc:
+                    yield RepoRecord(key=task.key, error=f"{task.key}: Ray task failed after {RAY_MAX_RETRIES} "
+                                                         f"retries: {type(exc).__name__}")
+
+        try:
+            for task, shared in tasks:
+                pending[self._submit(task, shared)] = task
+                while len(pending) >= self.jobs:
+                    yield from drain()
+            while pending:
+                yield from drain()
+        finally:
+            for ref in pending:
+                ray.cancel(ref, force=True)
+
+    def close(self) -> None:
+        """Disconnect, if this runner connected (a caller that initialised Ray itself stays connected)."""
+        if self._owned:
+            self.ray.shutdown()

@@ -1,0 +1,325 @@
+"""``scan aws``: Lambda versions and ECS task definition revisions read from a real local AWS API (moto)."""
+
+from __future__ import annotations
+
+import io
+import json
+import threading
+import urllib.request
+import zipfile
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import boto3
+import pytest
+from botocore.stub import Stubber
+
+from secretguard.aws.session import make_client, make_session
+from secretguard.cli import main
+from secretguard.config import Config, RuleSelection
+from secretguard.engine import Detector
+from secretguard.findings import Finding, Origin
+from secretguard.rules import load_rules
+from secretguard.sources.aws_env import (
+    CLOUD_RULE, Environment, ecs_environments, environment_hits, is_literal_value, is_secret_name,
+    lambda_environments, scan_aws,
+)
+
+SENDGRID = "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"
+PASSWORD = "kT9#mQ2v!Lx7Wp4z"
+NO_GENERIC = Config(rules=RuleSelection(disabled=frozenset(r.id for r in load_rules() if r.is_generic)))
+
+
+# --- helpers that build resources in the local AWS ----------------------------------------------------
+
+def _zip() -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("handler.py", "def handle(event, context):\n    return None\n")
+    return buf.getvalue()
+
+
+def make_function(name: str, env: dict[str, str], region: str = "us-east-1", publish: bool = False) -> str:
+    """Create a function (and its role); returns its unqualified ARN."""
+    iam = boto3.client("iam", region_name=region)
+    try:
+        role = iam.get_role(RoleName="sg-test")["Role"]["Arn"]
+    except iam.exceptions.NoSuchEntityException:
+        role = iam.create_role(RoleName="sg-test", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    fn = boto3.client("lambda", region_name=region).create_function(
+        FunctionName=name, Runtime="python3.12", Role=role, Handler="handler.handle",
+        Code={"ZipFile": _zip()}, Environment={"Variables": env}, Publish=publish)
+    return fn["FunctionArn"].rsplit(":", 1)[0] if publish else fn["FunctionArn"]
+
+
+def register_task(family: str, containers: dict[str, list[dict[str, str]]], region: str = "us-east-1",
+                  secrets: list[dict[str, str]] | None = None) -> str:
+    ecs = boto3.client("ecs", region_name=region)
+    definition = ecs.register_task_definition(family=family, containerDefinitions=[
+        {"name": name, "image": "busybox", "memory": 128, "environment": env, "secrets": secrets or []}
+        for name, env in containers.items()])
+    return definition["taskDefinition"]["taskDefinitionArn"]
+
+
+def run_scan(regions: tuple[str, ...] = ("us-east-1",), services: tuple[str, ...] = ("lambda", "ecs"),
+             config: Config = Config()):
+    return scan_aws(make_session(), list(regions), list(services), config)
+
+
+def at(findings: list[Finding], secret: str) -> list[Origin]:
+    """Every location of ``secret``, whichever rule found it."""
+    return [o for f in findings if f.secret == secret for o in f.locations]
+
+
+# --- the cloud rule ----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name, should_flag", [
+    ("DB_PASSWORD", True), ("STRIPE_SECRET", True), ("SLACK_TOKEN", True), ("MAPS_API_KEY", True),
+    ("JWT_PRIVATE_KEY", True), ("GOOGLE_CREDENTIALS", True), ("db_pass", True), ("SMTP_PASSWD", True),
+    ("DB_SECRET_ARN", False), ("SECRET_NAME", False), ("TOKEN_URL", False), ("PASSWORD_MIN_LENGTH", False),
+    ("AWS_ACCESS_KEY_ID", False), ("TOKEN_TTL", False), ("LOG_LEVEL", False), ("BYPASS_CACHE", False),
+])
+def test_secret_names(name: str, should_flag: bool) -> None:
+    assert is_secret_name(name) is should_flag
+
+
+@pytest.mark.parametrize("value, should_flag", [
+    (PASSWORD, True), ("correct horse battery staple", True), ("hunter2!", True),
+    ("", False), ("   ", False), ("arn:aws:secretsmanager:us-east-1:123456789012:secret:db-AbCdEf", False),
+    ("arn:aws:ssm:us-east-1:123456789012:parameter/db/password", False),
+    ("{{resolve:secretsmanager:db:SecretString:password}}", False), ("${DB_PASSWORD}", False),
+    ("changeme", False), ("xxxxxxxx", False), ("true", False), ("3600", False),
+])
+def test_literal_values(value: str, should_flag: bool) -> None:
+    assert is_literal_value(value) is should_flag
+
+
+def test_cloud_rule_fires_only_where_no_pattern_matched() -> None:
+    env = Environment(Origin(source="lambda", resource="arn:aws:lambda:us-east-1:1:function:f:$LATEST"),
+                      (("API_TOKEN", "plainvalue-7"), ("DB_SECRET_ARN", "arn:aws:secretsmanager:x"),
+                       ("LOG_LEVEL", "debug"), ("SENDGRID_API_KEY", SENDGRID)))
+    no_rules = {(h.rule, h.origin.variable) for h in environment_hits(Detector([]), env)}
+    assert no_rules == {(CLOUD_RULE, "API_TOKEN"), (CLOUD_RULE, "SENDGRID_API_KEY")}
+    sendgrid_only = Detector([r for r in load_rules() if r.id == "sendgrid-api-key"])
+    hits = {(h.rule, h.origin.variable) for h in environment_hits(sendgrid_only, env)}
+    assert hits == {(CLOUD_RULE, "API_TOKEN"), ("sendgrid-api-key", "SENDGRID_API_KEY")}
+
+
+def test_multiline_values_keep_their_variable() -> None:
+    env = Environment(Origin(source="ecs"), (("A_NOTE", "line one\nline two\nline three"), ("Z_KEY", SENDGRID)))
+    hits = environment_hits(Detector(load_rules()), env)
+    assert [(h.secret, h.origin.variable, h.origin.line) for h in hits if h.secret == SENDGRID] == \
+        [(SENDGRID, "Z_KEY", None)]
+
+
+# --- Lambda ------------------------------------------------------------------------------------------
+
+def test_secret_in_latest_only(aws) -> None:
+    arn = make_function("api", {"SENDGRID_API_KEY": SENDGRID, "LOG_LEVEL": "info"})
+    result = run_scan()
+    [finding] = [f for f in result.findings if f.secret == SENDGRID]
+    assert finding.rule == "sendgrid-api-key"
+    assert [(o.source, o.resource, o.variable, o.region) for o in finding.locations] == \
+        [("lambda", f"{arn}:$LATEST", "SENDGRID_API_KEY", "us-east-1")]
+
+
+def test_secret_in_an_old_published_version_only(aws) -> None:
+    arn = make_function("billing", {"DB_PASSWORD": PASSWORD}, publish=True)
+    boto3.client("lambda").update_function_configuration(
+        FunctionName="billing", Environment={"Variables": {"DB_PASSWORD": "{{resolve:secretsmanager:db}}"}})
+    result = run_scan()
+    assert [(o.resource, o.variable) for o in at(result.findings, PASSWORD)] == [(f"{arn}:1", "DB_PASSWORD")]
+    assert result.summary.scanned == 2  # $LATEST and version 1
+
+
+def test_two_regions(aws) -> None:
+    make_function("east", {"DB_PASSWORD": PASSWORD}, region="us-east-1")
+    make_function("west", {"SENDGRID_API_KEY": SENDGRID}, region="eu-west-1")
+    both = run_scan(("us-east-1", "eu-west-1"), ("lambda",))
+    assert [o.region for o in at(both.findings, PASSWORD)] == ["us-east-1"]
+    assert [o.region for o in at(both.findings, SENDGRID)] == ["eu-west-1"]
+    assert at(run_scan(("us-east-1",), ("lambda",)).findings, SENDGRID) == []
+
+
+def test_cloud_rule_finding_has_name_and_severity(aws) -> None:
+    make_function("svc", {"DB_PASSWORD": PASSWORD, "DB_PASSWORD_ARN": "arn:aws:secretsmanager:us-east-1:1:secret:x"})
+    [finding] = run_scan(config=NO_GENERIC).findings
+    assert (finding.rule, finding.severity, finding.secret) == (CLOUD_RULE, "high", PASSWORD)
+    assert finding.name.startswith("Secret-named environment variable")
+
+
+def test_references_are_not_findings(aws) -> None:
+    make_function("refs", {
+        "DB_PASSWORD": "arn:aws:secretsmanager:us-east-1:123456789012:secret:db-AbCdEf",
+        "API_TOKEN": "{{resolve:ssm-secure:/prod/api-token}}",
+        "SMTP_PASSWORD": "", "JWT_SECRET": "changeme", "SECRET_NAME": "prod/db",
+    })
+    register_task("refs", {"app": [{"name": "DB_PASSWORD_ARN", "value": "arn:aws:ssm:us-east-1:1:parameter/db"}]},
+                  secrets=[{"name": "DB_PASSWORD", "valueFrom": "arn:aws:secretsmanager:us-east-1:1:secret:db"}])
+    result = run_scan()
+    assert result.findings == []
+    assert result.summary.scanned == 2
+
+
+# --- ECS ---------------------------------------------------------------------------------------------
+
+def test_ecs_secret_in_inactive_revision_only(aws) -> None:
+    old = register_task("worker", {"app": [{"name": "DB_PASSWORD", "value": PASSWORD}],
+                                   "sidecar": [{"name": "LOG_LEVEL", "value": "info"}]})
+    boto3.client("ecs").deregister_task_definition(taskDefinition=old)
+    new = register_task("worker", {"app": [{"name": "DB_PASSWORD_ARN", "value": "arn:aws:ssm:us-east-1:1:parameter/x"}]})
+    assert old.endswith("worker:1") and new.endswith("worker:2")
+    result = run_scan(services=("ecs",))
+    assert [(o.source, o.resource, o.container, o.variable) for o in at(result.findings, PASSWORD)] == \
+        [("ecs", old, "app", "DB_PASSWORD")]
+
+
+# --- failures, pagination, the command line ----------------------------------------------------------
+
+class DenyRegionProxy:
+    """Forwards to the local AWS API, except requests signed for one region, which get AccessDenied."""
+
+    def __init__(self, upstream: str, denied_region: str) -> None:
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def _handle(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                scope = self.headers.get("Authorization", "").split("Credential=")[-1].split("/")
+                if len(scope) > 3 and scope[2] == proxy.denied_region:
+                    message = f"User is not authorized to perform this action in {scope[2]}"
+                    if scope[3] == "lambda":
+                        self._reply(403, {"x-amzn-ErrorType": "AccessDeniedException"}, {"Message": message})
+                    else:
+                        self._reply(400, {}, {"__type": "AccessDeniedException", "message": message})
+                    return
+                request = urllib.request.Request(upstream + self.path, data=body or None, method=self.command,
+                                                 headers={k: v for k, v in self.headers.items() if k.lower() != "host"})
+                try:
+                    with urllib.request.urlopen(request, timeout=10) as response:
+                        status, headers, data = response.status, response.headers, response.read()
+                except urllib.error.HTTPError as exc:
+                    status, headers, data = exc.code, exc.headers, exc.read()
+                self.send_response(status)
+                for key, value in headers.items():
+                    if key.lower() not in ("content-length", "connection", "transfer-encoding", "server", "date"):
+                        self.send_header(key, value)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def _reply(self, status: int, headers: dict[str, str], body: dict[str, str]) -> None:
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                for key, value in {**headers, "Content-Type": "application/x-amz-json-1.1"}.items():
+                    self.send_header(key, value)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            do_GET = do_POST = do_PUT = do_DELETE = _handle
+
+        self.denied_region = denied_region
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def deny_eu_west_1(aws, monkeypatch: pytest.MonkeyPatch) -> Iterator[DenyRegionProxy]:
+    proxy = DenyRegionProxy(aws.url, "eu-west-1")
+    yield proxy
+    proxy.close()
+
+
+def test_region_access_denied_is_reported_and_the_scan_goes_on(deny_eu_west_1, monkeypatch) -> None:
+    make_function("east", {"DB_PASSWORD": PASSWORD}, region="us-east-1")
+    make_function("west", {"SENDGRID_API_KEY": SENDGRID}, region="eu-west-1")
+    monkeypatch.setenv("AWS_ENDPOINT_URL", deny_eu_west_1.url)
+    result = run_scan(("us-east-1", "eu-west-1"))
+    assert [o.region for o in at(result.findings, PASSWORD)] == ["us-east-1"]
+    assert sorted(result.summary.notes) == [
+        "ecs in eu-west-1: AccessDeniedException: User is not authorized to perform this action in eu-west-1",
+        "lambda in eu-west-1: AccessDeniedException: User is not authorized to perform this action in eu-west-1",
+    ]
+
+
+def test_every_region_failing_is_an_error(monkeypatch, capsys) -> None:
+    # The autouse fixture points AWS at a closed port: nothing can be read.
+    assert _run_cli(["scan", "aws", "--region", "us-east-1"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: could not read any region: ") and err.count("\n") == 1
+
+
+def test_pagination_reads_every_page() -> None:
+    session = make_session(region="us-east-1")
+    lam = make_client(session, "lambda", "us-east-1")
+    with Stubber(lam) as stub:
+        for marker, name, next_marker in ((None, "one", "m1"), ("m1", "two", None)):
+            params = {"FunctionVersion": "ALL", **({"Marker": marker} if marker else {})}
+            page = {"Functions": [{"FunctionName": name, "Version": "$LATEST",
+                                   "FunctionArn": f"arn:aws:lambda:us-east-1:1:function:{name}",
+                                   "Environment": {"Variables": {"N": name}}}],
+                    **({"NextMarker": next_marker} if next_marker else {})}
+            stub.add_response("list_functions", page, params)
+        assert [e.variables for e in lambda_environments(lam, "us-east-1")] == [(("N", "one"),), (("N", "two"),)]
+    ecs = make_client(session, "ecs", "us-east-1")
+    arns = [f"arn:aws:ecs:us-east-1:1:task-definition/f:{i}" for i in (1, 2, 3)]
+    with Stubber(ecs) as stub:
+        stub.add_response("list_task_definitions", {"taskDefinitionArns": arns[:1], "nextToken": "t"}, {"status": "ACTIVE"})
+        stub.add_response("list_task_definitions", {"taskDefinitionArns": arns[1:2]}, {"status": "ACTIVE", "nextToken": "t"})
+        stub.add_response("list_task_definitions", {"taskDefinitionArns": arns[2:]}, {"status": "INACTIVE"})
+        for arn in arns:
+            stub.add_response("describe_task_definition", {"taskDefinition": {
+                "taskDefinitionArn": arn, "containerDefinitions": [{"name": "c", "environment": [{"name": "A", "value": arn}]}]}},
+                {"taskDefinition": arn})
+        assert [e.origin.resource for e in ecs_environments(ecs, "us-east-1")] == arns
+
+
+def _run_cli(argv: list[str]) -> int:
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    return int(exit_info.value.code or 0)
+
+
+def test_cli_json_report_redacted(aws, capsys) -> None:
+    arn = make_function("api", {"SENDGRID_API_KEY": SENDGRID})
+    assert _run_cli(["scan", "aws", "--region", "us-east-1", "--format", "json"]) == 1
+    out = capsys.readouterr().out
+    assert SENDGRID not in out
+    [finding] = json.loads(out)["findings"]
+    assert finding["locations"] == [{"source": "lambda", "resource": f"{arn}:$LATEST", "variable": "SENDGRID_API_KEY",
+                                     "region": "us-east-1"}]
+
+
+def test_cli_all_regions_and_explicit_endpoint(aws, monkeypatch, capsys) -> None:
+    make_function("far", {"SENDGRID_API_KEY": SENDGRID}, region="ap-southeast-2")
+    register_task("near", {"app": [{"name": "DB_PASSWORD", "value": PASSWORD}]}, region="us-east-1")
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")  # --endpoint-url must win over this
+    code = _run_cli(["scan", "aws", "--all-regions", "--endpoint-url", aws.url, "--format", "jsonl", "--reveal"])
+    findings = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert code == 1
+    assert {(f["secret"], f["locations"][0]["region"]) for f in findings} == \
+        {(SENDGRID, "ap-southeast-2"), (PASSWORD, "us-east-1")}
+
+
+def test_cli_unknown_service_and_missing_profile(aws, capsys) -> None:
+    assert _run_cli(["scan", "aws", "--region", "us-east-1", "--services", "lambda,s3"]) == 2
+    assert capsys.readouterr().err == "error: unknown service 's3' (choose from lambda, ecs)\n"
+    assert _run_cli(["scan", "aws", "--profile", "nope"]) == 2
+    assert capsys.readouterr().err == "error: AWS profile 'nope' not found in the AWS config files\n"
+
+
+def test_config_allowlist_applies(aws, tmp_path: Path, capsys) -> None:
+    make_function("api", {"DB_PASSWORD": PASSWORD})
+    config = tmp_path / "sg.yaml"
+    config.write_text("allow:\n  regexes: ['^kT9#']\n")
+    assert _run_cli(["scan", "aws", "--region", "us-east-1", "--config", str(config), "-q"]) == 0

@@ -1,0 +1,89 @@
+"""Bad input gives one line ``error: …`` on stderr and exit code 2, never a traceback."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import run_cli
+
+
+def assert_one_line_error(run, *fragments: str) -> None:
+    assert run.code == 2, run
+    lines = run.err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), run.err
+    assert "Traceback" not in run.err
+    for fragment in fragments:
+        assert fragment in lines[0]
+
+
+def test_missing_path(tmp_path: Path):
+    assert_one_line_error(run_cli("scan", "dir", tmp_path / "nope"), str(tmp_path / "nope"), "no such file")
+
+
+def test_bad_format(tmp_path: Path):
+    assert_one_line_error(run_cli("scan", "dir", tmp_path, "--format", "xml"), "unknown format 'xml'")
+
+
+def test_broken_rule_file_names_file_and_rule(tmp_path: Path):
+    rules = tmp_path / "broken.yaml"
+    rules.write_text("rules:\n  - id: my-rule\n    name: Mine\n    severity: high\n    keywords: [x]\n"
+                     "    pattern: '(?P<secret>[a-z'\n")
+    config = tmp_path / "cfg.yaml"
+    config.write_text(f"rules:\n  extra: [{rules}]\n")
+    assert_one_line_error(run_cli("scan", "dir", tmp_path, "--config", config),
+                          str(rules), "rule 'my-rule'", "does not compile")
+
+
+@pytest.mark.parametrize("body, message", [
+    ("rules:\n  - id: Bad_Id\n", "kebab-case"),
+    ("rules:\n  - id: no-group\n    name: n\n    severity: low\n    keywords: [a]\n    pattern: 'abc'\n",
+     "no named group 'secret'"),
+    ("rules:\n  - id: bad-sev\n    name: n\n    severity: urgent\n    keywords: [a]\n    pattern: '(?P<secret>a)'\n",
+     "'severity' must be one of"),
+    ("rules: [\n", "invalid YAML"),
+    ("rules:\n  - id: no-kw\n    name: n\n    severity: low\n    pattern: '(?P<secret>a)'\n", "'keywords' is required"),
+])
+def test_rule_problems_are_named(tmp_path: Path, body: str, message: str):
+    rules = tmp_path / "r.yaml"
+    rules.write_text(body)
+    assert_one_line_error(run_cli("rules", "list", "--rules", rules), str(rules), message)
+
+
+@pytest.mark.parametrize("body, message", [
+    ("allow: [1, 2]\n", "'allow' must be a mapping"),
+    ("allow:\n  colours: [red]\n", "unknown key 'allow.colours'"),
+    ("allow:\n  regexes: ['(']\n", "does not compile"),
+    ("max_file_size: -1\n", "max_file_size"),
+    ("{{{\n", "invalid YAML"),
+])
+def test_bad_config(tmp_path: Path, body: str, message: str):
+    config = tmp_path / ".secretguard.yaml"
+    config.write_text(body)
+    assert_one_line_error(run_cli("scan", "dir", tmp_path), str(config), message)
+
+
+def test_unreadable_directory(tmp_path: Path):
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0)
+    try:
+        run = run_cli("scan", "dir", locked)
+    finally:
+        locked.chmod(0o755)
+    import os
+    if os.geteuid() == 0:  # root reads everything: the scan succeeds on an empty directory
+        assert run.code == 0
+    else:
+        assert_one_line_error(run, str(locked), "permission denied")
+
+
+def test_bad_baseline(tmp_path: Path):
+    baseline = tmp_path / "b.json"
+    baseline.write_text("{not json")
+    assert_one_line_error(run_cli("scan", "dir", tmp_path, "--baseline", baseline), str(baseline), "not valid JSON")
+
+
+def test_unknown_option_is_one_line(tmp_path: Path):
+    assert_one_line_error(run_cli("scan", "dir", tmp_path, "--colour"), "--colour")
