@@ -138,7 +138,7 @@ def test_baseline_suppresses_known_findings(planted, tmp_path):
     (planted / "a.py").write_text(f"# a new first line\nx = 1\ntoken = '{TOKEN}'\n")
     assert run_cli("baseline", "create", planted, "--output", baseline).code == 0
     assert baseline.read_text() == first  # no line numbers, no timestamps
-    (planted / "new.py").write_text("n = 'tok_Pq7Zr2Kx9Lw4Mn6Bv1Cs8Dt'\n")
+    (planted / "new.py").write_text("n = 'tok_Pq7Zr2Kx9Lw4Mn6Bv1Cs8DtE'\n")
     code, document = scan_json(planted, "--baseline", str(baseline))
     assert code == 1 and [f["rule"] for f in document["findings"]] == ["test-token"]
 
