@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import hashlib
 import re._parser as sre_parse
-from dataclasses import dataclass, field
-from functools import cached_property
+from dataclasses import dataclass
+from collections.abc import Iterable
+from functools import cached_property, lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ import yaml
 
 from secretguard.errors import RuleError
 
+SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml parses rule files ~10x faster
 SEVERITIES = ("critical", "high", "medium", "low")
 ID_PATTERN = regex.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 SECRET_GROUP = "secret"
@@ -61,10 +63,13 @@ class RuleSpec:
 
 @dataclass(frozen=True)
 class Rule:
-    """A checked rule with its compiled pattern."""
+    """A checked rule; its pattern is compiled on first use, so loading many rules stays cheap."""
 
     spec: RuleSpec
-    regex: regex.Pattern[bytes] = field(repr=False)
+
+    @cached_property
+    def regex(self) -> regex.Pattern[bytes]:
+        return _compile_pattern(self.spec)
 
     @property
     def id(self) -> str:
@@ -154,7 +159,7 @@ def parse_rule(raw: Any, path: str, index: int) -> RuleSpec:
     return spec
 
 
-def compile_rule(spec: RuleSpec) -> Rule:
+def _compile_pattern(spec: RuleSpec) -> regex.Pattern[bytes]:
     """Compile a spec's pattern; the pattern must define the named group ``secret``."""
     try:
         compiled = regex.compile(spec.pattern.encode())
@@ -162,14 +167,21 @@ def compile_rule(spec: RuleSpec) -> Rule:
         raise RuleError(spec.source, spec.id, f"pattern does not compile: {exc}") from None
     if SECRET_GROUP not in compiled.groupindex:
         raise RuleError(spec.source, spec.id, f"pattern has no named group '{SECRET_GROUP}'")
-    return Rule(spec, compiled)
+    return compiled
+
+
+def check_rule(spec: RuleSpec) -> Rule:
+    """A rule whose pattern is compiled (and so checked) now rather than on first use."""
+    rule = Rule(spec)
+    rule.regex  # noqa: B018 - compiling is the check
+    return rule
 
 
 def load_rule_file(path: Path) -> list[RuleSpec]:
     """Parse one rule file into specs, with errors that name the file and rule."""
     name = str(path)
     try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+        document = yaml.load(path.read_text(encoding="utf-8"), Loader=SafeLoader)
     except OSError as exc:
         raise RuleError(name, None, f"cannot read: {exc.strerror or exc}") from None
     except yaml.YAMLError as exc:
@@ -193,12 +205,21 @@ def builtin_rules_dir() -> Path:
 
 
 def load_rules(
-    extra_files: list[Path] | tuple[Path, ...] = (),
-    disabled: set[str] | frozenset[str] = frozenset(),
+    extra_files: Iterable[Path] = (),
+    disabled: Iterable[str] = frozenset(),
     builtin: bool = True,
 ) -> list[Rule]:
-    """Load built-in rules and ``extra_files``, drop ``disabled`` ids, and check the set as a whole."""
+    """Load built-in rules and ``extra_files``, drop ``disabled`` ids, and check the set as a whole.
+
+    Loaded once per process for each distinct selection.
+    """
+    return list(_load_rules(tuple(Path(f) for f in extra_files), frozenset(disabled), builtin))
+
+
+@lru_cache(maxsize=8)
+def _load_rules(extra_files: tuple[Path, ...], disabled: frozenset[str], builtin: bool) -> tuple[Rule, ...]:
     files = sorted(builtin_rules_dir().glob("*.yaml")) if builtin else []
+    builtin_files = {str(f) for f in files}
     specs: list[RuleSpec] = []
     for file in [*files, *extra_files]:
         specs.extend(load_rule_file(Path(file)))
@@ -220,7 +241,8 @@ def load_rules(
             break
         off |= more
     specs = [s for s in specs if s.id not in off]
-    return [compile_rule(s) for s in specs]
+    # Built-in patterns are checked by `secretguard rules test` and the test suite; user rules now.
+    return tuple(Rule(s) if s.source in builtin_files else check_rule(s) for s in specs)
 
 
 BOUNDED_REPEAT = regex.compile(r"(?<!\\)\{(\d+)(?:(,)(\d*))?\}")
