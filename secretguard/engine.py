@@ -97,6 +97,25 @@ def _merge(windows: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
     return merged
 
 
+def _hit_windows(ends: list[int], width: int, lines: LineIndex) -> list[tuple[int, int]]:
+    """Whole-line windows reaching ``width`` bytes back from each hit end, merged.
+
+    Hyperscan reports ends in increasing order, so an end inside the current window adds nothing.
+    """
+    windows: list[tuple[int, int]] = []
+    covered = -1
+    for end in ends:
+        if end <= covered:
+            continue
+        start = lines.start_of(max(0, end - width))
+        covered = lines.end_of(max(0, end - 1))
+        if windows and start <= windows[-1][1]:
+            windows[-1] = (windows[-1][0], covered)
+        else:
+            windows.append((start, covered))
+    return windows
+
+
 def _cache_dir() -> Path:
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return Path(base) / "secretguard"
@@ -206,10 +225,7 @@ class Detector:
 
         self.database.scan(data, match_event_handler=on_match)
         for index, ends in hits.items():
-            rule = self.hs_rules[index]
-            yield rule, _merge(
-                (lines.start_of(max(0, end - rule.max_width)), lines.end_of(max(0, end - 1))) for end in ends
-            )
+            yield self.hs_rules[index], _hit_windows(ends, self.hs_rules[index].max_width, lines)
 
     def _collect(self, rule: Rule, data: bytes, lines: LineIndex, start: int, end: int,
                  found: dict[tuple[str, int, int], Match]) -> None:

@@ -24,8 +24,8 @@ PLACEHOLDER_SHAPES = regex.compile(
     r"""(?xi)
       \$\{ | \{\{ | \}\} | %\( | <[^>]*> | ^\$[A-Za-z_{]      (?# template, shell and format references )
     | os\.environ | process\.env | getenv | ENV\[              (?# environment lookups in code )
-    | [xX*.]{4}                                                (?# masking: xxxx, ****, .... )
-    | your[_-]? | [_-]here$                                    (?# YOUR_API_KEY_HERE )
+    | x{4} | X{4} | \*{4} | \.{4}                               (?# masking: xxxx, ****, .... )
+    | ^your | [_-]your[_-] | [_-]here$                         (?# YOUR_API_KEY_HERE )
     """
 )
 UUID = regex.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")

@@ -142,7 +142,7 @@ def parse_rule(raw: Any, path: str, index: int) -> RuleSpec:
         id=rule_id,
         name=raw["name"],
         severity=severity,
-        pattern=raw["pattern"],
+        pattern=raw["pattern"].strip("\n"),  # a YAML block scalar's final newline is not part of it
         source=path,
         keywords=_as_str_tuple(raw.get("keywords"), path, rule_id, "keywords"),
         entropy=float(entropy) if entropy is not None else None,
@@ -247,11 +247,11 @@ def _load_rules(extra_files: tuple[Path, ...], disabled: frozenset[str], builtin
 
 BOUNDED_REPEAT = regex.compile(r"(?<!\\)\{(\d+)(?:(,)(\d*))?\}")
 PREFILTER_MAX_REPEAT = 16
-PREFILTER_MIN_REPEAT = 8
+PREFILTER_MIN_REPEAT = 32
 
 
 def prefilter_pattern(pattern: str) -> str:
-    """The pattern with long counted repeats loosened (``{64,12000}`` to ``{8,}``) for the prefilter.
+    """The pattern with long counted repeats loosened (``{64,12000}`` to ``{32,}``) for the prefilter.
 
     Large bounded repeats make Hyperscan compile for minutes; a looser repeat matches a superset, and
     the exact pattern still decides on the window around each hit.

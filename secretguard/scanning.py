@@ -70,6 +70,7 @@ def run_batches(
             yield work(selection, batch)
             on_done(batch)
         return
+    detector_for(selection)  # forked workers inherit it, already loaded, instead of each building one
     with ProcessPoolExecutor(max_workers=jobs) as pool:
         pending: dict[Future[list[Hit]], T] = {}
         for batch in batches:

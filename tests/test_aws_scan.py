@@ -28,7 +28,6 @@ from secretguard.sources.aws_env import (
 
 SENDGRID = "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"
 PASSWORD = "kT9#mQ2v!Lx7Wp4z"
-NO_GENERIC = Config(rules=RuleSelection(disabled=frozenset(r.id for r in load_rules() if r.is_generic)))
 
 
 # --- helpers that build resources in the local AWS ----------------------------------------------------
@@ -50,7 +49,7 @@ def make_function(name: str, env: dict[str, str], region: str = "us-east-1", pub
     fn = boto3.client("lambda", region_name=region).create_function(
         FunctionName=name, Runtime="python3.12", Role=role, Handler="handler.handle",
         Code={"ZipFile": _zip()}, Environment={"Variables": env}, Publish=publish)
-    return fn["FunctionArn"].rsplit(":", 1)[0] if publish else fn["FunctionArn"]
+    return ":".join(fn["FunctionArn"].split(":")[:7])  # without any version qualifier
 
 
 def register_task(family: str, containers: dict[str, list[dict[str, str]]], region: str = "us-east-1",
@@ -144,7 +143,8 @@ def test_two_regions(aws) -> None:
 
 def test_cloud_rule_finding_has_name_and_severity(aws) -> None:
     make_function("svc", {"DB_PASSWORD": PASSWORD, "DB_PASSWORD_ARN": "arn:aws:secretsmanager:us-east-1:1:secret:x"})
-    [finding] = run_scan(config=NO_GENERIC).findings
+    no_generic = Config(rules=RuleSelection(disabled=frozenset(r.id for r in load_rules() if r.is_generic)))
+    [finding] = run_scan(config=no_generic).findings
     assert (finding.rule, finding.severity, finding.secret) == (CLOUD_RULE, "high", PASSWORD)
     assert finding.name.startswith("Secret-named environment variable")
 
@@ -234,7 +234,7 @@ class DenyRegionProxy:
 
 
 @pytest.fixture
-def deny_eu_west_1(aws, monkeypatch: pytest.MonkeyPatch) -> Iterator[DenyRegionProxy]:
+def deny_eu_west_1(aws) -> Iterator[DenyRegionProxy]:
     proxy = DenyRegionProxy(aws.url, "eu-west-1")
     yield proxy
     proxy.close()
@@ -252,9 +252,13 @@ def test_region_access_denied_is_reported_and_the_scan_goes_on(deny_eu_west_1, m
     ]
 
 
-def test_every_region_failing_is_an_error(monkeypatch, capsys) -> None:
-    # The autouse fixture points AWS at a closed port: nothing can be read.
-    assert _run_cli(["scan", "aws", "--region", "us-east-1"]) == 2
+def test_every_region_failing_is_an_error(aws, monkeypatch, capsys) -> None:
+    proxy = DenyRegionProxy(aws.url, "us-east-1")
+    monkeypatch.setenv("AWS_ENDPOINT_URL", proxy.url)
+    try:
+        assert _run_cli(["scan", "aws", "--region", "us-east-1"]) == 2
+    finally:
+        proxy.close()
     err = capsys.readouterr().err
     assert err.startswith("error: could not read any region: ") and err.count("\n") == 1
 
@@ -274,10 +278,10 @@ def test_pagination_reads_every_page() -> None:
     ecs = make_client(session, "ecs", "us-east-1")
     arns = [f"arn:aws:ecs:us-east-1:1:task-definition/f:{i}" for i in (1, 2, 3)]
     with Stubber(ecs) as stub:
-        stub.add_response("list_task_definitions", {"taskDefinitionArns": arns[:1], "nextToken": "t"}, {"status": "ACTIVE"})
-        stub.add_response("list_task_definitions", {"taskDefinitionArns": arns[1:2]}, {"status": "ACTIVE", "nextToken": "t"})
-        stub.add_response("list_task_definitions", {"taskDefinitionArns": arns[2:]}, {"status": "INACTIVE"})
-        for arn in arns:
+        pages = [({"status": "ACTIVE"}, {"nextToken": "t"}, arns[0]), ({"status": "ACTIVE", "nextToken": "t"}, {}, arns[1]),
+                 ({"status": "INACTIVE"}, {}, arns[2])]
+        for params, more, arn in pages:  # pages are read lazily: each page's revisions are described before the next
+            stub.add_response("list_task_definitions", {"taskDefinitionArns": [arn], **more}, params)
             stub.add_response("describe_task_definition", {"taskDefinition": {
                 "taskDefinitionArn": arn, "containerDefinitions": [{"name": "c", "environment": [{"name": "A", "value": arn}]}]}},
                 {"taskDefinition": arn})
@@ -323,3 +327,19 @@ def test_config_allowlist_applies(aws, tmp_path: Path, capsys) -> None:
     config = tmp_path / "sg.yaml"
     config.write_text("allow:\n  regexes: ['^kT9#']\n")
     assert _run_cli(["scan", "aws", "--region", "us-east-1", "--config", str(config), "-q"]) == 0
+
+
+def test_scan_aws_validate_names_the_owner_of_a_live_key(aws, capsys) -> None:
+    iam = boto3.client("iam")
+    iam.create_user(UserName="ci-bot")
+    key = iam.create_access_key(UserName="ci-bot")["AccessKey"]
+    arn = make_function("deploy", {"AWS_ACCESS_KEY_ID": key["AccessKeyId"],
+                                   "AWS_SECRET_ACCESS_KEY": key["SecretAccessKey"]})
+    assert _run_cli(["scan", "aws", "--region", "us-east-1", "--validate", "--format", "json"]) == 1
+    out = capsys.readouterr().out
+    assert key["SecretAccessKey"] not in out
+    [finding] = json.loads(out)["findings"]  # the secret key is the key ID's pair, not a finding of its own
+    assert finding["rule"] == "aws-access-key-id"
+    assert finding["validation"] == {"status": "live", "arn": "arn:aws:iam::123456789012:user/ci-bot",
+                                     "account": "123456789012"}
+    assert finding["locations"][0]["resource"] == f"{arn}:$LATEST"

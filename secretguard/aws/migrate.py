@@ -190,13 +190,13 @@ class _Run:
             for service in item.services:
                 self._point_service(item, service)
         if item.kind == "ecs":
-            self.outcome.revisions[item.resource] = self.journal.last(change)["revision_arn"]  # type: ignore[index]
+            self.outcome.revisions[item.resource] = self.journal.merged(change)["revision_arn"]
         self.outcome.applied.append(item)
 
     def _current_value(self, item: Item, move: Move, values: dict[str, str]) -> str:
-        """The plaintext of ``move`` as the resource holds it now, which must still be what was planned."""
+        """The plaintext of ``move`` as the resource holds it now; every move of the item must still be as planned."""
         if not values:
-            found: dict[str, str | None] = {}
+            found: dict[str, str | None]
             if item.kind == "lambda":
                 config = _function_config(self.clients("lambda", item.region), item.resource)
                 found = {m.key: lambda_variables(config).get(m.variable) for m in item.moves}
@@ -208,12 +208,13 @@ class _Run:
             else:
                 entries = {e.name: e.value for e in dotenv_entries(read_dotenv(Path(item.resource)))}
                 found = {m.key: entries.get(m.variable) for m in item.moves}
-            values.update({k: self._seen(v) for k, v in found.items() if v is not None})
-        value = values.get(move.key)
-        if value is None or sha256_hex(value) != move.value_sha256:
-            raise SecretguardError(f"{move.key} {'is no longer set' if value is None else 'changed'} "
-                                   "since the plan was made: make a new plan")
-        return value
+            for m in item.moves:
+                value = found[m.key]
+                if value is None or sha256_hex(self._seen(value)) != m.value_sha256:
+                    raise SecretguardError(f"{m.key} {'is no longer set' if value is None else 'changed'} "
+                                           "since the plan was made: make a new plan")
+                values[m.key] = value
+        return values[move.key]
 
     def _create_secret(self, plan: Plan, item: Item, move: Move, values: dict[str, str]) -> str:
         key = StepKey(item.resource, "secret", move.key)
@@ -277,9 +278,9 @@ class _Run:
                                        "not changing it")
             prior = self.journal.first(key, "begin")
             existed = bool(prior["existed"]) if prior else current is not None
-            ids = self._ids(item, role_arn=item.role_arn, policy_name=name, secret_arn=arn, document=document)
+            ids = self._ids(item, role_arn=item.role_arn, policy_name=name, secret_arn=arn)
             if prior is None:
-                self.journal.append("begin", key, **ids, existed=existed)
+                self.journal.append("begin", key, **ids, document=document, existed=existed)
             if current is None:
                 iam.put_role_policy(RoleName=role, PolicyName=name, PolicyDocument=json.dumps(document))
             self.journal.append("done", key, **ids, created=not existed)
@@ -291,7 +292,6 @@ class _Run:
             return
         lam = self.clients("lambda", item.region)
         moved = _moved(item, arns)
-        ids = self._ids(item, moves=moved, remove_plaintext=item.remove_plaintext)
         with self._step(key):
             config = _function_config(lam, item.resource)
             variables = lambda_variables(config)
@@ -308,9 +308,10 @@ class _Run:
                     updated[m["reference"]] = m["secret_arn"]
                     if item.remove_plaintext:
                         del updated[m["variable"]]
-                self.journal.append("begin", key, **ids)
+                self.journal.append("begin", key, **self._ids(item, moves=moved,
+                                                              remove_plaintext=item.remove_plaintext))
                 _update_function(lam, item.resource, config, updated)
-            self.journal.append("done", key, **ids)
+            self.journal.append("done", key, **self._ids(item))
         what = "replaced by" if item.remove_plaintext else "kept beside"
         self.say(f"  change   {', '.join(m['reference'] for m in moved)} set; plaintext {what} them")
 
@@ -320,7 +321,6 @@ class _Run:
             return
         ecs = self.clients("ecs", item.region)
         moved = _moved(item, arns)
-        ids = self._ids(item, moves=moved)
         with self._step(key):
             request = _register_request(ecs, item.resource, moved)
             revision = _registered(ecs, item.resource, request) if self.journal.first(key, "begin") else None
@@ -329,9 +329,9 @@ class _Run:
                 latest = latest_active_revision(ecs, family)
                 if latest != item.resource:
                     raise SecretguardError(f"{family} has a newer revision ({latest}) than the plan's: make a new plan")
-                self.journal.append("begin", key, **ids)
+                self.journal.append("begin", key, **self._ids(item, moves=moved))
                 revision = ecs.register_task_definition(**request)["taskDefinition"]["taskDefinitionArn"]
-            self.journal.append("done", key, **ids, revision_arn=revision)
+            self.journal.append("done", key, **self._ids(item), revision_arn=revision)
         self.say(f"  change   registered {revision}")
 
     def _point_service(self, item: Item, service: Service) -> None:
@@ -339,7 +339,7 @@ class _Run:
         if self.journal.is_done(key):
             return
         ecs = self.clients("ecs", item.region)
-        revision = self.journal.last(StepKey(item.resource, "change"))["revision_arn"]  # type: ignore[index]
+        revision = self.journal.merged(StepKey(item.resource, "change"))["revision_arn"]
         ids = self._ids(item, cluster=service.cluster, service=service.arn, previous=item.resource,
                         revision_arn=revision)
         with self._step(key):
@@ -375,18 +375,15 @@ class _Run:
                 moved.append({"variable": move.variable, "secret_arn": arn, "value_sha256": move.value_sha256,
                               "head": entry.head, "tail": entry.tail, "reference": entry.reference(arn)})
                 pending.append(entry)
-            prior = self.journal.first(key, "begin")
-            ids = self._ids(item, moves=moved, backup=str(backup)) if pending or prior is None else \
-                {k: prior[k] for k in ("kind", "region", "moves", "backup")}
             if pending:
                 if not backup.exists():
                     _copy_private(path, backup)
-                self.journal.append("begin", key, **ids)
+                self.journal.append("begin", key, **self._ids(item, moves=moved, backup=str(backup)))
                 for entry, m in zip(pending, moved):
                     line = lines[entry.line - 1]
                     lines[entry.line - 1] = m["reference"] + line[len(line.rstrip("\r\n")):]
                 _write_atomically(path, "".join(lines))
-            self.journal.append("done", key, **ids)
+            self.journal.append("done", key, **self._ids(item))
         self.say(f"  change   {path}: {len(item.moves)} value(s) replaced by references (backup {backup})")
 
     def remove_backups(self) -> None:
@@ -405,7 +402,7 @@ class _Run:
             self.say(f"{item.resource}: already finalized")
             return
         lam = self.clients("lambda", item.region)
-        moved = self.journal.last(change)["moves"]  # type: ignore[index]
+        moved = self.journal.merged(change)["moves"]
         with self._step(key):
             config = _function_config(lam, item.resource)
             variables = lambda_variables(config)
@@ -420,17 +417,14 @@ class _Run:
             if remaining != variables:
                 self.journal.append("begin", key, **self._ids(item, moves=moved))
                 _update_function(lam, item.resource, config, remaining)
-            self.journal.append("done", key, **self._ids(item, moves=moved))
+            self.journal.append("done", key, **self._ids(item))
         self.say(f"{item.resource}: removed {', '.join(m['variable'] for m in moved)}")
         self.outcome.finalized.append(item)
 
     # --- rollback -------------------------------------------------------------------------------------------
 
     def undo(self, key: StepKey, delete_secrets: bool, recovery_days: int) -> None:
-        info: dict[str, Any] = {}
-        for record in self.journal.records:
-            if record.get("item") == key.item and record.get("step") == key.step and record.get("sub", "") == key.sub:
-                info |= record
+        info = self.journal.merged(key)
         if key.step == "verify" or (self.journal.first(key, "begin") is None
                                     and self.journal.first(key, "done") is None):
             self.journal.append("undone", key)  # read-only, or failed before acting: nothing to undo
@@ -492,7 +486,7 @@ class _Run:
         config = _function_config(lam, key.item)
         variables = lambda_variables(config)
         restored = dict(variables)
-        for m in info["moves"]:
+        for m in info.get("moves", []):
             value = variables.get(m["variable"])
             if value is None:
                 restored[m["variable"]] = self._original_value(info["region"], m, key.item)
@@ -507,7 +501,9 @@ class _Run:
 
     def _undo_ecs(self, key: StepKey, info: dict[str, Any]) -> None:
         ecs = self.clients("ecs", info["region"])
-        revision = info.get("revision_arn") or _registered(ecs, key.item, _register_request(ecs, key.item, info["moves"]))
+        revision = info.get("revision_arn")
+        if revision is None and info.get("moves"):  # registered by a run that stopped before writing ``done``?
+            revision = _registered(ecs, key.item, _register_request(ecs, key.item, info["moves"]))
         if revision is None:
             self._undone(key, "no new revision was registered")
             return
@@ -534,7 +530,7 @@ class _Run:
         path = Path(key.item)
         lines = read_dotenv(path).splitlines(keepends=True)
         changed = False
-        for m in info["moves"]:
+        for m in info.get("moves", []):
             where = [i for i, line in enumerate(lines) if line.rstrip("\r\n") == m["reference"]]
             if not where:
                 self.outcome.notes.append(f"{path}: the reference line for {m['variable']} is gone; left as it is")

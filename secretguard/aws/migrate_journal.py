@@ -92,6 +92,13 @@ class Journal:
         """The earliest ``event`` record of a step (the first ``begin`` holds what was there before)."""
         return next((r for r in self._of(key) if r["event"] == event), None)
 
+    def merged(self, key: StepKey) -> dict[str, Any]:
+        """Everything the records of a step say, later records winning (``begin`` holds the intent, ``done`` the result)."""
+        info: dict[str, Any] = {}
+        for record in self._of(key):
+            info |= record
+        return info
+
     def is_done(self, key: StepKey) -> bool:
         last = self.last(key)
         return last is not None and last["event"] == "done"

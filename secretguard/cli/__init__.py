@@ -31,6 +31,8 @@ def _register() -> None:
     app.add_typer(baseline.app, name="baseline")
     from secretguard.cli import aws  # noqa: F401  (registers scan aws, validate and aws key-info)
     from secretguard.cli import migrate  # noqa: F401  (registers migrate plan|apply|finalize|rollback)
+    from secretguard.cli import sweep  # noqa: F401  (registers sweep, report and findings triage)
+    from secretguard.cli import git  # noqa: F401  (registers scan git, scan staged and hook install|run)
 
 
 _register()

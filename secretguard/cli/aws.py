@@ -61,9 +61,11 @@ def scan_aws(
 ) -> int:
     """Scan the environment variables of every Lambda function version and ECS task definition revision."""
     from secretguard.aws.session import make_session, select_regions
+    from secretguard.aws.validate import parse_accounts
     from secretguard.sources.aws_env import scan_aws as run_scan
 
-    reporter_for(fmt)  # a bad --format fails before any AWS call
+    reporter_for(fmt)  # a bad --format or --skip-account fails before any AWS call
+    parse_accounts(skip_account or [])
     wanted = _split([services])
     cfg, accepted = load_inputs(config, None, baseline)
     session = make_session(profile)

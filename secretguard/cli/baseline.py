@@ -9,34 +9,60 @@ import typer
 
 from secretguard.baseline import DEFAULT_BASELINE, read_baseline, write_baseline
 from secretguard.cli.common import ConfigOpt, JobsOpt, load_inputs
+from secretguard.errors import SecretguardError
+from secretguard.findings import Finding
 from secretguard.scanning import default_jobs
 
 app = typer.Typer(help="Record accepted findings so that only new ones are reported.", no_args_is_help=True)
-OutputOpt = Annotated[Path, typer.Option("--output", "-o", help="Baseline file to write.")]
-PathArg = Annotated[Path, typer.Argument(help="Directory to scan.")]
+OutputOpt = Annotated[Path | None, typer.Option("--output", "-o", help=f"Baseline file to write (default: {DEFAULT_BASELINE}; with --git or --staged, at the top of the repository's work tree, where the hooks read it).")]
+PathArg = Annotated[Path, typer.Argument(help="Directory to scan (with --git or --staged: the repository).")]
+GitOpt = Annotated[bool, typer.Option("--git", help="Record the findings of PATH's whole git history.")]
+StagedOpt = Annotated[bool, typer.Option("--staged", help="Record the findings of the change staged in PATH's repository.")]
 
 
-def _scan(path: Path, config: Path | None, jobs: int) -> list:
+def _scan(path: Path, config: Path | None, jobs: int, git: bool, staged: bool) -> tuple[list[Finding], Path]:
+    """The findings to record, and where the baseline goes by default."""
+    if git and staged:
+        raise SecretguardError("choose one of --git and --staged")
+    if staged:
+        from secretguard.sources import staged as staged_source
+
+        repo = staged_source.open_staged(path)
+        top = staged_source.top_level(repo)
+        cfg, _ = load_inputs(config, top, None)
+        return staged_source.scan_staged(repo, cfg).findings, top / DEFAULT_BASELINE
+    if git:
+        from secretguard.sources.git import open_repository, scan_history
+
+        workdir = open_repository(path).workdir
+        top = Path(workdir) if workdir else path
+        cfg, _ = load_inputs(config, top, None)
+        output = top / DEFAULT_BASELINE if workdir else Path(DEFAULT_BASELINE)
+        return scan_history(top, cfg, jobs or default_jobs()).findings, output
     from secretguard.scans import scan_directory
 
     cfg, _ = load_inputs(config, path, None)
-    return scan_directory(path, cfg, jobs or default_jobs()).findings
+    return scan_directory(path, cfg, jobs or default_jobs()).findings, Path(DEFAULT_BASELINE)
 
 
 @app.command("create")
-def create(path: PathArg = Path("."), output: OutputOpt = Path(DEFAULT_BASELINE),
-           config: ConfigOpt = None, jobs: JobsOpt = 0) -> int:
+def create(path: PathArg = Path("."), output: OutputOpt = None, config: ConfigOpt = None, jobs: JobsOpt = 0,
+           git: GitOpt = False, staged: StagedOpt = False) -> int:
     """Scan PATH and write every finding to a new baseline."""
-    count = write_baseline(_scan(path, config, jobs), output)
-    typer.echo(f"wrote {count} fingerprint(s) to {output}", err=True)
+    findings, default = _scan(path, config, jobs, git, staged)
+    target = output or default
+    count = write_baseline(findings, target)
+    typer.echo(f"wrote {count} fingerprint(s) to {target}", err=True)
     return 0
 
 
 @app.command("update")
-def update(path: PathArg = Path("."), output: OutputOpt = Path(DEFAULT_BASELINE),
-           config: ConfigOpt = None, jobs: JobsOpt = 0) -> int:
+def update(path: PathArg = Path("."), output: OutputOpt = None, config: ConfigOpt = None, jobs: JobsOpt = 0,
+           git: GitOpt = False, staged: StagedOpt = False) -> int:
     """Scan PATH and add its findings to an existing baseline (entries already there are kept)."""
-    previous = read_baseline(output) if output.exists() else []
-    count = write_baseline(_scan(path, config, jobs), output, previous)
-    typer.echo(f"wrote {count} fingerprint(s) to {output}", err=True)
+    findings, default = _scan(path, config, jobs, git, staged)
+    target = output or default
+    previous = read_baseline(target) if target.exists() else []
+    count = write_baseline(findings, target, previous)
+    typer.echo(f"wrote {count} fingerprint(s) to {target}", err=True)
     return 0

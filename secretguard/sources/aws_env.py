@@ -88,9 +88,14 @@ def environment_hits(detector: Detector, env: Environment) -> list[Hit]:
     data, starts = env.text()
     hits: list[Hit] = []
     matched: set[int] = set()
+    def variable_at(line: int) -> int:
+        return bisect.bisect_right(starts, line) - 1
+
     for match in detector.scan(data):
-        index = bisect.bisect_right(starts, match.line) - 1
+        index = variable_at(match.line)
         matched.add(index)
+        if match.pair is not None:  # a pair's second half is reported with the first, not on its own
+            matched.add(variable_at(match.pair.line))
         # Lines of the synthetic NAME=value text mean nothing to a reader: the variable is the place.
         origin = replace(env.origin, variable=env.variables[index][0])
         hits.extend(replace(hit, origin=origin) for hit in hits_from([match], origin))

@@ -25,7 +25,7 @@ from secretguard.findings import Origin, collect
 from secretguard.report import ScanSummary
 from secretguard.rules import load_rules
 from secretguard.scanning import hits_from
-from secretguard.scans import ScanResult
+from secretguard.scans import ScanResult, rule_info
 from secretguard.sources import looks_binary
 from secretguard.sources.git import GITLINK_MODE, open_repository
 
@@ -33,6 +33,7 @@ REGEX_ONLY_BELOW = 1024 * 1024
 """Staged changes smaller than this many bytes skip Hyperscan: building its database costs more than it saves."""
 
 LineRanges = list[tuple[int, int]]
+SKIPPED_STATUSES = (DeltaStatus.DELETED, DeltaStatus.UNMODIFIED, DeltaStatus.CONFLICTED)
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,9 +65,9 @@ def top_level(repo: pygit2.Repository) -> Path:
     return Path(repo.workdir)
 
 
-def default_baseline(repo: pygit2.Repository) -> Path | None:
-    """``.secretguard-baseline.json`` at the top of the work tree, when there is one."""
-    path = top_level(repo) / DEFAULT_BASELINE
+def default_baseline(top: Path) -> Path | None:
+    """``.secretguard-baseline.json`` in the directory ``top`` (the top of a work tree), when there is one."""
+    path = top / DEFAULT_BASELINE
     return path if path.is_file() else None
 
 
@@ -82,14 +83,12 @@ def staged_files(repo: pygit2.Repository, max_file_size: int, skipped: list[tupl
     diff.find_similar(DiffFind.FIND_RENAMES)
     for i, delta in enumerate(diff.deltas):
         new = delta.new_file
-        if delta.status in (DeltaStatus.DELETED, DeltaStatus.UNMODIFIED) or new.mode == GITLINK_MODE:
+        if delta.status in SKIPPED_STATUSES or new.mode == GITLINK_MODE:
             continue
-        if delta.status == DeltaStatus.ADDED:
-            added = None
-        else:
-            patch = diff[i]
+        added: LineRanges | None = None  # a new file, or one git diffs as binary: all of it is checked
+        if delta.status != DeltaStatus.ADDED and not (patch := diff[i]).delta.is_binary:
             added = [(h.new_start, h.new_start + h.new_lines - 1) for h in patch.hunks if h.new_lines > 0]
-            if not added and not patch.delta.is_binary:
+            if not added:  # only deletions, or a pure rename
                 continue
         yield from _file(repo, new.path, new.id, added, max_file_size, skipped)
 
@@ -121,8 +120,7 @@ def scan_staged(repo: pygit2.Repository, config: Config, baseline: frozenset[str
         for f in files:
             matches = [m for m in detector.scan(f.data) if f.touches_added(m)]
             hits.extend(hits_from(matches, Origin(source="staged", repo=str(top_level(repo)), path=f.path)))
-        info = {r.id: (r.spec.name, r.spec.severity) for r in rules}  # as scans.rule_info, without a second load
-        findings = collect(hits, info, user_filter(config.allowlist, baseline))
+        findings = collect(hits, rule_info(config), user_filter(config.allowlist, baseline))
     summary = ScanSummary(target=str(top_level(repo)), source="staged files", scanned=len(files),
                           scanned_bytes=total, skipped=tuple(skipped))
     return ScanResult(findings, summary)

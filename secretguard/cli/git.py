@@ -1,0 +1,105 @@
+"""``secretguard scan git``, ``secretguard scan staged`` and ``secretguard hook install|run``."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from secretguard.cli.common import (
+    BaselineOpt, ConfigOpt, FormatOpt, JobsOpt, NoProgressOpt, OutputOpt, QuietOpt, RevealOpt,
+    finish, load_inputs, progress_bar,
+)
+from secretguard.cli import app as main_app
+from secretguard.cli.scan import app
+from secretguard.report import reporter_for
+from secretguard.scanning import default_jobs
+
+RepoArg = Annotated[Path, typer.Argument(help="Repository: a work tree, a bare or a mirror clone.")]
+SinceOpt = Annotated[str | None, typer.Option("--since", help="Only commits after REV (REV and its ancestors are left out).", metavar="REV")]
+BranchOpt = Annotated[list[str] | None, typer.Option("--branch", help="Only the history of this branch or revision (repeatable; default: every ref).", metavar="NAME")]
+AllObjectsOpt = Annotated[bool, typer.Option("--all-objects", help="Every object in the database, unreachable ones too (deleted branches, dropped stashes).")]
+MaxSizeOpt = Annotated[int, typer.Option("--max-file-size", help="Skip blobs larger than this many bytes (default 10 MB, or the config's max_file_size).")]
+
+hook_app = typer.Typer(help="Install the git hooks that stop commits and pushes adding secrets.", no_args_is_help=True)
+
+
+@app.command("git")
+def scan_git(
+    repo: RepoArg = Path("."),
+    fmt: FormatOpt = "text",
+    output: OutputOpt = None,
+    reveal: RevealOpt = False,
+    config: ConfigOpt = None,
+    baseline: BaselineOpt = None,
+    jobs: JobsOpt = 0,
+    no_progress: NoProgressOpt = False,
+    quiet: QuietOpt = False,
+    since: SinceOpt = None,
+    branch: BranchOpt = None,
+    all_objects: AllObjectsOpt = False,
+    max_file_size: MaxSizeOpt = 0,
+) -> int:
+    """Scan every unique blob in the history of REPO, each once; report where each secret was introduced."""
+    from secretguard.sources.git import scan_history
+
+    reporter_for(fmt)  # a bad --format fails before any work
+    cfg, accepted = load_inputs(config, repo, baseline)
+    if max_file_size > 0:
+        cfg = replace(cfg, max_file_size=max_file_size)
+    with progress_bar(not no_progress and not quiet, "scanning history") as (set_total, advance):
+        result = scan_history(repo, cfg, jobs or default_jobs(), accepted, refs=branch or (),
+                              exclude=[since] if since else (), all_objects=all_objects,
+                              on_total=set_total, on_advance=advance)  # type: ignore[arg-type]
+    return finish(result.findings, result.summary, fmt, output, reveal, quiet)
+
+
+@app.command("staged")
+def scan_staged(
+    repo: RepoArg = Path("."),
+    fmt: FormatOpt = "text",
+    output: OutputOpt = None,
+    reveal: RevealOpt = False,
+    config: ConfigOpt = None,
+    baseline: Annotated[Path | None, typer.Option("--baseline", "-b", help="Do not report findings whose fingerprint is in this baseline (default: .secretguard-baseline.json at the top of the work tree, if there is one).")] = None,
+    quiet: QuietOpt = False,
+) -> int:
+    """Scan what `git commit` is about to record: the lines the index adds to HEAD."""
+    from secretguard.sources import staged
+
+    reporter_for(fmt)
+    opened = staged.open_staged(repo)
+    top = staged.top_level(opened)
+    cfg, accepted = load_inputs(config, top, baseline or staged.default_baseline(top))
+    result = staged.scan_staged(opened, cfg, accepted)
+    return finish(result.findings, result.summary, fmt, output, reveal, quiet)
+
+
+@hook_app.command("install")
+def install(
+    repo: Annotated[Path, typer.Argument(help="Repository to install into.")] = Path("."),
+    pre_push: Annotated[bool, typer.Option("--pre-push", help="Install the pre-push hook as well.")] = False,
+    chain: Annotated[bool, typer.Option("--chain", help="Keep an existing hook and run it first.")] = False,
+) -> int:
+    """Install the pre-commit hook (and with --pre-push the pre-push hook) into REPO."""
+    from secretguard.hook import install_hook
+
+    for kind in ("pre-commit", "pre-push") if pre_push else ("pre-commit",):
+        typer.echo(install_hook(repo, kind, chain), err=True)
+    return 0
+
+
+@hook_app.command("run")
+def run(
+    kind: Annotated[str, typer.Argument(help="pre-commit or pre-push.")],
+    args: Annotated[list[str] | None, typer.Argument(help="The arguments git gives the hook.")] = None,
+) -> int:
+    """Run a hook as git would (what the hook scripts call when they cannot find secretguard's Python)."""
+    from secretguard.hook import main
+
+    return main([kind, *(args or [])])
+
+
+main_app.add_typer(hook_app, name="hook")

@@ -1,0 +1,242 @@
+"""Validation of found AWS key pairs against STS on a real local AWS API (moto with credential checking on)."""
+
+from __future__ import annotations
+
+import base64
+import json
+import secrets
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import boto3
+import pytest
+
+from secretguard.aws.keys import account_from_key_id
+from secretguard.aws.validate import canary_accounts, load_findings, session_token_for, validate_findings
+from secretguard.cli import main
+from secretguard.findings import Finding, Origin, Pair
+
+CANARY_KEY_ID = "AKIAAYLPMN5HAAISUO2M"  # decodes to 052310077262, a canarytokens.org account
+
+
+def random_key_id(prefix: str = "AKIA") -> str:
+    return prefix + base64.b32encode(secrets.token_bytes(10)).decode()
+
+
+def random_secret() -> str:
+    return base64.b64encode(secrets.token_bytes(30)).decode()
+
+
+def key_finding(key_id: str, secret: str | None, path: str = "app/settings.py", line: int = 3) -> Finding:
+    pair = Pair("aws-secret-access-key", secret) if secret else None
+    return Finding("aws-access-key-id", "AWS access key ID", "critical", key_id, 3.5, pair=pair,
+                   locations=[Origin(source="file", path=path, line=line, column=1)])
+
+
+def iam_key(user: str = "deployer") -> dict[str, str]:
+    iam = boto3.client("iam")
+    iam.create_user(UserName=user)
+    return iam.create_access_key(UserName=user)["AccessKey"]
+
+
+class Recorder:
+    """A local HTTP server that counts requests and answers every one like STS rejecting the key."""
+
+    def __init__(self) -> None:
+        recorder = self
+        self.requests = 0
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                recorder.requests += 1
+                body = (b'<ErrorResponse><Error><Type>Sender</Type><Code>InvalidClientTokenId</Code>'
+                        b'<Message>The security token included in the request is invalid.</Message></Error>'
+                        b'<RequestId>1</RequestId></ErrorResponse>')
+                self.send_response(403)
+                self.send_header("Content-Type", "text/xml")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+@pytest.fixture
+def recorder() -> Iterator[Recorder]:
+    rec = Recorder()
+    yield rec
+    rec.server.shutdown()
+    rec.server.server_close()
+
+
+def test_statuses_against_sts_with_credential_checking(aws) -> None:
+    key = iam_key()
+    live = key_finding(key["AccessKeyId"], key["SecretAccessKey"])
+    mismatch = key_finding(iam_key("other")["AccessKeyId"], random_secret())
+    invalid = key_finding(random_key_id(), random_secret())
+    aws.enable_auth()
+    warnings: list[str] = []
+    validate_findings([live, mismatch, invalid], warn=warnings.append)
+    assert live.validation == {"status": "live", "arn": "arn:aws:iam::123456789012:user/deployer",
+                               "account": "123456789012"}
+    assert mismatch.validation == {"status": "mismatch"}
+    assert invalid.validation == {"status": "invalid"}
+    assert warnings == []
+
+
+def test_temporary_keys_are_signed_with_their_session_token(aws) -> None:
+    iam_key()
+    boto3.client("iam").create_role(RoleName="ops", AssumeRolePolicyDocument="{}")
+    creds = boto3.client("sts").assume_role(RoleArn="arn:aws:iam::123456789012:role/ops",
+                                            RoleSessionName="sess")["Credentials"]
+    key = key_finding(creds["AccessKeyId"], creds["SecretAccessKey"], line=10)
+    token = Finding("aws-session-token", "AWS session token", "high", creds["SessionToken"], 5.0,
+                    locations=[Origin(source="file", path="app/settings.py", line=12, column=1)])
+    alone = key_finding(random_key_id("ASIA"), random_secret(), path="other.py")
+    aws.enable_auth()
+    validate_findings([key, token, alone])
+    assert key.validation == {"status": "live", "arn": "arn:aws:sts::123456789012:assumed-role/ops/sess",
+                              "account": "123456789012"}
+    assert alone.validation == {"status": "unchecked", "error": "temporary key without a session token nearby"}
+    assert token.validation is None
+
+
+def test_session_token_from_an_environment_variable() -> None:
+    where = Origin(source="lambda", resource="arn:aws:lambda:us-east-1:1:function:f:$LATEST")
+    key = Finding("aws-access-key-id", "", "critical", random_key_id("ASIA"), 3.5,
+                  locations=[Origin(source="lambda", resource=where.resource, variable="AWS_ACCESS_KEY_ID")])
+    token = Finding("cloud-secret-env-var", "", "high", "FwoGZXIvYXdzE", 4.0,
+                    locations=[Origin(source="lambda", resource=where.resource, variable="AWS_SESSION_TOKEN")])
+    elsewhere = Finding("cloud-secret-env-var", "", "high", "IQoJb3JpZ2lu", 4.0,
+                        locations=[Origin(source="lambda", resource="arn:other", variable="AWS_SESSION_TOKEN")])
+    assert session_token_for(key, [elsewhere, key, token]) == "FwoGZXIvYXdzE"
+    assert session_token_for(key, [elsewhere, key]) is None
+
+
+def test_canary_keys_are_never_sent(recorder: Recorder) -> None:
+    assert account_from_key_id(CANARY_KEY_ID) in canary_accounts()
+    canary = key_finding(CANARY_KEY_ID, random_secret())
+    skipped = key_finding(random_key_id(), random_secret())
+    validate_findings([canary, skipped], skip_accounts=[account_from_key_id(skipped.secret)],
+                      endpoint_url=recorder.url)
+    assert canary.validation == {"status": "canary", "account": "052310077262"}
+    assert skipped.validation == {"status": "canary", "account": account_from_key_id(skipped.secret)}
+    assert recorder.requests == 0
+    # The same endpoint does see an ordinary key, so the zero above is not an artefact.
+    ordinary = key_finding(random_key_id(), random_secret())
+    validate_findings([ordinary], endpoint_url=recorder.url)
+    assert (ordinary.validation, recorder.requests) == ({"status": "invalid"}, 1)
+
+
+def test_each_pair_is_checked_once_per_run(recorder: Recorder) -> None:
+    key_id, secret = random_key_id(), random_secret()
+    copies = [key_finding(key_id, secret, path=f"f{i}.py") for i in range(3)]
+    validate_findings(copies, jobs=3, endpoint_url=recorder.url)
+    assert recorder.requests == 1
+    assert [c.validation for c in copies] == [{"status": "invalid"}] * 3
+
+
+def test_unpaired_and_unsignable_keys_are_unchecked(recorder: Recorder) -> None:
+    unpaired = key_finding(random_key_id(), None)
+    bearer = key_finding(random_key_id("ABIA"), random_secret())
+    validate_findings([unpaired, bearer], endpoint_url=recorder.url)
+    assert unpaired.validation == {"status": "unchecked", "error": "no secret access key found near the key ID"}
+    assert bearer.validation == {"status": "unchecked", "error": "ABIA keys cannot sign requests"}
+    assert recorder.requests == 0
+
+
+def test_server_stopped_mid_run(aws) -> None:
+    from moto.server import ThreadedMotoServer
+
+    private = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    private.start()
+    host, port = private.get_host_and_port()
+    url = f"http://{host}:{port}"
+    iam = boto3.client("iam", endpoint_url=url)
+    iam.create_user(UserName="u")
+    key = iam.create_access_key(UserName="u")["AccessKey"]
+    first = key_finding(key["AccessKeyId"], key["SecretAccessKey"])
+    second = key_finding(random_key_id(), random_secret(), path="second.py")
+    third = key_finding(random_key_id(), random_secret(), path="third.py")
+    warnings: list[str] = []
+    checked: list[str] = []
+
+    def stop_after_first(pair, result) -> None:
+        checked.append(result["status"])
+        if len(checked) == 1:
+            private.stop()
+
+    validate_findings([first, second, third], jobs=1, endpoint_url=url, warn=warnings.append,
+                      on_checked=stop_after_first)
+    assert first.validation["status"] == "live"
+    assert second.validation["status"] == third.validation["status"] == "error"
+    assert "EndpointConnectionError" in second.validation["error"]
+    assert len(warnings) == 2
+    for line in warnings:
+        assert "\n" not in line and line.startswith("cannot validate AKIA")
+        assert second.pair.secret not in line and third.pair.secret not in line and second.secret not in line
+
+
+def _run_cli(argv: list[str]) -> int:
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    return int(exit_info.value.code or 0)
+
+
+def _report(tmp_path: Path, findings: list[Finding], reveal: bool = True) -> Path:
+    path = tmp_path / "findings.json"
+    path.write_text(json.dumps({"findings": [f.to_dict(reveal) for f in findings]}))
+    return path
+
+
+def test_validate_command(aws, tmp_path: Path, capsys) -> None:
+    key = iam_key()
+    report = _report(tmp_path, [key_finding(key["AccessKeyId"], key["SecretAccessKey"]),
+                                key_finding(random_key_id(), random_secret(), path="b.py")])
+    aws.enable_auth()
+    assert _run_cli(["validate", str(report), "--format", "json"]) == 1
+    out = capsys.readouterr().out
+    assert key["SecretAccessKey"] not in out and key["AccessKeyId"] not in out
+    statuses = {f["locations"][0]["path"]: f["validation"] for f in json.loads(out)["findings"]}
+    assert statuses == {
+        "app/settings.py": {"status": "live", "arn": "arn:aws:iam::123456789012:user/deployer", "account": "123456789012"},
+        "b.py": {"status": "invalid"},
+    }
+
+
+def test_validate_command_reads_jsonl_and_refuses_redacted_reports(aws, tmp_path: Path, capsys) -> None:
+    finding = key_finding(CANARY_KEY_ID, random_secret())
+    jsonl = tmp_path / "f.jsonl"
+    jsonl.write_text(json.dumps(finding.to_dict(True)) + "\n" + json.dumps(finding.to_dict(True)) + "\n")
+    assert [f.validation for f in load_findings(jsonl)] == [None, None]
+    assert _run_cli(["validate", str(jsonl), "--format", "jsonl"]) == 1
+    assert json.loads(capsys.readouterr().out.splitlines()[0])["validation"]["status"] == "canary"
+    redacted = _report(tmp_path, [finding], reveal=False)
+    assert _run_cli(["validate", str(redacted)]) == 2
+    assert capsys.readouterr().err == \
+        f"error: {redacted}: secrets are redacted; write the report with --reveal to validate it\n"
+
+
+def test_bad_skip_account_fails_before_any_aws_call(capsys) -> None:
+    assert _run_cli(["scan", "aws", "--region", "us-east-1", "--validate", "--skip-account", "12345"]) == 2
+    assert capsys.readouterr().err == "error: --skip-account '12345': an AWS account ID is 12 digits\n"
+
+
+def test_key_info(aws, capsys) -> None:
+    assert _run_cli(["aws", "key-info", CANARY_KEY_ID]) == 0
+    out = capsys.readouterr().out
+    assert "account  052310077262 (decoded offline)" in out and "long-term access key" in out
+    assert CANARY_KEY_ID not in out
+    key = iam_key()
+    assert _run_cli(["aws", "key-info", key["AccessKeyId"], "--lookup"]) == 0
+    assert "account  123456789012 (sts:GetAccessKeyInfo)" in capsys.readouterr().out
+    assert _run_cli(["aws", "key-info", "not-a-key"]) == 2
+    assert capsys.readouterr().err.startswith("error: '")
