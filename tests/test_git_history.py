@@ -1,0 +1,380 @@
+"""`scan git` and scan_repository on real repositories built with the git CLI.
+
+Secrets are the stable test rules' tokens (tests/data/mini_rules.yaml), loaded beside the built-in rules.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import string
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from secretguard.config import RuleSelection
+from secretguard.findings import Origin
+from secretguard.sources.git import GitScanResult, scan_repository
+from tests.helpers import MINI_RULES, run_cli
+
+MINI = RuleSelection(extra_files=(MINI_RULES,))
+ALNUM = string.ascii_letters + string.digits
+
+
+# --- building repositories ----------------------------------------------------------------------------
+
+def git(cwd: Path, *args: str, env: dict[str, str] | None = None, check: bool = True,
+        input: str | None = None) -> str:
+    """Run git in ``cwd`` (never signing) and return its stripped standard output."""
+    done = subprocess.run(["git", "-c", "commit.gpgsign=false", "-c", "tag.gpgsign=false", *args], cwd=cwd,
+                          capture_output=True, text=True, input=input, check=False,
+                          env={**os.environ, **(env or {})})
+    if check and done.returncode != 0:
+        raise AssertionError(f"git {' '.join(args)} failed: {done.stderr}")
+    return done.stdout.strip()
+
+
+def init_repo(path: Path) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    git(path, "init", "-q", "-b", "main")
+    return path
+
+
+def write(repo: Path, files: dict[str, str | bytes | None]) -> None:
+    """Write text or bytes to each path (None deletes it)."""
+    for rel, content in files.items():
+        path = repo / rel
+        if content is None:
+            path.unlink()
+            continue
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(content)
+
+
+def commit(repo: Path, files: dict[str, str | bytes | None] | None = None, message: str = "change",
+           day: int = 1) -> str:
+    """Write ``files``, stage everything and commit (authored on 2024-01-DAY); return the commit's hex id."""
+    write(repo, files or {})
+    git(repo, "add", "-A")
+    date = f"2024-01-{day:02d}T12:00:00+02:00"
+    git(repo, "commit", "-q", "--allow-empty", "-m", message,
+        env={"GIT_AUTHOR_DATE": date, "GIT_COMMITTER_DATE": date})
+    return git(repo, "rev-parse", "HEAD")
+
+
+def token(seed: int) -> str:
+    """A test-token secret, the same for the same seed."""
+    rng = random.Random(seed)
+    return "tok_" + "".join(rng.choice(ALNUM) for _ in range(24))
+
+
+def scan(repo: Path, jobs: int = 2, **options: object) -> GitScanResult:
+    return scan_repository(str(repo), MINI, jobs, **options)  # type: ignore[arg-type]
+
+
+def where(result: GitScanResult, secret: str) -> list[Origin]:
+    """Every location of ``secret`` (test-token rule), sorted."""
+    return sorted((h.origin for h in result.hits if h.secret == secret and h.rule == "test-token"),
+                  key=Origin.sort_key)
+
+
+# --- where a secret is reported ---------------------------------------------------------------------
+
+def test_secret_added_then_deleted_is_reported_where_it_was_introduced(tmp_path: Path) -> None:
+    repo = init_repo(tmp_path / "repo")
+    secret = token(1)
+    commit(repo, {"README.md": "hello\n"}, day=1)
+    commit(repo, {"app/settings.ini": "[main]\nname = demo\n"}, day=2)
+    introduced = commit(repo, {"app/settings.ini": f"[main]\nname = demo\nkey: {secret}\n"}, day=3)
+    commit(repo, {"app/settings.ini": "[main]\nname = demo\n"}, day=4)
+
+    [origin] = where(scan(repo), secret)
+
+    assert origin == Origin(source="git", repo=str(repo), path="app/settings.ini", line=3, column=6,
+                            commit=introduced, author="Test Author <author@example.test>",
+                            date="2024-01-03T12:00:00+02:00")
+
+
+def test_cli_reports_git_locations_redacted_with_exit_1(tmp_path: Path) -> None:
+    repo = init_repo(tmp_path / "repo")
+    secret = token(2)
+    sha = commit(repo, {"a.txt": f"key: {secret}\n"})
+    commit(repo, {"a.txt": None})
+    config = tmp_path / "cfg.yaml"
+    config.write_text(f"rules: {{extra: ['{MINI_RULES}']}}\n")
+
+    run = run_cli("scan", "git", repo, "--config", config, "--format", "json", "--no-progress")
+
+    assert run.code == 1, run.err
+    assert secret not in run.out
+    [finding] = [f for f in json.loads(run.out)["findings"] if f["rule"] == "test-token"]
+    assert finding["locations"] == [{"source": "git", "repo": str(repo), "path": "a.txt", "line": 1, "column": 6,
+                                     "commit": sha, "author": "Test Author <author@example.test>",
+                                     "date": "2024-01-01T12:00:00+02:00"}]
+
+
+def test_secret_on_an_unmerged_branch_and_branch_filter(tmp_path: Path) -> None:
+    repo = init_repo(tmp_path / "repo")
+    secret = token(3)
+    commit(repo, {"a.txt": "base\n"})
+    git(repo, "checkout", "-q", "-b", "feature")
+    sha = commit(repo, {"b.txt": f"key: {secret}\n"})
+    git(repo, "checkout", "-q", "main")
+    commit(repo, {"a.txt": "base, moved on\n"})
+
+    assert [o.commit for o in where(scan(repo), secret)] == [sha]
+    assert where(scan(repo, refs=["main"]), secret) == []
+    assert [o.commit for o in where(scan(repo, refs=["feature"]), secret)] == [sha]
+
+
+def test_secret_reachable_only_from_tags(tmp_path: Path) -> None:
+    repo = init_repo(tmp_path / "repo")
+    in_lightweight, in_annotated, in_blob_tag = token(4), token(5), token(6)
+    base = commit(repo, {"a.txt": "base\n"})
+    light = commit(repo, {"b.txt": f"key: {in_lightweight}\n"})
+    git(repo, "tag", "v1")
+    git(repo, "reset", "-q", "--hard", base)
+    annotated = commit(repo, {"c.txt": f"key: {in_annotated}\n"})
+    git(repo, "tag", "-a", "v2", "-m", "release")
+    git(repo, "reset", "-q", "--hard", base)
+    blob = git(repo, "hash-object", "-w", "--stdin", input=f"key: {in_blob_tag}\n")
+    git(repo, "tag", "keyfile", blob)
+
+    result = scan(repo)
+
+    assert [(o.path, o.commit) for o in where(result, in_lightweight)] == [("b.txt", light)]
+    assert [(o.path, o.commit) for o in where(result, in_annotated)] == [("c.txt", annotated)]
+    assert [(o.path, o.commit) for o in where(result, in_blob_tag)] == [(blob, None)]  # no commit holds it
+
+
+def test_renamed_file_keeps_the_introducing_path_and_new_lines_get_the_new_path(tmp_path: Path) -> None:
+    repo = init_repo(tmp_path / "repo")
+    old, new = token(7), token(8)
+    first = commit(repo, {"old/name.cfg": f"key: {old}\n"})
+    git(repo, "mv", "old/name.cfg", "new.cfg")
+    commit(repo)
+    added = commit(repo, {"new.cfg": f"key: {old}\nother: {new}\n"})
+
+    result = scan(repo)
+
+    assert [(o.path, o.commit, o.line) for o in where(result, old)] == [("old/name.cfg", first, 1)]
+    assert [(o.path, o.commit, o.line) for o in where(result, new)] == [("new.cfg", added, 2)]
+
+
+def test_merge_commits(tmp_path: Path) -> None:
+    repo = init_repo(tmp_path / "repo")
+    from_branch, in_merge = token(9), token(10)
+    commit(repo, {"a.txt": "one\n"})
+    git(repo, "checkout", "-q", "-b", "topic")
+    on_topic = commit(repo, {"t.txt": f"key: {from_branch}\n"})
+    git(repo, "checkout", "-q", "main")
+    commit(repo, {"a.txt": "one\ntwo\n"})
+    git(repo, "merge", "-q", "--no-ff", "--no-commit", "topic")
+    write(repo, {"merged.txt": f"key: {in_merge}\n"})  # an "evil" merge: content no parent has
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "merge topic")
+    merge = git(repo, "rev-parse", "HEAD")
+
+    result = scan(repo)
+
+    assert [o.commit for o in where(result, from_branch)] == [on_topic]
+    assert [o.commit for o in where(result, in_merge)] == [merge]
+
+
+def test_secrets_in_stashes_even_older_entries(tmp_path: Path) -> None:
+    repo = init_repo(tmp_path / "repo")
+    older, newer = token(11), token(12)
+    commit(repo, {"a.txt": "clean\n"})
+    write(repo, {"a.txt": f"key: {older}\n"})
+    git(repo, "stash", "-q")
+    write(repo, {"a.txt": f"key: {newer}\n"})
+    git(repo, "stash", "-q")
+
+    result = scan(repo)
+
+    assert [o.path for o in where(result, older)] == ["a.txt"]
+    assert [o.path for o in where(result, newer)] == ["a.txt"]
+
+
+def test_dangling_commits_and_dropped_stashes_need_all_objects(tmp_path: Path) -> None:
+    repo = init_repo(tmp_path / "repo")
+    in_dangling, in_dropped = token(13), token(14)
+    commit(repo, {"a.txt": "clean\n"})
+    blob = git(repo, "hash-object", "-w", "--stdin", input=f"key: {in_dangling}\n")
+    tree = git(repo, "mktree", input=f"100644 blob {blob}\tlost.txt\n")
+    dangling = git(repo, "commit-tree", tree, "-m", "never on a branch")
+    write(repo, {"a.txt": f"key: {in_dropped}\n"})
+    git(repo, "stash", "-q")
+    git(repo, "stash", "drop", "-q")
+
+    assert where(scan(repo), in_dangling) == []
+    assert where(scan(repo), in_dropped) == []
+    result = scan(repo, all_objects=True)
+    assert [(o.path, o.commit) for o in where(result, in_dangling)] == [("lost.txt", dangling)]
+    assert [o.path for o in where(result, in_dropped)] == ["a.txt"]
+
+
+def test_dangling_blob_is_reported_by_its_id_with_all_objects(tmp_path: Path) -> None:
+    repo = init_repo(tmp_path / "repo")
+    secret = token(15)
+    commit(repo, {"a.txt": "clean\n"})
+    blob = git(repo, "hash-object", "-w", "--stdin", input=f"key: {secret}\n")
+
+    assert [(o.path, o.commit) for o in where(scan(repo, all_objects=True), secret)] == [(blob, None)]
+
+
+def test_notes_are_scanned(tmp_path: Path) -> None:
+    repo = init_repo(tmp_path / "repo")
+    secret = token(16)
+    commit(repo, {"a.txt": "clean\n"})
+    git(repo, "notes", "add", "-m", f"deploy key: {secret}")
+
+    assert len(where(scan(repo), secret)) == 1
+
+
+def test_same_secret_in_five_files_is_one_finding_with_five_locations(tmp_path: Path) -> None:
+    repo = init_repo(tmp_path / "repo")
+    secret, copied = token(17), token(18)
+    commit(repo, {f"svc{i}/env": f"service {i}\nkey: {secret}\n" for i in range(5)})
+    commit(repo, {f"copy{i}.txt": f"key: {copied}\n" for i in range(5)})  # five paths, one blob
+    config = tmp_path / "cfg.yaml"
+    config.write_text(f"rules: {{extra: ['{MINI_RULES}']}}\n")
+
+    run = run_cli("scan", "git", repo, "--config", config, "--format", "json", "--no-progress")
+
+    findings = {f["secret_sha256"]: f for f in json.loads(run.out)["findings"] if f["rule"] == "test-token"}
+    assert len(findings) == 2
+    paths = sorted(loc["path"] for f in findings.values() for loc in f["locations"])
+    assert paths == sorted([f"svc{i}/env" for i in range(5)] + [f"copy{i}.txt" for i in range(5)])
+    assert all(len(f["locations"]) == 5 for f in findings.values())
+
+
+# --- what is read, and how much ---------------------------------------------------------------------
+
+def test_each_reachable_blob_is_scanned_exactly_once(tmp_path: Path) -> None:
+    repo = init_repo(tmp_path / "repo")
+    for n in range(12):
+        commit(repo, {f"d{n % 3}/f{n % 4}.txt": f"version {n}\n", "same.txt": "unchanged\n"}, day=n + 1)
+        if n == 5:
+            git(repo, "checkout", "-q", "-b", "side")
+        if n == 8:
+            git(repo, "checkout", "-q", "main")
+    listed = git(repo, "rev-list", "--objects", "--all", "--filter=object:type=blob", "--filter-provided-objects")
+    expected = {line.split()[0] for line in listed.splitlines()}
+
+    result = scan(repo)
+
+    assert len(result.scanned_blobs) == len(set(result.scanned_blobs))
+    assert set(result.scanned_blobs) == expected
+    assert result.scanned_bytes == sum(int(git(repo, "cat-file", "-s", oid)) for oid in expected)
+
+
+def test_skip_blobs_and_max_blob_size(tmp_path: Path) -> None:
+    repo = init_repo(tmp_path / "repo")
+    secret = token(19)
+    commit(repo, {"small.txt": f"key: {secret}\n", "big.txt": "x" * 5000 + "\n"})
+    every = scan(repo).scanned_blobs
+
+    assert where(scan(repo, skip_blobs=lambda oid: True), secret) == []
+    assert scan(repo, skip_blobs=lambda oid: True).scanned_blobs == []
+    limited = scan(repo, max_blob_size=1000)
+    big = git(repo, "rev-parse", "HEAD:big.txt")
+    assert limited.skipped == [(big, "larger than 1000 bytes, at big.txt")]
+    assert sorted(limited.scanned_blobs + [big]) == sorted(every)
+
+
+def test_binary_blobs_are_not_reported(tmp_path: Path) -> None:
+    repo = init_repo(tmp_path / "repo")
+    secret = token(20)
+    commit(repo, {"image.bin": b"\x89PNG\x00\x01\x02" + f"key: {secret}\n".encode()})
+
+    result = scan(repo)
+    assert where(result, secret) == []
+    assert len(result.scanned_blobs) == 1
+
+
+def test_five_megabyte_single_line_blob(tmp_path: Path) -> None:
+    repo = init_repo(tmp_path / "repo")
+    secret = token(21)
+    filler = "a1b2c3d4e5 " * (5 * 1024 * 1024 // 11)
+    commit(repo, {"minified.js": f"{filler}key: {secret}"})
+
+    [origin] = where(scan(repo), secret)
+    assert (origin.line, origin.column) == (1, len(filler) + 6)
+
+
+def test_non_utf8_content_and_file_names(tmp_path: Path) -> None:
+    repo = init_repo(tmp_path / "repo")
+    secret = token(22)
+    name = b"caf\xe9.txt"
+    (repo / os.fsdecode(name)).write_bytes(b"r\xe9sum\xe9\nkey: " + secret.encode() + b" \xff\xfe\n")
+    commit(repo)
+
+    [origin] = where(scan(repo), secret)
+    assert (origin.path, origin.line, origin.column) == ("caf\\xe9.txt", 2, 6)
+
+
+def test_since_leaves_out_what_came_before(tmp_path: Path) -> None:
+    repo = init_repo(tmp_path / "repo")
+    before, after = token(23), token(24)
+    commit(repo, {"a.txt": f"key: {before}\n"})
+    mark = commit(repo, {"b.txt": "b\n"})
+    later = commit(repo, {"a.txt": f"key: {before}\nkey: {after}\n"})
+
+    result = scan(repo, exclude=[mark])
+
+    assert where(result, before) == []  # still in the file, but added before REV
+    assert [(o.commit, o.line) for o in where(result, after)] == [(later, 2)]
+
+
+def test_pairs_are_found_in_history(tmp_path: Path) -> None:
+    repo = init_repo(tmp_path / "repo")
+    commit(repo, {"creds": "id = TKIDQ3RZ7W2LMNPX4KTY\nsecret = b7Hq2+Kd9/Lm3Pz8Wx1Vt6Yc4Rn0Js5Ga9Ef2Ui7\n"})
+
+    [hit] = [h for h in scan(repo, jobs=1).hits if h.rule == "test-key-id"]
+    assert hit.pair is not None and hit.pair.secret == "b7Hq2+Kd9/Lm3Pz8Wx1Vt6Yc4Rn0Js5Ga9Ef2Ui7"
+
+
+# --- kinds of repositories, and errors --------------------------------------------------------------
+
+@pytest.mark.parametrize("kind", ["--bare", "--mirror"])
+def test_bare_and_mirror_clones(tmp_path: Path, kind: str) -> None:
+    repo = init_repo(tmp_path / "repo")
+    secret = token(25)
+    sha = commit(repo, {"a.txt": f"key: {secret}\n"})
+    commit(repo, {"a.txt": None})
+    clone = tmp_path / "clone.git"
+    git(tmp_path, "clone", "-q", kind, str(repo), str(clone))
+
+    assert [(o.path, o.commit) for o in where(scan(clone), secret)] == [("a.txt", sha)]
+
+
+def test_empty_repository_is_clean(tmp_path: Path) -> None:
+    repo = init_repo(tmp_path / "repo")
+
+    run = run_cli("scan", "git", repo, "--no-progress")
+
+    assert run.code == 0, run.err
+    assert scan(repo).scanned_blobs == []
+
+
+def test_missing_path_not_a_repository_and_corrupt_repository_exit_2(tmp_path: Path) -> None:
+    missing = run_cli("scan", "git", tmp_path / "nope")
+    (tmp_path / "plain").mkdir()
+    plain = run_cli("scan", "git", tmp_path / "plain")
+    repo = init_repo(tmp_path / "repo")
+    commit(repo, {"a.txt": "hello\n"})
+    blob = git(repo, "rev-parse", "HEAD:a.txt")
+    (repo / ".git" / "objects" / blob[:2] / blob[2:]).unlink()
+    corrupt = run_cli("scan", "git", repo, "--no-progress")
+
+    for run, message in ((missing, "no such file or directory"), (plain, "not a git repository"),
+                         (corrupt, "cannot read git repository")):
+        assert run.code == 2
+        assert run.err.startswith("error: ") and message in run.err, run.err
+        assert len(run.err.strip().splitlines()) == 1
