@@ -69,3 +69,21 @@ def test_offline_account_id():
 
 def test_prefilter_pattern_loosens_only_long_repeats():
     assert prefilter_pattern(r"a{64,12000}b{3}c{2,5}\{99}d{20}e{5,}") == r"a{32,}b{3}c{2,5}\{99}d{20,}e{5,}"
+
+
+def test_both_paths_agree_on_every_example_and_real_source(rules):
+    import sysconfig
+    from pathlib import Path
+
+    from secretguard.engine import hyperscan
+
+    if hyperscan is None:
+        pytest.skip("the comparison needs Hyperscan installed")
+    corpus = [example.encode() for r in rules for example in (*r.spec.examples, *r.spec.negative_examples)]
+    stdlib = Path(sysconfig.get_paths()["stdlib"])
+    corpus += [p.read_bytes() for p in sorted(stdlib.glob("*.py"))[:150]]
+    corpus.append(b"\n".join(corpus[:200]))  # many rules' matches in one buffer
+    fast, slow = Detector(rules, use_hyperscan=True), Detector(rules, use_hyperscan=False)
+    for data in corpus:
+        assert [(m.rule.id, m.start, m.end) for m in fast.scan(data)] == \
+            [(m.rule.id, m.start, m.end) for m in slow.scan(data)]
