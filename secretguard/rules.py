@@ -246,12 +246,14 @@ def _load_rules(extra_files: tuple[Path, ...], disabled: frozenset[str], builtin
 
 
 BOUNDED_REPEAT = regex.compile(r"(?<!\\)\{(\d+)(?:(,)(\d*))?\}")
+NAMED_GROUP = regex.compile(r"(?<!\\)\(\?P?<(?![=!])\w+>")
 PREFILTER_MAX_REPEAT = 16
 PREFILTER_MIN_REPEAT = 32
 
 
 def prefilter_pattern(pattern: str) -> str:
-    """The pattern with long counted repeats loosened (``{64,12000}`` to ``{32,}``) for the prefilter.
+    """The pattern as the prefilter gets it: long counted repeats loosened (``{64,12000}`` to ``{32,}``)
+    and named groups made plain (Hyperscan captures nothing, and refuses a name used twice).
 
     Large bounded repeats make Hyperscan compile for minutes; a looser repeat matches a superset, and
     the exact pattern still decides on the window around each hit.
@@ -263,12 +265,12 @@ def prefilter_pattern(pattern: str) -> str:
             return m.group(0)
         return f"{{{min(low, PREFILTER_MIN_REPEAT)},}}"
 
-    return BOUNDED_REPEAT.sub(loosen, pattern)
+    return NAMED_GROUP.sub("(?:", BOUNDED_REPEAT.sub(loosen, pattern))
 
 
 def rules_digest(rules: list[Rule]) -> str:
-    """A hash of every rule's id, pattern and keywords: the key of the compiled-database cache."""
+    """A hash of every rule's id and prefilter pattern: the key of the compiled-database cache."""
     h = hashlib.sha256()
     for rule in rules:
-        h.update(f"{rule.id}\0{rule.spec.pattern}\0{','.join(rule.spec.keywords)}\n".encode())
+        h.update(f"{rule.id}\0{prefilter_pattern(rule.spec.pattern)}\n".encode())
     return h.hexdigest()

@@ -36,6 +36,8 @@ def check_rules(rules: list[Rule], min_examples: int = MIN_EXAMPLES) -> list[Pro
     if hyperscan is not None:
         detectors.append(Detector(rules, use_hyperscan=True))
     problems: list[Problem] = []
+    for rule in (detectors[-1].regex_only if len(detectors) == 2 else []):
+        problems.append(Problem(rule.id, rule.spec.source, "Hyperscan cannot compile it, even in prefilter mode"))
     for rule in rules:
         spec = rule.spec
 

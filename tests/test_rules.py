@@ -69,6 +69,7 @@ def test_offline_account_id():
 
 def test_prefilter_pattern_loosens_only_long_repeats():
     assert prefilter_pattern(r"a{64,12000}b{3}c{2,5}\{99}d{20}e{5,}") == r"a{32,}b{3}c{2,5}\{99}d{20,}e{5,}"
+    assert prefilter_pattern(r"(?P<secret>x)|(?<secret>y)(?<=z)(?<!w)") == r"(?:x)|(?:y)(?<=z)(?<!w)"
 
 
 def test_both_paths_agree_on_every_example_and_real_source(rules):
