@@ -24,10 +24,14 @@ PLACEHOLDER_SHAPES = regex.compile(
     r"""(?xi)
       \$\{ | \{\{ | \}\} | %\( | <[^>]*> | ^\$[A-Za-z_{]      (?# template, shell and format references )
     | os\.environ | process\.env | getenv | ENV\[              (?# environment lookups in code )
-    | x{4} | X{4} | \*{4} | \.{4}                               (?# masking: xxxx, ****, .... )
     | ^your | [_-]your[_-] | [_-]here$                         (?# YOUR_API_KEY_HERE )
     """
 )
+MASK_RUNS = regex.compile(r"(?i)x{4,}|\*{4,}|\.{4,}")
+MASK_MIN_RUN = 4
+MASK_RUN_FRACTION = 16
+"""A run of x, * or . masks a secret when it is at least 4 long and 1/16 of the secret: long random
+secrets (private keys, session tokens) hold short runs by chance."""
 UUID = regex.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 HEX_DIGEST = regex.compile(r"^(?:[0-9a-f]{32}|[0-9a-f]{40}|[0-9a-f]{64}|[0-9A-F]{32}|[0-9A-F]{40}|[0-9A-F]{64})$")
 
@@ -40,6 +44,9 @@ def is_vendor_example(secret: str, rule_id: str) -> bool:
 def is_placeholder(secret: str, rule_id: str) -> bool:
     """Template references, masked values and stock words standing in for a real secret."""
     if secret.lower() in PLACEHOLDER_WORDS or len(set(secret)) <= 1:
+        return True
+    longest_run = max((len(run) for run in MASK_RUNS.findall(secret)), default=0)
+    if longest_run >= max(MASK_MIN_RUN, len(secret) // MASK_RUN_FRACTION):
         return True
     return PLACEHOLDER_SHAPES.search(secret) is not None
 

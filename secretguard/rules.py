@@ -26,7 +26,6 @@ ID_PATTERN = regex.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 SECRET_GROUP = "secret"
 UNBOUNDED_WIDTH = 4096
 """Bytes searched before a prefilter hit when a pattern's width has no bound."""
-MAX_WIDTH = 16384
 KNOWN_KEYS = {
     "id", "name", "severity", "keywords", "pattern", "entropy", "pair", "requires", "validate",
     "examples", "negative_examples", "references", "description",
@@ -91,9 +90,7 @@ class Rule:
             high = sre_parse.parse(self.spec.pattern).getwidth()[1]
         except Exception:  # syntax only the `regex` module knows
             return UNBOUNDED_WIDTH
-        if high >= sre_parse.MAXREPEAT or high > MAX_WIDTH:
-            return UNBOUNDED_WIDTH if high >= sre_parse.MAXREPEAT else MAX_WIDTH
-        return high
+        return UNBOUNDED_WIDTH if high >= sre_parse.MAXREPEAT else high
 
 
 def _as_str_tuple(value: Any, path: str, rule_id: str, key: str) -> tuple[str, ...]:
