@@ -24,7 +24,7 @@ from secretguard.rules import SECRET_GROUP, Rule, prefilter_pattern, rules_diges
 try:  # Hyperscan ships wheels for x86-64 only; everything still works without it.
     import hyperscan
 except ImportError:  # pragma: no cover - exercised on machines without the wheel
-    hyperscan = None
+    hyperscan = None  # type: ignore[assignment]
 
 log = logging.getLogger(__name__)
 
@@ -168,7 +168,7 @@ class Detector:
 
     def _load_database(self) -> None:
         """Compile (or load from the on-disk cache) one database of every rule Hyperscan accepts."""
-        cache = _cache_dir() / f"hs-{hyperscan.__version__}-{rules_digest(self.prefiltered)[:32]}.db"
+        cache = _cache_dir() / f"hs-{getattr(hyperscan, '__version__', '0')}-{rules_digest(self.prefiltered)[:32]}.db"
         try:
             database = hyperscan.loadb(cache.read_bytes(), hyperscan.HS_MODE_BLOCK)
             database.scratch = hyperscan.Scratch(database)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,7 +27,7 @@ class WalkReport:
     skipped: list[tuple[str, str]] = field(default_factory=list)
 
 
-def _ignored_by_git(root: Path) -> object | None:
+def _ignored_by_git(root: Path) -> Callable[[Path, bool], bool] | None:
     """A ``path -> bool`` check from the repository holding ``root``, or None outside a repository."""
     import pygit2
 
