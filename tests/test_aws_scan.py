@@ -178,9 +178,9 @@ def test_ecs_secret_in_inactive_revision_only(aws) -> None:
 # --- failures, pagination, the command line ----------------------------------------------------------
 
 class DenyRegionProxy:
-    """Forwards to the local AWS API, except requests signed for one region, which get AccessDenied."""
+    """Forwards to the local AWS API, except requests signed for one region, which get error ``code``."""
 
-    def __init__(self, upstream: str, denied_region: str) -> None:
+    def __init__(self, upstream: str, denied_region: str, code: str = "AccessDeniedException") -> None:
         proxy = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -193,9 +193,9 @@ class DenyRegionProxy:
                 if len(scope) > 3 and scope[2] == proxy.denied_region:
                     message = f"User is not authorized to perform this action in {scope[2]}"
                     if scope[3] == "lambda":
-                        self._reply(403, {"x-amzn-ErrorType": "AccessDeniedException"}, {"Message": message})
+                        self._reply(403, {"x-amzn-ErrorType": code}, {"Message": message})
                     else:
-                        self._reply(400, {}, {"__type": "AccessDeniedException", "message": message})
+                        self._reply(400, {}, {"__type": code, "message": message})
                     return
                 request = urllib.request.Request(upstream + self.path, data=body or None, method=self.command,
                                                  headers={k: v for k, v in self.headers.items() if k.lower() != "host"})
@@ -252,6 +252,26 @@ def test_region_access_denied_is_reported_and_the_scan_goes_on(deny_eu_west_1, m
     ]
 
 
+def test_regions_not_enabled_are_folded_into_one_note(aws, monkeypatch) -> None:
+    make_function("east", {"DB_PASSWORD": PASSWORD}, region="us-east-1")
+    proxy = DenyRegionProxy(aws.url, "ap-east-1", code="UnrecognizedClientException")
+    monkeypatch.setenv("AWS_ENDPOINT_URL", proxy.url)
+    try:
+        result = run_scan(("us-east-1", "ap-east-1"))
+    finally:
+        proxy.close()
+    assert [o.region for o in at(result.findings, PASSWORD)] == ["us-east-1"]
+    assert result.summary.notes == ("regions not enabled for these credentials (skipped): ap-east-1",)
+
+
+def test_no_credentials_is_one_line(aws, monkeypatch, capsys) -> None:
+    monkeypatch.delenv("AWS_ACCESS_KEY_ID")
+    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
+    assert _run_cli(["scan", "aws", "--region", "us-east-1"]) == 2
+    assert capsys.readouterr().err == \
+        "error: no AWS credentials found: pass --profile or configure the default credential chain\n"
+
+
 def test_every_region_failing_is_an_error(aws, monkeypatch, capsys) -> None:
     proxy = DenyRegionProxy(aws.url, "us-east-1")
     monkeypatch.setenv("AWS_ENDPOINT_URL", proxy.url)
@@ -275,6 +295,14 @@ def test_pagination_reads_every_page() -> None:
                     **({"NextMarker": next_marker} if next_marker else {})}
             stub.add_response("list_functions", page, params)
         assert [e.variables for e in lambda_environments(lam, "us-east-1")] == [(("N", "one"),), (("N", "two"),)]
+    with Stubber(lam) as stub:  # a KMS key the caller cannot use: no variables, an error instead
+        stub.add_response("list_functions", {"Functions": [{
+            "FunctionName": "k", "Version": "3", "FunctionArn": "arn:aws:lambda:us-east-1:1:function:k:3",
+            "Environment": {"Error": {"ErrorCode": "KMSAccessDeniedException", "Message": "denied"}}}]},
+            {"FunctionVersion": "ALL"})
+        [env] = lambda_environments(lam, "us-east-1")
+        assert (env.origin.resource, env.variables, env.error) == \
+            ("arn:aws:lambda:us-east-1:1:function:k:3", (), "KMSAccessDeniedException: denied")
     ecs = make_client(session, "ecs", "us-east-1")
     arns = [f"arn:aws:ecs:us-east-1:1:task-definition/f:{i}" for i in (1, 2, 3)]
     with Stubber(ecs) as stub:

@@ -240,3 +240,19 @@ def test_key_info(aws, capsys) -> None:
     assert "account  123456789012 (sts:GetAccessKeyInfo)" in capsys.readouterr().out
     assert _run_cli(["aws", "key-info", "not-a-key"]) == 2
     assert capsys.readouterr().err.startswith("error: '")
+
+
+def test_scan_dir_validate_marks_a_live_key_and_never_prints_its_secret(aws, tmp_path: Path) -> None:
+    from tests.helpers import run_cli
+
+    key = iam_key("u")
+    (tmp_path / ".env").write_text(f"AWS_ACCESS_KEY_ID={key['AccessKeyId']}\n"
+                                   f"AWS_SECRET_ACCESS_KEY={key['SecretAccessKey']}\n")
+    aws.enable_auth()
+    run = run_cli("scan", "dir", tmp_path, "--validate", "--format", "json")
+    [finding] = json.loads(run.out)["findings"]
+    assert finding["validation"]["status"] == "live"
+    assert finding["validation"]["arn"].endswith(":user/u")
+    assert key["SecretAccessKey"] not in run.out + run.err
+    text = run_cli("scan", "dir", tmp_path, "--validate")
+    assert "[live]" in text.out

@@ -33,9 +33,9 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from secretguard.aws.migrate_journal import Journal, StepKey, fsync_directory, journal_path
 from secretguard.aws.migrate_plan import (
-    READ_ONLY_TASK_FIELDS, Clients, Item, Move, Plan, Service, container_variables, dotenv_entries, grant_document,
-    lambda_variables, latest_active_revision, load_plan, policy_name, read_dotenv, role_name, services_using,
-    task_family,
+    READ_ONLY_TASK_FIELDS, Clients, Item, Move, Plan, Service, Skipped, container_variables, dotenv_entries,
+    grant_document, lambda_variables, latest_active_revision, load_plan, policy_name, read_dotenv, role_name,
+    services_using, task_family,
 )
 from secretguard.aws.session import error_code, error_line, make_client
 from secretguard.errors import SecretguardError
@@ -62,6 +62,8 @@ class Outcome:
     """What a run did, for the summary the command prints."""
 
     applied: list[Item] = field(default_factory=list)
+    skipped: tuple[Skipped, ...] = ()
+    """What the plan leaves alone, and why."""
     revisions: dict[str, str] = field(default_factory=dict)
     """ECS: original revision ARN -> the revision that reads the secrets."""
     finalized: list[Item] = field(default_factory=list)
@@ -76,6 +78,7 @@ def apply_plan(plan_path: Path, clients: Clients, say: Say) -> Outcome:
         _bind(journal, plan, digest, plan_path)
         journal.append("start", command="apply", plan_id=plan.id, plan_sha256=digest, plan_path=str(plan_path))
         run = _Run(clients, journal, say)
+        run.outcome.skipped = plan.skipped
         for item in plan.items:
             run.apply_item(plan, item)
         run.remove_backups()
@@ -191,6 +194,8 @@ class _Run:
                 self._point_service(item, service)
         if item.kind == "ecs":
             self.outcome.revisions[item.resource] = self.journal.merged(change)["revision_arn"]
+        if self.journal.is_done(StepKey(item.resource, "finalize")):
+            self.outcome.finalized.append(item)
         self.outcome.applied.append(item)
 
     def _current_value(self, item: Item, move: Move, values: dict[str, str]) -> str:
@@ -557,9 +562,9 @@ class _Run:
             name = function.rsplit(":", 1)[-1]
             for page in lam.get_paginator("list_versions_by_function").paginate(FunctionName=name):
                 for version in page.get("Versions", []):
-                    value = lambda_variables(version).get(moved["variable"])
-                    if value is not None and sha256_hex(value) == moved["value_sha256"]:
-                        return self._seen(value)
+                    kept = lambda_variables(version).get(moved["variable"])
+                    if kept is not None and sha256_hex(kept) == moved["value_sha256"]:
+                        return self._seen(kept)
         raise SecretguardError(f"cannot restore {moved['variable']}: secret {moved['secret_arn']} no longer holds "
                                f"its value{' and no published version of the function does' if function else ''}")
 

@@ -93,7 +93,7 @@ class Journal:
         return next((r for r in self._of(key) if r["event"] == event), None)
 
     def merged(self, key: StepKey) -> dict[str, Any]:
-        """Everything the records of a step say, later records winning (``begin`` holds the intent, ``done`` the result)."""
+        """Everything the records of a step say, later ones winning: ``begin`` holds the intent, ``done`` the result."""
         info: dict[str, Any] = {}
         for record in self._of(key):
             info |= record

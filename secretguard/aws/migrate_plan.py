@@ -24,7 +24,7 @@ from secretguard.aws.session import error_code, error_line
 from secretguard.config import Config
 from secretguard.errors import SecretguardError, SourceError
 from secretguard.filters import user_filter
-from secretguard.findings import Origin, sha256_hex
+from secretguard.findings import Origin, redact, sha256_hex
 from secretguard.scanning import detector_for
 from secretguard.sources.aws_env import Environment, environment_hits, is_secret_name
 
@@ -32,7 +32,6 @@ Clients = Callable[[str, str], Any]
 """``clients(service, region)``: a boto3 client; the one seam where callers choose endpoint, credentials or faults."""
 
 PLAN_VERSION = 1
-KINDS = ("lambda", "ecs", "dotenv")
 DEFAULT_NAME_TEMPLATE = "secretguard/{kind}/{resource}/{variable}"
 REFERENCE_SUFFIX = "_SECRET_ARN"
 SECRET_NAME = regex.compile(r"^[A-Za-z0-9/_+=.@-]{1,512}$")
@@ -59,6 +58,8 @@ class Move:
     secret_name: str
     container: str | None = None
     aws_key_id: str | None = None
+    """Redacted: the AWS access key this value is (or is the secret of), for the reminder to rotate it."""
+    aws_account: str | None = None
 
     @property
     def key(self) -> str:
@@ -339,7 +340,10 @@ class _Planner:
             raise SourceError(f"{what}: {error_line(exc)}") from None
 
     def secrets_in(self, variables: dict[str, str], origin: Origin) -> dict[str, str | None]:
-        """The variables ``scan aws`` would report, each with the AWS key ID its value is (or is paired with)."""
+        """The variables ``scan aws`` would report, each with the AWS key ID its value is (or is paired with).
+
+        The key ID is only held in memory: a move keeps it redacted (see :meth:`move`).
+        """
         keep = user_filter(self.config.allowlist)
         env = Environment(origin, tuple(sorted(variables.items())))
         hits = [h for h in environment_hits(detector_for(self.config.rules), env) if keep(h)]
@@ -361,11 +365,17 @@ class _Planner:
         except (KeyError, IndexError, ValueError) as exc:
             raise SecretguardError(f"--name-template {self.request.name_template!r}: {exc} (placeholders: "
                                    "{kind} {resource} {variable} {container} {region})") from None
-        name = regex.sub(r"/{2,}", "/", name).strip("/")
+        name = str(regex.sub(r"/{2,}", "/", name)).strip("/")
         if not SECRET_NAME.match(name):
             raise SecretguardError(f"--name-template gives {name!r}, not a valid secret name "
                                    "(letters, digits and /_+=.@- only, at most 512)")
         return name
+
+    def move(self, kind: str, resource: str, variable: str, value: str, container: str | None, region: str,
+             key_id: str | None) -> Move:
+        """A move holding the value's sha256 and, for an AWS key, the key ID redacted and its account."""
+        return Move(variable, sha256_hex(value), self.secret_name(kind, resource, variable, container, region),
+                    container, redact(key_id) if key_id else None, account_from_key_id(key_id) if key_id else None)
 
     def kms_key(self, region: str) -> str | None:
         """The ARN of ``--kms-key-id`` in ``region``; it must exist and be enabled."""
@@ -428,11 +438,8 @@ class _Planner:
         variables = lambda_variables(config)
         secrets = self.secrets_in(variables, Origin(source="lambda", resource=arn, region=region))
         blocked = {v: f"{v}{REFERENCE_SUFFIX} is already set" for v in variables if v + REFERENCE_SUFFIX in variables}
-        moves = tuple(
-            Move(v, sha256_hex(variables[v]), self.secret_name("lambda", config["FunctionName"], v, None, region),
-                 aws_key_id=secrets[v])
-            for v in self.choose(arn, variables, secrets, wanted, None, blocked)
-        )
+        moves = tuple(self.move("lambda", config["FunctionName"], v, variables[v], None, region, secrets[v])
+                      for v in self.choose(arn, variables, secrets, wanted, None, blocked))
         item = Item("lambda", arn, config["FunctionName"], region, moves, config.get("Role"),
                     self.kms_key(region) if moves else None, remove_plaintext=self.request.remove_plaintext)
         self.add(item, self.role_problem(item.role_arn, arn, region, "the function has no role") if moves else None)
@@ -454,8 +461,7 @@ class _Planner:
             blocked |= {s["name"]: "already a name in the container's secrets" for s in container.get("secrets") or []
                         if s["name"] in variables}
             secrets = self.secrets_in(variables, Origin(source="ecs", resource=latest, container=name, region=region))
-            moves += [Move(v, sha256_hex(variables[v]), self.secret_name("ecs", family, v, name, region), name,
-                           secrets[v])
+            moves += [self.move("ecs", family, v, variables[v], name, region, secrets[v])
                       for v in self.choose(latest, variables, secrets, wanted, name, blocked)]
         services = tuple(self._call(f"ECS services in {region}", services_using, ecs=ecs, task_definition_arn=latest)
                          ) if moves and self.request.update_services else ()
@@ -470,7 +476,7 @@ class _Planner:
         path = path.resolve()
         entries = dotenv_entries(read_dotenv(path))
         names = [e.name for e in entries]
-        variables = {e.name: e.value for e in entries if e.value is not None}  # type: ignore[misc]
+        variables = {e.name: e.value for e in entries if e.value is not None}
         secrets = self.secrets_in(variables, Origin(source="file", path=str(path)))
         blocked = {n: "defined more than once in the file" for n in names if names.count(n) > 1}
         for entry in entries:
@@ -478,8 +484,7 @@ class _Planner:
                 self.skipped.append(Skipped(str(path), "value spans lines or uses escapes: move it by hand",
                                             entry.name))
         label = NOT_IN_SECRET_NAME.sub("-", f"{path.parent.name}/{path.name}")
-        moves = tuple(Move(v, sha256_hex(variables[v]), self.secret_name("dotenv", label, v, None, region),
-                           aws_key_id=secrets[v])
+        moves = tuple(self.move("dotenv", label, v, variables[v], None, region, secrets[v])
                       for v in self.choose(str(path), variables, secrets, None, None, blocked))
         self.add(Item("dotenv", str(path), path.name, region, moves, None, self.kms_key(region) if moves else None),
                  None)
@@ -510,7 +515,10 @@ def build_plan(clients: Clients, request: PlanRequest, config: Config) -> Plan:
     if request.findings is not None:
         for (kind, resource, region), wanted in sorted(findings_targets(request.findings).items()):
             target = planner.plan_lambda if kind == "lambda" else planner.plan_ecs
-            target(resource, region, frozenset(wanted))
+            try:
+                target(resource, region, frozenset(wanted))
+            except SourceError as exc:  # a report can be older than the account: say so and go on
+                planner.skipped.append(Skipped(resource, str(exc)))
     for function in request.functions:
         region = function.split(":")[3] if function.startswith("arn:") else planner.find_region("lambda", function)
         planner.plan_lambda(function, region, None)
@@ -546,7 +554,7 @@ def _check_names(items: list[Item]) -> None:
 
 @dataclass(frozen=True)
 class Change:
-    """One row of the plan as a person reads it."""
+    """One move of the plan as a person reads it."""
 
     resource: str
     variable: str
@@ -557,22 +565,18 @@ class Change:
 
 
 def describe_plan(plan: Plan) -> list[Change]:
-    """Every move (and every skip) with the exact AWS changes it makes, for the plan table."""
+    """Every move with the exact AWS changes it makes, for the plan table."""
     rows = []
     for item in plan.items:
         for move in item.moves:
-            key = f", KMS {item.kms_key_arn}" if item.kms_key_arn else ", KMS aws/secretsmanager"
-            tags = " ".join(f"{k}={v}" for k, v in item.tags(move).items())
-            secret = f"create {move.secret_name} (or reuse it if it holds the same value){key}; tags {tags}"
+            kms = item.kms_key_arn or "aws/secretsmanager (AWS managed)"
+            tags = ", ".join(f"{k}={v}" for k, v in item.tags(move).items())
+            secret = f"create {move.secret_name} (or reuse it if it holds the same value)\nKMS key: {kms}\ntags: {tags}"
             grant = "none (no workload role)" if item.role_arn is None else (
                 f"inline policy {policy_name(move)} on role {role_name(item.role_arn)}: "
-                f"secretsmanager:GetSecretValue on this secret only"
-                + (f" + kms:Decrypt on {item.kms_key_arn} via Secrets Manager" if item.kms_key_arn else ""))
-            rows.append(Change(item.resource, move.key, secret, grant, _change_text(item, move),
-                               _rotate_text(move)))
-    for skip in plan.skipped:
-        variable = f"{skip.container}/{skip.variable}" if skip.container and skip.variable else skip.variable or "*"
-        rows.append(Change(skip.resource, variable, "", "", f"skipped: {skip.reason}"))
+                "secretsmanager:GetSecretValue on this secret only"
+                + (f", kms:Decrypt on {item.kms_key_arn} via Secrets Manager only" if item.kms_key_arn else ""))
+            rows.append(Change(item.resource, move.key, secret, grant, _change_text(item, move), _rotate_text(move)))
     return rows
 
 
@@ -594,4 +598,4 @@ def _change_text(item: Item, move: Move) -> str:
 def _rotate_text(move: Move) -> str:
     if move.aws_key_id is None:
         return ""
-    return f"AWS key {move.aws_key_id} (account {account_from_key_id(move.aws_key_id) or 'unknown'})"
+    return f"AWS key {move.aws_key_id} (account {move.aws_account or 'unknown'})"

@@ -110,7 +110,8 @@ def session_token_for(key: Finding, findings: list[Finding]) -> str | None:
     return None
 
 
-def _warn_stderr(line: str) -> None:
+def warn_stderr(line: str) -> None:
+    """Print one ``warning:`` line to stderr."""
     print(f"warning: {line}", file=sys.stderr)
 
 
@@ -120,7 +121,7 @@ def validate_findings(
     skip_accounts: Iterable[str] = (),
     endpoint_url: str | None = None,
     *,
-    warn: Callable[[str], None] = _warn_stderr,
+    warn: Callable[[str], None] = warn_stderr,
     on_checked: Callable[[KeyPair, Validation], None] = lambda pair, result: None,
 ) -> None:
     """Fill ``finding.validation`` for every AWS key ID finding in ``findings``.

@@ -11,15 +11,15 @@ from typing import Annotated
 import typer
 
 from secretguard.cli import app as main_app
-from secretguard.cli.common import BaselineOpt, ConfigOpt, FormatOpt, OutputOpt, QuietOpt, RevealOpt, finish, load_inputs
+from secretguard.cli.common import (
+    BaselineOpt, ConfigOpt, FormatOpt, OutputOpt, QuietOpt, RevealOpt, SkipAccountOpt, ValidateJobsOpt, ValidateOpt,
+    finish, load_inputs,
+)
 from secretguard.cli.scan import app as scan_app
 from secretguard.errors import SecretguardError
 from secretguard.findings import Finding, redact
 from secretguard.report import ScanSummary, reporter_for
 
-ValidateOpt = Annotated[bool, typer.Option("--validate", help="Check found AWS key pairs against STS (sends them to AWS).")]
-ValidateJobsOpt = Annotated[int, typer.Option("--validate-jobs", help="Key pairs checked at once.")]
-SkipAccountOpt = Annotated[list[str] | None, typer.Option("--skip-account", help="Never call AWS with keys of this account (repeatable; canary accounts are built in).")]
 EndpointOpt = Annotated[str | None, typer.Option("--endpoint-url", help="Send every AWS call here instead of the endpoint boto3 resolves.")]
 ProfileOpt = Annotated[str | None, typer.Option("--profile", help="AWS profile to use (default: the usual credential chain).")]
 
@@ -31,10 +31,10 @@ def apply_validation(findings: list[Finding], validate: bool, jobs: int, skip_ac
     """``--validate``: fill each AWS key finding's validation; one stderr line per failure unless ``quiet``."""
     if not validate:
         return
-    from secretguard.aws.validate import parse_accounts, validate_findings
+    from secretguard.aws.validate import parse_accounts, validate_findings, warn_stderr
 
-    kwargs = {"warn": lambda line: None} if quiet else {}
-    validate_findings(findings, jobs, parse_accounts(skip_accounts or []), endpoint_url, **kwargs)
+    validate_findings(findings, jobs, parse_accounts(skip_accounts or []), endpoint_url,
+                      warn=(lambda line: None) if quiet else warn_stderr)
 
 
 def _split(values: list[str] | None) -> list[str]:

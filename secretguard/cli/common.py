@@ -22,6 +22,9 @@ ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="Configur
 BaselineOpt = Annotated[Path | None, typer.Option("--baseline", "-b", help="Do not report findings whose fingerprint is in this baseline.")]
 JobsOpt = Annotated[int, typer.Option("--jobs", "-j", help="Worker processes (default: all cores).")]
 NoProgressOpt = Annotated[bool, typer.Option("--no-progress", help="No progress bar.")]
+ValidateOpt = Annotated[bool, typer.Option("--validate", help="Check found AWS key pairs against STS (sends them to AWS).")]
+ValidateJobsOpt = Annotated[int, typer.Option("--validate-jobs", help="Key pairs checked at once.")]
+SkipAccountOpt = Annotated[list[str] | None, typer.Option("--skip-account", help="Never call AWS with keys of this account (repeatable; canary accounts are built in).")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing; only the exit code tells.")]
 
 

@@ -6,6 +6,7 @@ from itertools import groupby
 from typing import TextIO
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from secretguard.findings import Finding, Origin, redact
@@ -54,12 +55,13 @@ def write_text(findings: list[Finding], out: TextIO, summary: ScanSummary, revea
             shown = [describe(o) for o in sorted(finding.locations, key=Origin.sort_key)]
             if len(shown) > MAX_LOCATIONS_SHOWN:
                 shown = shown[:MAX_LOCATIONS_SHOWN] + [f"… and {len(shown) - MAX_LOCATIONS_SHOWN} more"]
-            table.add_row(finding.rule, _secret_cell(finding, reveal), "\n".join(shown))
+            # Secrets and paths may hold [brackets]; they are text, not markup.
+            table.add_row(finding.rule, escape(_secret_cell(finding, reveal)), escape("\n".join(shown)))
         console.print(table)
     for path, reason in summary.skipped:
-        console.print(f"skipped {path}: {reason}", style="dim")
+        console.print(escape(f"skipped {path}: {reason}"), style="dim")
     for note in summary.notes:
-        console.print(note, style="dim")
+        console.print(escape(note), style="dim")
     total = len(findings)
     scanned = f"{summary.scanned} {summary.source or 'items'}, {summary.scanned_bytes / 1e6:.1f} MB"
     if total:

@@ -72,6 +72,8 @@ class Environment:
 
     origin: Origin
     variables: tuple[tuple[str, str], ...]
+    error: str | None = None
+    """Why the variables could not be read (a KMS key the caller cannot use), if so."""
 
     def text(self) -> tuple[bytes, list[int]]:
         """``NAME=value`` lines sorted by name (key pairs sit together), and the first line of each variable."""
@@ -86,19 +88,20 @@ class Environment:
 def environment_hits(detector: Detector, env: Environment) -> list[Hit]:
     """Every rule's hits in ``env``, each placed at its variable, plus the cloud rule for unmatched secret names."""
     data, starts = env.text()
-    hits: list[Hit] = []
-    matched: set[int] = set()
+
     def variable_at(line: int) -> int:
         return bisect.bisect_right(starts, line) - 1
 
+    hits: list[Hit] = []
+    matched: set[int] = set()
     for match in detector.scan(data):
         index = variable_at(match.line)
         matched.add(index)
         if match.pair is not None:  # a pair's second half is reported with the first, not on its own
             matched.add(variable_at(match.pair.line))
         # Lines of the synthetic NAME=value text mean nothing to a reader: the variable is the place.
-        origin = replace(env.origin, variable=env.variables[index][0])
-        hits.extend(replace(hit, origin=origin) for hit in hits_from([match], origin))
+        place = replace(env.origin, variable=env.variables[index][0])
+        hits.extend(replace(hit, origin=place) for hit in hits_from([match], place))
     for index, (name, value) in enumerate(env.variables):
         if index not in matched and is_secret_name(name) and is_literal_value(value):
             hits.append(Hit(CLOUD_RULE, value, shannon_entropy(value), replace(env.origin, variable=name)))
@@ -113,13 +116,16 @@ def lambda_environments(client: Any, region: str) -> Iterator[Environment]:
     """The environment of every function version in the client's region, ``$LATEST`` and every published one."""
     for page in client.get_paginator("list_functions").paginate(FunctionVersion="ALL"):
         for fn in page.get("Functions", []):
-            variables = (fn.get("Environment") or {}).get("Variables") or {}
-            if not variables:
+            environment = fn.get("Environment") or {}
+            variables, error = environment.get("Variables") or {}, environment.get("Error")
+            if not variables and not error:
                 continue
             arn, version = fn["FunctionArn"], fn.get("Version", "$LATEST")
             if not arn.endswith(f":{version}"):
                 arn = f"{arn}:{version}"
-            yield Environment(Origin(source="lambda", resource=arn, region=region), _variables(variables.items()))
+            yield Environment(Origin(source="lambda", resource=arn, region=region), _variables(variables.items()),
+                              f"{error.get('ErrorCode', 'Error')}: {error.get('Message', '')}".strip(" :")
+                              if error else None)
 
 
 def ecs_environments(client: Any, region: str) -> Iterator[Environment]:
@@ -148,12 +154,13 @@ READERS: dict[str, Callable[[Any, str], Iterator[Environment]]] = {
 
 @dataclass
 class ReadResult:
-    """What one (service, region) read gave: environments, how many resources, and the failure if any."""
+    """What one (service, region) read gave: its environments, or why it failed (code and one line)."""
 
     service: str
     region: str
     environments: list[Environment] = field(default_factory=list)
-    failure: Exception | None = None
+    error_code: str | None = None
+    error: str | None = None
 
 
 def read_service(session: boto3.Session, service: str, region: str, endpoint_url: str | None) -> ReadResult:
@@ -162,18 +169,17 @@ def read_service(session: boto3.Session, service: str, region: str, endpoint_url
     try:
         client = make_client(session, service, region, endpoint_url)
         result.environments.extend(READERS[service](client, region))
-    except NoCredentialsError:
+    except NoCredentialsError:  # not a region's problem: the whole scan stops
         raise
     except (ClientError, BotoCoreError) as exc:
-        result.failure = exc
+        result.error_code, result.error = error_code(exc), error_line(exc)
     return result
 
 
 def _failure_notes(failed: list[ReadResult]) -> list[str]:
     """One line per failed (service, region); regions the credentials cannot use are folded into one line."""
-    not_enabled = sorted({r.region for r in failed if error_code(r.failure) in NOT_ENABLED_CODES})  # type: ignore[arg-type]
-    notes = [f"{r.service} in {r.region}: {error_line(r.failure)}"  # type: ignore[arg-type]
-             for r in failed if r.region not in not_enabled]
+    not_enabled = sorted({r.region for r in failed if r.error_code in NOT_ENABLED_CODES})
+    notes = [f"{r.service} in {r.region}: {r.error}" for r in failed if r.region not in not_enabled]
     if not_enabled:
         notes.append(f"regions not enabled for these credentials (skipped): {', '.join(not_enabled)}")
     return notes
@@ -198,14 +204,15 @@ def scan_aws(session: boto3.Session, regions: Sequence[str], services: Sequence[
             results = list(pool.map(lambda t: read_service(session, t[0], t[1], endpoint_url), tasks))
     except NoCredentialsError:
         raise SecretguardError("no AWS credentials found: pass --profile or configure the default credential chain") from None
-    failed = [r for r in results if r.failure is not None]
+    failed = [r for r in results if r.error is not None]
     if results and len(failed) == len(results):
         first = failed[0]
-        raise SourceError(f"could not read any region: {first.service} in {first.region}: "
-                          f"{error_line(first.failure)}")  # type: ignore[arg-type]
+        raise SourceError(f"could not read any region: {first.service} in {first.region}: {first.error}")
     hits: list[Hit] = []
     scanned_bytes = 0
-    environments = [env for r in results for env in r.environments]
+    environments = [env for r in results for env in r.environments if env.error is None]
+    unreadable = [f"{env.origin.resource}: environment not readable: {env.error}"
+                  for r in results for env in r.environments if env.error is not None]
     for env in environments:
         scanned_bytes += len(env.text()[0])
         hits.extend(environment_hits(detector, env))
@@ -215,6 +222,6 @@ def scan_aws(session: boto3.Session, regions: Sequence[str], services: Sequence[
         source="environments",
         scanned=len(environments),
         scanned_bytes=scanned_bytes,
-        notes=tuple(_failure_notes(failed)),
+        notes=tuple(unreadable + _failure_notes(failed)),
     )
     return ScanResult(findings, summary)
