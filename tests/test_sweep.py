@@ -133,6 +133,9 @@ def test_second_sweep_scans_only_the_new_blobs_and_still_reports_everything(tmp_
 
     first = run_cli("sweep", repo, "--db", db, "--jobs", "1")
     assert first.code == 1, first.err  # findings, no failure
+    with sqlite3.connect(db) as con:
+        assert con.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+        assert con.execute("PRAGMA user_version").fetchone() == (1,)
     assert last_run_blobs(db) == {str(repo.resolve()): blob_count(repo)}
 
     commit(repo, {"src/util.py": "def f():\n    return 2\n", "docs/guide.md": "# guide\n"}, "two new files")
@@ -154,7 +157,8 @@ def test_second_sweep_scans_only_the_new_blobs_and_still_reports_everything(tmp_
 
 def test_a_fork_costs_only_its_own_blobs_and_gets_its_own_locations(tmp_path, rng):
     key_id, secret = key_pair(rng)
-    origin = new_repo(tmp_path / "origin", {"a.txt": "a\n", "b.txt": "b\n", "keys.ini": credentials_file(key_id, secret)})
+    origin = new_repo(tmp_path / "origin", {"a.txt": "a\n", "b.txt": "b\n",
+                                            "keys.ini": credentials_file(key_id, secret)})
     db = tmp_path / "sweep.db"
     assert run_cli("sweep", origin, "--db", db, "--jobs", "1").code == 1
 
@@ -170,6 +174,26 @@ def test_a_fork_costs_only_its_own_blobs_and_gets_its_own_locations(tmp_path, rn
 
     again = run_cli("sweep", origin, fork, "--db", db, "--jobs", "1")
     assert again.code == 1 and set(last_run_blobs(db).values()) == {0}
+
+
+def test_a_fork_later_in_the_same_sweep_skips_what_was_recorded_before_it(tmp_path, rng, monkeypatch):
+    import secretguard.sweep
+
+    monkeypatch.setattr(secretguard.sweep, "SNAPSHOT_DELTA_LIMIT", 0)  # share a new snapshot after every record
+    key_id, secret = key_pair(rng)
+    origin = new_repo(tmp_path / "origin", {"a.txt": "a\n", "b.txt": "b\n",
+                                            "keys.ini": credentials_file(key_id, secret)})
+    other = new_repo(tmp_path / "other", {"c.txt": "c\n"})
+    fork = tmp_path / "fork"
+    subprocess.run(["git", "clone", "-q", str(origin), str(fork)], check=True)
+    commit(fork, {"fork-only.txt": "mine\n"}, "fork work")
+    db = tmp_path / "sweep.db"
+    # one worker, two tasks queued: the fork's task is made after the origin's results are in the store
+    run = run_cli("sweep", origin, other, fork, "--db", db, "--jobs", "1")
+    assert run.code == 1, run.err
+    assert last_run_blobs(db) == {str(origin.resolve()): 3, str(other.resolve()): 1, str(fork.resolve()): 2}
+    [locations] = located(report_json(db)).values()
+    assert [loc[0] for loc in locations] == sorted([str(origin.resolve()), str(fork.resolve())])
 
 
 def test_report_formats_and_totals(tmp_path, rng):
@@ -342,7 +366,8 @@ def test_a_sweep_killed_mid_way_resumes_without_rescanning_or_losing_anything(tm
     listing = tmp_path / "repos.txt"
     listing.write_text("# nightly\n" + "".join(f"{r}\n" for r in repos))
     db = tmp_path / "sweep.db"
-    command = [sys.executable, "-m", "secretguard", "sweep", "--from-file", str(listing), "--db", str(db), "--jobs", "1"]
+    command = [sys.executable, "-m", "secretguard", "sweep", "--from-file", str(listing), "--db", str(db),
+               "--jobs", "1"]
 
     victim = subprocess.Popen(command, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:

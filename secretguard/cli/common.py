@@ -15,7 +15,7 @@ from secretguard.config import Config, find_config
 from secretguard.findings import Finding
 from secretguard.report import ScanSummary, reporter_for
 
-FormatOpt = Annotated[str, typer.Option("--format", "-f", help="text, json, jsonl or sarif.")]
+FormatOpt = Annotated[str, typer.Option("--format", "-f", help="text, json, jsonl, sarif or html.")]
 OutputOpt = Annotated[Path | None, typer.Option("--output", "-o", help="Write the report to FILE instead of stdout.")]
 RevealOpt = Annotated[bool, typer.Option("--reveal", help="Show secrets in full (redacted by default).")]
 ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="Configuration file (default: .secretguard.yaml in the target).")]

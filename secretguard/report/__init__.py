@@ -8,7 +8,7 @@ from typing import Protocol, TextIO
 from secretguard.errors import SecretguardError
 from secretguard.findings import Finding
 
-FORMATS = ("text", "json", "jsonl", "sarif")
+FORMATS = ("text", "json", "jsonl", "sarif", "html")
 
 
 @dataclass(frozen=True)
@@ -38,4 +38,7 @@ def reporter_for(fmt: str) -> Reporter:
     if fmt == "sarif":
         from secretguard.report.sarif import write_sarif
         return write_sarif
+    if fmt == "html":
+        from secretguard.report.html import write_html
+        return write_html
     raise SecretguardError(f"unknown format '{fmt}' (choose from {', '.join(FORMATS)})")

@@ -151,10 +151,11 @@ def write_html(findings: list[Finding], out: TextIO, summary: ScanSummary, revea
     per_repo = _per_repository(findings)
     severities = Counter(f.severity for f in findings)
     live = sum(_status(f) == "live" for f in findings)
-    cards = [("findings", len(findings), ""), ("live keys", live, " live"),
+    cards = [("findings", len(findings), ""), ("live keys", live, " live" if live else ""),
              *((s, severities[s], "") for s in SEVERITY_ORDER if severities[s]),
              ("repositories with findings", len(per_repo), ""),
-             (summary.source or "scanned", summary.scanned, ""), ("MB scanned", f"{summary.scanned_bytes / 1e6:.1f}", "")]
+             (summary.source or "scanned", summary.scanned, ""),
+             ("MB scanned", f"{summary.scanned_bytes / 1e6:.1f}", "")]
     title = f"secretguard report: {summary.target}" if summary.target else "secretguard report"
     out.write(
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
@@ -181,7 +182,8 @@ def write_html(findings: list[Finding], out: TextIO, summary: ScanSummary, revea
                    ("repository", "Repository"), ("locations", "Locations"), ("first-seen", "First seen"),
                    ("fingerprint", "Fingerprint")]
         out.write('<table id="findings"><thead><tr>'
-                  + "".join(f'<th data-key="{key}" title="Sort by {label.lower()}">{label}</th>' for key, label in headers)
+                  + "".join(f'<th data-key="{key}" title="Sort by {label.lower()}">{label}</th>'
+                            for key, label in headers)
                   + "</tr></thead><tbody>" + "".join(_row(f, reveal) for f in findings) + "</tbody></table>")
     else:
         out.write('<p class="muted">No secrets found.</p>')

@@ -101,9 +101,10 @@ def sweep(sources: Iterable[str], store: Store, runner: Runner, config: Config, 
                 if key in run.done:
                     continue
                 placed = frozenset() if validate else store.placed_blobs(key, run.profile_id)
+                size, refs = store.repository_state(key)
                 yield RepoTask(key=key, source=source, cache_dir=str(cache_dir), config=config, rule_info=info,
-                               validate=validate, also_skip=frozenset(skips.delta) | placed,
-                               size_bytes=store.repository_size(key)), skips.shared
+                               validate=validate, also_skip=frozenset(skips.delta) | placed, profile=digest,
+                               last_refs=refs, size_bytes=size), skips.shared
 
         for rec in runner.run(tasks()):
             store.record(run, rec)
@@ -132,8 +133,9 @@ def report_from_store(store: Store, include_triaged: bool = False) -> tuple[list
             live_per_repo[repo] += live
     per_rule = Counter(f.rule for f in findings)
     per_status = Counter((f.validation or {}).get("status", "not validated") for f in findings)
-    notes = [f"{'open' if not include_triaged else 'all'} findings by validation status: "
-             + ", ".join(f"{status} {n}" for status, n in sorted(per_status.items(), key=lambda kv: kv[0] != "live"))]
+    notes = [f"{'all' if include_triaged else 'open'} findings by validation status: "
+             + ", ".join(f"{status} {n}" for status, n in sorted(per_status.items(), key=lambda kv: kv[0] != "live"))
+             ] if findings else []
     notes += [f"rule {rule}: {n}" for rule, n in per_rule.most_common()]
     notes += [f"repository {repo}: {n} finding{'s' if n != 1 else ''}" + (f", {live_per_repo[repo]} live" if
               live_per_repo[repo] else "") for repo, n in sorted(per_repo.items(), key=lambda kv: (-kv[1], kv[0]))]
@@ -141,7 +143,7 @@ def report_from_store(store: Store, include_triaged: bool = False) -> tuple[list
     if last is not None:
         notes.append(f"last run #{last.id} ({last.status}, started {last.started_at}): {last.repositories} "
                      f"repositories, {len(last.failed)} failed, {last.blobs_scanned} blobs scanned")
+    failed = tuple((key, error.removeprefix(f"{key}: ")) for key, error in store.failed_repositories())
     summary = ScanSummary(target=str(store.path), source="repositories", scanned=store.repository_count(),
-                          scanned_bytes=store.bytes_scanned(), skipped=tuple(store.failed_repositories()),
-                          notes=tuple(notes))
+                          scanned_bytes=store.bytes_scanned(), skipped=failed, notes=tuple(notes))
     return findings, summary

@@ -68,6 +68,15 @@ def _git(args: list[str], url: str, what: str) -> None:
         raise SourceError(f"{key}: {what} failed: {reason.replace(url, key)}")
 
 
+def _origin_url(git_dir: Path) -> str | None:
+    import pygit2
+
+    try:
+        return pygit2.Repository(str(git_dir)).remotes["origin"].url
+    except (KeyError, pygit2.GitError):
+        return None
+
+
 def _is_mirror(path: Path) -> bool:
     return (path / "HEAD").is_file() and (path / "objects").is_dir() and (path / "config").is_file()
 
@@ -77,7 +86,8 @@ def ensure_mirror(url: str, cache_dir: Path) -> Path:
     key = repository_key(url)
     dest = mirror_path(cache_dir, key)
     if _is_mirror(dest):
-        _git(["--git-dir", str(dest), "remote", "set-url", "origin", url], url, "updating the mirror's URL")
+        if _origin_url(dest) != url:  # new credentials in the URL, say
+            _git(["--git-dir", str(dest), "remote", "set-url", "origin", url], url, "updating the mirror's URL")
         _git(["--git-dir", str(dest), "fetch", "--prune", "--quiet", "origin"], url, "fetch")
         return dest
     try:

@@ -11,13 +11,14 @@ in the task itself (clean blobs recorded since the snapshot, and matched blobs t
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import mmap
 import os
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, replace
@@ -50,6 +51,9 @@ class RepoTask:
     rule_info: dict[str, tuple[str, str]]
     validate: bool
     also_skip: frozenset[str]
+    profile: str
+    last_refs: str | None = None
+    """The refs digest of the last successful scan: while it is unchanged there is nothing new to scan."""
     size_bytes: int | None = None
     """The repository's object database size at the last scan, if known: sizes the task's memory request."""
 
@@ -97,6 +101,25 @@ def _blob_oids(repo_path: Path, hits: list[Hit]) -> frozenset[str]:
     return frozenset(oids)
 
 
+def refs_digest(repo_path: Path, profile: str) -> str:
+    """A digest of ``profile`` and every ref's target: equal digests mean the same reachable history."""
+    import pygit2
+
+    from secretguard.sources.git import open_repository
+
+    repo = open_repository(repo_path)
+    h = hashlib.sha256(profile.encode() + b"\n")
+    for name in sorted(repo.listall_references()):
+        try:
+            target = str(repo.references[name].resolve().target)
+        except (KeyError, pygit2.GitError):
+            target = "(dangling)"
+        h.update(f"{name} {target}\n".encode("utf-8", "surrogateescape"))
+    if repo.head_is_detached:
+        h.update(f"HEAD {repo.head.target}\n".encode())
+    return h.hexdigest()
+
+
 def scan_repo(task: RepoTask, known: KnownBlobs) -> RepoRecord:
     """The task: mirror, scan what is new, place and filter the hits, validate if asked; a failure is a record too."""
     from secretguard.sources.git import scan_repository
@@ -106,6 +129,10 @@ def scan_repo(task: RepoTask, known: KnownBlobs) -> RepoRecord:
     try:
         if is_url(task.source):
             path = ensure_mirror(task.source, Path(task.cache_dir))
+        refs = refs_digest(path, task.profile)
+        if refs == task.last_refs and not task.validate:
+            return RepoRecord(key=task.key, size_bytes=object_bytes(path), refs_sha256=refs,
+                              seconds=time.monotonic() - started)
         result = scan_repository(
             str(path), task.config.rules, 1, max_blob_size=task.config.max_file_size,
             skip_blobs=lambda oid: oid in task.also_skip or oid in known)
@@ -118,11 +145,12 @@ def scan_repo(task: RepoTask, known: KnownBlobs) -> RepoRecord:
             key=task.key, findings=tuple(StoredFinding.redacted(f) for f in findings),
             scanned_blobs=tuple(result.scanned_blobs), matched_blobs=_blob_oids(path, hits),
             scanned_bytes=result.scanned_bytes, skipped_blobs=len(result.skipped), size_bytes=object_bytes(path),
-            seconds=time.monotonic() - started, warnings=tuple(warnings))
+            refs_sha256=refs, seconds=time.monotonic() - started, warnings=tuple(warnings))
     except SecretguardError as exc:
-        error = str(exc).replace(str(path), task.key)
+        error = str(exc)
     except Exception as exc:  # one repository's surprise must not end the sweep of the others
-        error = f"{task.key}: {type(exc).__name__}: {exc}".replace(str(path), task.key)
+        error = f"{task.key}: {type(exc).__name__}: {exc}"
+    error = " ".join(error.replace(str(path), task.key).splitlines())
     return RepoRecord(key=task.key, error=error, seconds=time.monotonic() - started)
 
 
@@ -181,13 +209,14 @@ class LocalRunner:
         self.jobs = max(1, jobs)
         self.description = f"local:{self.jobs}"
         self._dir = tempfile.TemporaryDirectory(prefix="secretguard-sweep-")
-        self._shared = 0
+        self._shared: list[str] = []
 
     def share(self, snapshot: bytes) -> str:
-        self._shared += 1
-        path = os.path.join(self._dir.name, f"clean-{self._shared}.oids")
+        """Write the snapshot to a file the workers map; older snapshots go once no queued task needs them."""
+        path = os.path.join(self._dir.name, f"clean-{len(self._shared)}.oids")
         with open(path, "wb") as handle:
             handle.write(snapshot)
+        self._shared.append(path)
         return path
 
     def _pool(self) -> ProcessPoolExecutor:
@@ -197,29 +226,33 @@ class LocalRunner:
 
     def run(self, tasks: Iterator[tuple[RepoTask, Any]]) -> Iterator[RepoRecord]:
         pool = self._pool()
-        pending: dict[Future[RepoRecord], RepoTask] = {}
+        pending: dict[Future[RepoRecord], tuple[RepoTask, str]] = {}
         try:
             for task, shared in tasks:
-                pending[pool.submit(_local_task, task, shared)] = task
-                while len(pending) >= self.jobs:
+                pending[pool.submit(_local_task, task, shared)] = (task, shared)
+                while len(pending) >= 2 * self.jobs:  # one queued per worker, so none waits on the driver
                     pool = yield from self._drain(pool, pending)
             while pending:
                 pool = yield from self._drain(pool, pending)
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
 
-    def _drain(self, pool: ProcessPoolExecutor, pending: dict[Future[RepoRecord], RepoTask]
-               ) -> Iterator[RepoRecord]:
+    def _drain(self, pool: ProcessPoolExecutor, pending: dict[Future[RepoRecord], tuple[RepoTask, str]]
+               ) -> Generator[RepoRecord, None, ProcessPoolExecutor]:
         """Yield the records of the tasks that finish next; a dead worker fails its tasks and the pool is renewed."""
         done, _ = wait(pending, return_when=FIRST_COMPLETED)
         broken = False
         for future in done:
-            task = pending.pop(future)
+            task, _ = pending.pop(future)
             try:
                 yield future.result()
             except BrokenProcessPool:
                 broken = True
                 yield RepoRecord(key=task.key, error=f"{task.key}: the worker process died (killed, or out of memory)")
+        needed = {shared for _, shared in pending.values()} | set(self._shared[-1:])
+        for path in [p for p in self._shared if p not in needed]:
+            os.unlink(path)  # a worker that mapped it keeps reading it
+            self._shared.remove(path)
         if broken:
             pool.shutdown(wait=True, cancel_futures=True)
             pool = self._pool()

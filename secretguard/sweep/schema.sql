@@ -33,6 +33,8 @@ CREATE TABLE repository (
     id          INTEGER PRIMARY KEY,
     key         TEXT NOT NULL UNIQUE,
     size_bytes  INTEGER,                    -- on-disk size of its object database at the last scan
+    refs_sha256 TEXT,                       -- digest of the profile and every ref's target at the last scan
+                                            -- that succeeded: while it stays the same, nothing new is reachable
     status      TEXT CHECK (status IN ('ok', 'failed')),   -- of the last attempt; NULL before any
     error       TEXT,                       -- one line, when the last attempt failed
     last_run_id INTEGER REFERENCES run (id)

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from secretguard.errors import SecretguardError
 from secretguard.findings import Finding, Origin, Pair, redact, sort_findings
@@ -103,6 +103,7 @@ class RepoRecord:
     scanned_bytes: int = 0
     skipped_blobs: int = 0
     size_bytes: int | None = None
+    refs_sha256: str | None = None
     seconds: float = 0.0
     warnings: tuple[str, ...] = ()
 
@@ -264,9 +265,10 @@ class Store:
             "JOIN blob b ON b.oid = rb.oid WHERE r.key = ? AND b.profile_id = ?", (key, profile_id))
         return frozenset(oid.hex() for (oid,) in rows)
 
-    def repository_size(self, key: str) -> int | None:
-        row = self.db.execute("SELECT size_bytes FROM repository WHERE key = ?", (key,)).fetchone()
-        return row[0] if row else None
+    def repository_state(self, key: str) -> tuple[int | None, str | None]:
+        """A repository's object database size and refs digest as of its last successful scan (None: unknown)."""
+        row = self.db.execute("SELECT size_bytes, refs_sha256 FROM repository WHERE key = ?", (key,)).fetchone()
+        return (row[0], row[1]) if row else (None, None)
 
     # --- writing one repository's results -------------------------------------------------------------
 
@@ -288,8 +290,8 @@ class Store:
                 for finding in rec.findings:
                     new += self._write_finding(db, run.id, repo_id, finding, now)
             db.execute("UPDATE repository SET status = ?, error = ?, last_run_id = ?, "
-                       "size_bytes = coalesce(?, size_bytes) WHERE id = ?",
-                       ("failed" if rec.error else "ok", rec.error, run.id, rec.size_bytes, repo_id))
+                       "size_bytes = coalesce(?, size_bytes), refs_sha256 = coalesce(?, refs_sha256) WHERE id = ?",
+                       ("failed" if rec.error else "ok", rec.error, run.id, rec.size_bytes, rec.refs_sha256, repo_id))
             db.execute(
                 "INSERT OR REPLACE INTO run_repository (run_id, repository_id, status, error, blobs_scanned, "
                 "bytes_scanned, blobs_skipped, new_findings, seconds, finished_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
@@ -336,7 +338,7 @@ class Store:
                 "FROM location l JOIN repository r ON r.id = l.repository_id"):
             located[row[0]].append(Origin(source="git", repo=row[1], commit=row[2] or None, path=row[3] or None,
                                           line=row[4] or None, column=row[5] or None, author=row[6], date=row[7]))
-        found = []
+        found: list[Finding] = []
         for row in self.db.execute(
                 "SELECT f.id, f.fingerprint, f.rule, f.name, f.severity, f.secret_sha256, f.secret_redacted, "
                 "f.entropy, f.aws_account, f.pair_rule, f.pair_sha256, f.pair_redacted, v.detail, "
@@ -352,7 +354,7 @@ class Store:
                 stored_fingerprint=row[1], stored_sha256=row[5], stored_account=row[8],
                 triage={"status": row[13], "note": row[14], "by": row[15], "at": row[16]} if row[13] else None,
             ))
-        return sort_findings(found)  # type: ignore[return-value]
+        return cast("list[StoredFinding]", sort_findings(found))
 
     def failed_repositories(self) -> list[tuple[str, str]]:
         """Repositories whose last attempt failed, with the error."""

@@ -1,0 +1,106 @@
+"""The sweep on a real local Ray runtime (``ray.init(num_cpus=2)``): same store as the local pool, memory requests
+that fit the cluster, and Ray's retry when a worker is killed mid-task."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import ray
+
+from secretguard.config import Config
+from secretguard.sweep import sweep
+from secretguard.sweep.runner import LocalRunner, RayRunner
+from secretguard.sweep.store import Store
+from tests.test_sweep import bulk_repo, commit, last_run_blobs, located, report_json
+
+
+@pytest.fixture(scope="module")
+def ray_runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """One local Ray runtime for the module; its workers get an isolated home, like every test."""
+    home = tmp_path_factory.mktemp("ray-home")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("HOME", str(home))
+        mp.setenv("XDG_CACHE_HOME", str(tmp_path_factory.getbasetemp() / "cache"))
+        mp.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+        mp.setenv("RAY_AUTH_MODE", "disabled")
+        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    yield
+    ray.shutdown()
+
+
+def run_sweep(db: Path, repos: list[Path], runner) -> None:
+    with Store(db) as store:
+        try:
+            sweep([str(r) for r in repos], store, runner, Config(), db.with_name("mirrors"))
+        finally:
+            runner.close()
+
+
+def ray_task_pids() -> list[int]:
+    """Ray workers running a sweep task right now (Ray titles a busy worker ``ray::<task name>``)."""
+    pids = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/cmdline", "rb") as handle:
+                    if handle.read().startswith(b"ray::sweep "):
+                        pids.append(int(entry))
+            except OSError:
+                continue
+    return pids
+
+
+def test_ray_sweep_fills_the_same_store_as_the_local_pool(ray_runtime, tmp_path):
+    repos = [bulk_repo(tmp_path / f"r{i}", seed=100 + i, commits=30, files=10)[0] for i in range(3)]
+    on_ray, local = tmp_path / "ray.db", tmp_path / "local.db"
+    run_sweep(on_ray, repos, RayRunner("auto"))
+    run_sweep(local, repos, LocalRunner(2))
+    assert located(report_json(on_ray)) == located(report_json(local))
+    assert last_run_blobs(on_ray) == last_run_blobs(local)
+
+    # a repository recorded as far bigger than the machine still runs: its memory request is capped to a node
+    with sqlite3.connect(on_ray) as con:
+        con.execute("UPDATE repository SET size_bytes = ? WHERE key = ?", (10**13, str(repos[0])))
+    commit(repos[0], {"new.txt": "new\n"})
+    run_sweep(on_ray, repos, RayRunner("auto"))
+    assert last_run_blobs(on_ray) == {str(repos[0]): 1, str(repos[1]): 0, str(repos[2]): 0}
+
+
+def test_a_worker_killed_mid_task_is_retried_by_ray(ray_runtime, tmp_path):
+    repos = [bulk_repo(tmp_path / f"r{i}", seed=200 + i, commits=150, files=40)[0] for i in range(4)]
+    db = tmp_path / "ray.db"
+    errors: list[BaseException] = []
+
+    def background() -> None:
+        try:
+            run_sweep(db, repos, RayRunner("auto", jobs=2))
+        except BaseException as exc:  # reported by the test thread
+            errors.append(exc)
+
+    thread = threading.Thread(target=background)
+    thread.start()
+    killed = None
+    deadline = time.monotonic() + 120
+    while killed is None and thread.is_alive() and time.monotonic() < deadline:
+        pids = ray_task_pids()
+        if pids:
+            killed = pids[0]
+            os.kill(killed, signal.SIGKILL)
+        time.sleep(0.005)
+    thread.join(timeout=300)
+    assert not errors and not thread.is_alive()
+    assert killed is not None, "no sweep task was caught running"
+
+    with Store(db, create=False) as store:
+        assert store.failed_repositories() == []
+    reference = tmp_path / "local.db"
+    run_sweep(reference, repos, LocalRunner(2))
+    assert located(report_json(db)) == located(report_json(reference))
+    assert len(located(report_json(db))) == len(repos)
