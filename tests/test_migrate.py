@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import datetime
+import functools
 import io
 import json
 import zipfile
@@ -17,9 +18,10 @@ from secretguard.aws.migrate import apply_plan, finalize_plan, rollback, session
 from secretguard.aws.migrate_journal import journal_path
 from secretguard.aws.migrate_plan import PlanRequest, build_plan, load_plan, write_plan
 from secretguard.aws.session import make_session
-from secretguard.cli import main
 from secretguard.config import Config
 from secretguard.errors import SecretguardError
+from secretguard.findings import redact
+from tests.helpers import run_cli
 
 REGION = "us-east-1"
 
@@ -32,6 +34,7 @@ def aws_key_id(account: str) -> str:
 
 KEY_ACCOUNT = "210987654321"
 KEY_ID = aws_key_id(KEY_ACCOUNT)
+KEY_ID_SHOWN = redact(KEY_ID)
 LAMBDA_SECRETS = {"DB_PASSWORD": "pG7-kL9vQ2mXw4Rt", "API_TOKEN": "tk8fJ2nQ5rV1xZ7bM3cK9d", "DEPLOY_ACCESS_KEY": KEY_ID}
 LAMBDA_PLAIN = {"LOG_LEVEL": "info", "TABLE_NAME": "orders"}
 ECS_SECRET = "Zq8-wE3rT5yU7iO9"
@@ -53,6 +56,12 @@ def _trust(service: str) -> str:
 
 def _policy(action: str) -> str:
     return json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": action, "Resource": "*"}]})
+
+
+@functools.cache
+def shared_session() -> boto3.Session:
+    """One session for every test: botocore loads each service model once, not once per test."""
+    return make_session()
 
 
 class World:
@@ -86,7 +95,7 @@ class World:
         self.ecs.create_cluster(clusterName="prod")
         self.service = self.ecs.create_service(cluster="prod", serviceName="web", taskDefinition=self.revision,
                                                desiredCount=0)["service"]["serviceArn"]
-        self.clients = session_clients(make_session())
+        self.clients = session_clients(shared_session())
 
     def function(self, name: str, variables: dict[str, str], role: str | None = None) -> str:
         return str(self.lam.create_function(
@@ -110,13 +119,15 @@ class World:
         return {
             "original": {k: v for k, v in original.items() if k != "ResponseMetadata"},
             "active": self.ecs.list_task_definitions(familyPrefix="web", status="ACTIVE")["taskDefinitionArns"],
-            "service": self.ecs.describe_services(cluster="prod", services=[self.service])["services"][0]["taskDefinition"],
+            "service": self.ecs.describe_services(cluster="prod",
+                                                  services=[self.service])["services"][0]["taskDefinition"],
         }
 
     def secrets(self) -> dict[str, dict[str, Any]]:
         """Every secret by name, including those scheduled for deletion."""
         found = self.sm.list_secrets(IncludePlannedDeletion=True)["SecretList"]
-        return {s["Name"]: self.sm.describe_secret(SecretId=s["ARN"]) for s in found}
+        described = (self.sm.describe_secret(SecretId=s["ARN"]) for s in found)
+        return {d["Name"]: {k: v for k, v in d.items() if k != "ResponseMetadata"} for d in described}
 
     def plan(self, path: Path, **request: Any) -> Path:
         write_plan(build_plan(self.clients, PlanRequest(regions=(REGION,), **request), Config()), path)
@@ -128,8 +139,8 @@ def world(aws: Any) -> World:
     return World()
 
 
-def _say(lines: list[str]) -> Any:
-    return lines.append
+def quiet(message: str) -> None:
+    """Progress lines go nowhere."""
 
 
 def assert_no_plaintext(*texts: str) -> None:
@@ -138,20 +149,19 @@ def assert_no_plaintext(*texts: str) -> None:
             assert value not in text
 
 
-def test_plan_names_every_change_and_changes_nothing(world: World, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_plan_names_every_change_and_changes_nothing(world: World, tmp_path: Path) -> None:
     before = (world.function_state(), world.role_policies("billing-role"), world.role_policies("web-execution"),
               world.task_state())
     plan_file = tmp_path / "plan.json"
-    with pytest.raises(SystemExit) as exit_info:
-        main(["migrate", "plan", "--function", "billing", "--task-definition", "web", "--kms-key-id", world.key_arn,
-              "--update-services", "--output", str(plan_file)])
-    assert exit_info.value.code == 0
-    out = capsys.readouterr().out
+    run = run_cli("migrate", "plan", "--function", "billing", "--task-definition", "web", "--kms-key-id",
+                  world.key_arn, "--update-services", "--output", plan_file)
+    assert run.code == 0, run.err
+    out = run.out
     for text in ("secretguard/lambda/billing/DB_PASSWORD", "secretguard/lambda/billing/API_TOKEN",
                  "secretguard/lambda/billing/DEPLOY_ACCESS_KEY", "secretguard/ecs/web/DB_PASSWORD",
                  "secretsmanager:GetSecretValue", "kms:Decrypt", "billing-role", "web-execution",
-                 "DB_PASSWORD_SECRET_ARN", "secretguard:source=lambda", "web:1+1", f"account {KEY_ACCOUNT}"):
-        assert text in " ".join(out.split()), text
+                 "DB_PASSWORD_SECRET_ARN", "secretguard:source=lambda", "web:1+1", KEY_ID_SHOWN, KEY_ACCOUNT):
+        assert text in out, text
     plan, _ = load_plan(plan_file)
     moves = {(i.kind, m.key) for i in plan.items for m in i.moves}
     assert moves == {("lambda", "API_TOKEN"), ("lambda", "DB_PASSWORD"), ("lambda", "DEPLOY_ACCESS_KEY"),
@@ -217,7 +227,7 @@ def test_lambda_apply_finalize_rollback(world: World, tmp_path: Path) -> None:
 def test_ecs_new_revision_services_and_rollback(world: World, tmp_path: Path) -> None:
     before, policies_before = world.task_state(), world.role_policies("web-execution")
     plan_file = world.plan(tmp_path / "plan.json", task_definitions=("web",), update_services=True)
-    outcome = apply_plan(plan_file, world.clients, [].append)
+    outcome = apply_plan(plan_file, world.clients, quiet)
 
     new = outcome.revisions[world.revision]
     assert new.endswith("task-definition/web:2")
@@ -240,37 +250,38 @@ def test_ecs_new_revision_services_and_rollback(world: World, tmp_path: Path) ->
     assert granted["Statement"] == [{"Sid": "SecretguardReadSecret", "Effect": "Allow",
                                      "Action": "secretsmanager:GetSecretValue", "Resource": secret_arn}]
 
-    rollback(journal_path(plan_file), world.clients, [].append)
+    rollback(journal_path(plan_file), world.clients, quiet)
     assert world.task_state() == before
     assert world.ecs.describe_task_definition(taskDefinition=new)["taskDefinition"]["status"] == "INACTIVE"
     assert world.role_policies("web-execution") == policies_before
 
 
-def test_resources_without_a_role_are_skipped(world: World, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_resources_without_a_role_are_skipped(world: World, tmp_path: Path) -> None:
     world.ecs.register_task_definition(family="batch", containerDefinitions=[
         {"name": "job", "image": "busybox", "memory": 64, "environment": [{"name": "API_TOKEN", "value": ECS_SECRET}]}])
     role = world.iam.create_role(RoleName="gone", AssumeRolePolicyDocument=_trust("lambda.amazonaws.com"))["Role"]
     world.function("orphan", {"DB_PASSWORD": LAMBDA_SECRETS["DB_PASSWORD"]}, role=role["Arn"])
     world.iam.delete_role(RoleName="gone")
     plan_file = tmp_path / "plan.json"
-    with pytest.raises(SystemExit) as exit_info:
-        main(["migrate", "plan", "--task-definition", "batch", "--function", "orphan", "-o", str(plan_file)])
-    assert exit_info.value.code == 0
-    out = " ".join(capsys.readouterr().out.split())
-    assert "skipped: the task definition has no execution role" in out
-    assert f"skipped: role {role['Arn']} does not exist" in out
+    run = run_cli("migrate", "plan", "--task-definition", "batch", "--function", "orphan", "-o", plan_file)
+    assert run.code == 0, run.err
+    assert "0 secret(s) to move, 2 skipped" in run.out
     plan, _ = load_plan(plan_file)
     assert plan.items == ()
-    assert {(s.resource.rsplit(":", 2)[-2] if "lambda" in s.resource else s.resource[-7:], s.variable)
-            for s in plan.skipped} == {("function", "DB_PASSWORD"), ("batch:1", "API_TOKEN")} or len(plan.skipped) == 2
-    apply_plan(plan_file, world.clients, [].append)
+    assert {(s.resource, s.variable, s.reason) for s in plan.skipped} == {
+        (f"arn:aws:lambda:{REGION}:123456789012:function:orphan", "DB_PASSWORD", f"role {role['Arn']} does not exist"),
+        (f"arn:aws:ecs:{REGION}:123456789012:task-definition/batch:1", "API_TOKEN",
+         "the task definition has no execution role: ECS needs one to read secrets, "
+         "and adding one would widen permissions"),
+    }
+    apply_plan(plan_file, world.clients, quiet)
     assert world.secrets() == {}
 
 
 def test_apply_again_changes_nothing(world: World, tmp_path: Path) -> None:
     plan_file = world.plan(tmp_path / "plan.json", functions=("billing",), task_definitions=("web",),
                            update_services=True)
-    apply_plan(plan_file, world.clients, [].append)
+    apply_plan(plan_file, world.clients, quiet)
     state = (world.secrets(), world.function_state(), world.task_state(), world.role_policies("billing-role"),
              world.ecs.list_task_definitions(familyPrefix="web")["taskDefinitionArns"])
     records = len(journal_path(plan_file).read_text().splitlines())
@@ -286,10 +297,10 @@ def test_apply_again_changes_nothing(world: World, tmp_path: Path) -> None:
 def test_remove_plaintext_then_rollback_restores_from_the_secrets(world: World, tmp_path: Path) -> None:
     before = world.function_state()
     plan_file = world.plan(tmp_path / "plan.json", functions=("billing",), remove_plaintext=True)
-    apply_plan(plan_file, world.clients, [].append)
+    apply_plan(plan_file, world.clients, quiet)
     variables = world.variables()
     assert set(variables) == {*LAMBDA_PLAIN, *(f"{n}_SECRET_ARN" for n in LAMBDA_SECRETS)}
-    rollback(journal_path(plan_file), world.clients, [].append)
+    rollback(journal_path(plan_file), world.clients, quiet)
     assert world.function_state() == before
 
 
@@ -297,10 +308,10 @@ def test_rollback_falls_back_to_a_published_version(world: World, tmp_path: Path
     world.lam.publish_version(FunctionName="billing")
     before = world.function_state()
     plan_file = world.plan(tmp_path / "plan.json", functions=("billing",), remove_plaintext=True)
-    apply_plan(plan_file, world.clients, [].append)
+    apply_plan(plan_file, world.clients, quiet)
     lost = world.secrets()["secretguard/lambda/billing/DB_PASSWORD"]["ARN"]
     world.sm.delete_secret(SecretId=lost, ForceDeleteWithoutRecovery=True)  # someone else's doing
-    rollback(journal_path(plan_file), world.clients, [].append)
+    rollback(journal_path(plan_file), world.clients, quiet)
     assert world.function_state() == before
 
 
@@ -319,7 +330,7 @@ def test_dotenv_migration_and_rollback(world: World, tmp_path: Path) -> None:
     env_file.write_text(original)
     env_file.chmod(0o640)
     plan_file = world.plan(tmp_path / "plan.json", env_files=(env_file,))
-    apply_plan(plan_file, world.clients, [].append)
+    apply_plan(plan_file, world.clients, quiet)
 
     secrets = world.secrets()
     token_arn = secrets["secretguard/dotenv/app/.env/API_TOKEN"]["ARN"]
@@ -338,17 +349,17 @@ def test_dotenv_migration_and_rollback(world: World, tmp_path: Path) -> None:
     assert not env_file.with_name(".env.secretguard-backup").exists()  # the run succeeded
     assert_no_plaintext(journal_path(plan_file).read_text(), plan_file.read_text())
 
-    rollback(journal_path(plan_file), world.clients, [].append)
+    rollback(journal_path(plan_file), world.clients, quiet)
     assert env_file.read_text() == original
 
 
 def test_drift_after_the_plan_stops_before_anything(world: World, tmp_path: Path) -> None:
     plan_file = world.plan(tmp_path / "plan.json", functions=("billing",))
-    world.lam.update_function_configuration(
-        FunctionName="billing", Environment={"Variables": {**LAMBDA_SECRETS, **LAMBDA_PLAIN, "DB_PASSWORD": "rotated-Q2w9"}})
+    drifted = {**LAMBDA_SECRETS, **LAMBDA_PLAIN, "DB_PASSWORD": "rotated-Q2w9"}
+    world.lam.update_function_configuration(FunctionName="billing", Environment={"Variables": drifted})
     before = world.function_state()
     with pytest.raises(SecretguardError, match="DB_PASSWORD changed since the plan was made"):
-        apply_plan(plan_file, world.clients, [].append)
+        apply_plan(plan_file, world.clients, quiet)
     assert world.secrets() == {}
     assert world.function_state() == before
     assert json.loads(journal_path(plan_file).read_text().splitlines()[-1])["event"] == "failed"
@@ -358,10 +369,10 @@ def test_an_existing_secret_with_the_same_value_is_reused_and_kept(world: World,
     existing = world.sm.create_secret(Name="secretguard/lambda/billing/DB_PASSWORD",
                                       SecretString=LAMBDA_SECRETS["DB_PASSWORD"])["ARN"]
     plan_file = world.plan(tmp_path / "plan.json", functions=("billing",))
-    apply_plan(plan_file, world.clients, [].append)
+    apply_plan(plan_file, world.clients, quiet)
     assert world.variables()["DB_PASSWORD_SECRET_ARN"] == existing
     assert len(world.secrets()) == 3
-    rollback(journal_path(plan_file), world.clients, [].append, delete_secrets=True)
+    rollback(journal_path(plan_file), world.clients, quiet, delete_secrets=True)
     secrets = world.secrets()
     assert "DeletedDate" not in secrets["secretguard/lambda/billing/DB_PASSWORD"]  # not ours to delete
     assert all("DeletedDate" in s for n, s in secrets.items() if not n.endswith("DB_PASSWORD"))
@@ -372,7 +383,7 @@ def test_an_existing_secret_with_another_value_stops_the_item(world: World, tmp_
     before = world.function_state()
     plan_file = world.plan(tmp_path / "plan.json", functions=("billing",))
     with pytest.raises(SecretguardError, match="already exists and holds a different value"):
-        apply_plan(plan_file, world.clients, [].append)
+        apply_plan(plan_file, world.clients, quiet)
     assert world.function_state() == before
 
 
@@ -382,22 +393,19 @@ def test_names_that_collide_with_different_values_are_refused(world: World, tmp_
                    name_template="prod/{variable}")
 
 
-def test_plan_from_a_scan_report(world: World, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    world.lam.update_function_configuration(
-        FunctionName="billing", Environment={"Variables": {**LAMBDA_SECRETS, **LAMBDA_PLAIN, "OLD_SECRET": "k3Jd-9sLq-22xV"}})
+def test_plan_from_a_scan_report(world: World, tmp_path: Path) -> None:
+    older = {**LAMBDA_SECRETS, **LAMBDA_PLAIN, "OLD_SECRET": "k3Jd-9sLq-22xV"}
+    world.lam.update_function_configuration(FunctionName="billing", Environment={"Variables": older})
     world.lam.publish_version(FunctionName="billing")
     world.lam.update_function_configuration(FunctionName="billing",
                                             Environment={"Variables": {**LAMBDA_SECRETS, **LAMBDA_PLAIN}})
     plans = []
     for reveal in (["--reveal"], []):
         report, plan_file = tmp_path / f"findings{len(reveal)}.json", tmp_path / f"plan{len(reveal)}.json"
-        with pytest.raises(SystemExit):
-            main(["scan", "aws", "--region", REGION, "--format", "json", "--output", str(report), *reveal])
-        with pytest.raises(SystemExit) as exit_info:
-            main(["migrate", "plan", "--from", str(report), "--output", str(plan_file)])
-        assert exit_info.value.code == 0
+        assert run_cli("scan", "aws", "--region", REGION, "--format", "json", "--output", report, *reveal).code == 1
+        run = run_cli("migrate", "plan", "--from", report, "--output", plan_file)
+        assert run.code == 0, run.err
         plans.append(load_plan(plan_file)[0])
-    capsys.readouterr()
     for plan in plans:  # with or without --reveal: the plan reads the values from the resources
         assert {(i.resource, m.key, m.value_sha256) for i in plan.items for m in i.moves} == \
                {(i.resource, m.key, m.value_sha256) for i in plans[0].items for m in i.moves}
@@ -406,26 +414,55 @@ def test_plan_from_a_scan_report(world: World, tmp_path: Path, capsys: pytest.Ca
         assert "only in older versions" in old.reason
 
 
-def test_cli_end_to_end_prints_snippet_and_rotation(world: World, tmp_path: Path,
-                                                    capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_end_to_end_prints_snippet_and_rotation(world: World, tmp_path: Path) -> None:
     before = world.function_state()
     plan_file = str(tmp_path / "plan.json")
 
     def run(*args: str) -> tuple[str, str]:
-        with pytest.raises(SystemExit) as exit_info:
-            main(["migrate", *args])
-        captured = capsys.readouterr()
-        assert exit_info.value.code == 0, captured.err
-        return captured.out, captured.err
+        result = run_cli("migrate", *args)
+        assert result.code == 0, result.err
+        return result.out, result.err
 
     run("plan", "--function", "billing", "-o", plan_file)
     out, err = run("apply", plan_file)
     assert "secret_env(" in out and "secretEnv(" in out and f"secretguard migrate finalize {plan_file}" in out
-    assert f"AWS access key {KEY_ID} (account {KEY_ACCOUNT})" in out
+    assert f"AWS access key {KEY_ID_SHOWN} (account {KEY_ACCOUNT})" in out
     assert "Rotate each one" in out and "  secret   DB_PASSWORD" in err
-    assert_no_plaintext(out.replace(KEY_ID, ""), err)
+    assert_no_plaintext(out, err)
     out, _ = run("finalize", plan_file)
     assert "finalized 1 function(s)" in out
     out, err = run("rollback", str(journal_path(Path(plan_file))), "--delete-secrets")
     assert "scheduled for deletion in 7 days" in err and "rolled back" in out
     assert world.function_state() == before
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (("plan",), "error: nothing to plan: pass --from FINDINGS.json"),
+    (("apply", "missing.json"), "error: missing.json: cannot read plan"),
+    (("finalize", "missing.json"), "error: missing.json: cannot read plan"),
+    (("rollback", "missing.journal.jsonl"), "error: missing.journal.jsonl: no such journal"),
+    (("rollback", "missing.journal.jsonl", "--delete-secrets", "--recovery-window-days", "3"),
+     "error: --recovery-window-days must be between 7 and 30"),
+])
+def test_usage_errors_are_one_line(args: tuple[str, ...], message: str, tmp_path: Path,
+                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    run = run_cli("migrate", *args)
+    assert run.code == 2
+    assert run.err.startswith(message) and run.err.count("\n") == 1, run.err
+
+
+def test_a_plan_edited_after_apply_began_is_refused(world: World, tmp_path: Path) -> None:
+    plan_file = world.plan(tmp_path / "plan.json", functions=("billing",))
+    apply_plan(plan_file, world.clients, quiet)
+    plan_file.write_text(plan_file.read_text().replace("secretguard/lambda", "other/lambda"))
+    with pytest.raises(SecretguardError, match="changed since it was first applied"):
+        apply_plan(plan_file, world.clients, quiet)
+
+
+def test_a_key_pair_moves_both_variables(world: World, tmp_path: Path) -> None:
+    """The secret key is reported as the key ID's pair, not on its own; both variables still move."""
+    secret = "f8Kq2+Lm9/Zx4Rt7Vb1Nc6Yp3Hs5Jd0Wg8Ea2Tu"
+    world.function("uploader", {"AWS_ACCESS_KEY_ID": KEY_ID, "AWS_SECRET_ACCESS_KEY": secret, "BUCKET": "media"})
+    plan, _ = load_plan(world.plan(tmp_path / "plan.json", functions=("uploader",)))
+    assert {m.key for i in plan.items for m in i.moves} == {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"}

@@ -353,8 +353,9 @@ class _Planner:
                 found[name] = variables[name]
         for hit in hits:
             if hit.rule == AWS_KEY_RULE and hit.pair is not None:
-                for name in found:
-                    if hit.pair.secret in variables[name]:
+                # The secret key is reported as the key ID's pair, not on its own: find its variable.
+                for name, value in variables.items():
+                    if hit.pair.secret in value:
                         found[name] = hit.secret
         return found
 

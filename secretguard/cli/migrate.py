@@ -9,7 +9,7 @@ import contextlib
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -17,6 +17,11 @@ from secretguard.cli import app as main_app
 from secretguard.cli.aws import EndpointOpt, ProfileOpt
 from secretguard.cli.common import ConfigOpt
 from secretguard.errors import SecretguardError
+
+if TYPE_CHECKING:
+    import boto3
+
+    from secretguard.aws.migrate_plan import Clients, Item, Plan
 
 app = typer.Typer(help="Move plaintext secrets from Lambda, ECS and .env files into AWS Secrets Manager.",
                   no_args_is_help=True)
@@ -59,12 +64,13 @@ def _aws_errors() -> Iterator[None]:
     try:
         yield
     except NoCredentialsError:
-        raise SecretguardError("no AWS credentials found: pass --profile or configure the default credential chain") from None
+        raise SecretguardError("no AWS credentials found: pass --profile or configure the default credential "
+                               "chain") from None
     except (ClientError, BotoCoreError) as exc:
         raise SecretguardError(error_line(exc)) from None
 
 
-def _clients(profile: str | None, endpoint_url: str | None):  # type: ignore[no-untyped-def]
+def _clients(profile: str | None, endpoint_url: str | None) -> tuple[boto3.Session, Clients]:
     from secretguard.aws.migrate import session_clients
     from secretguard.aws.session import make_session
 
@@ -84,7 +90,7 @@ def plan(
     task_definition: Annotated[list[str] | None, typer.Option("--task-definition", help="ECS task definition family (repeatable).")] = None,
     env_file: Annotated[list[Path] | None, typer.Option("--env-file", help=".env file in a working tree (repeatable).")] = None,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the plan here, for `migrate apply`.")] = None,
-    name_template: Annotated[str, typer.Option("--name-template", help="Secret name; placeholders {kind} {resource} {variable} {container} {region}.")] = "secretguard/{kind}/{resource}/{variable}",
+    name_template: Annotated[str | None, typer.Option("--name-template", help="Secret name (default secretguard/{kind}/{resource}/{variable}); placeholders {kind} {resource} {variable} {container} {region}.")] = None,
     kms_key_id: Annotated[str | None, typer.Option("--kms-key-id", help="Customer-managed KMS key (ID, ARN or alias) for the secrets.")] = None,
     update_services: Annotated[bool, typer.Option("--update-services", help="ECS: also point services running the old revision at the new one.")] = False,
     remove_plaintext: Annotated[bool, typer.Option("--remove-plaintext", help="Lambda: remove the plaintext variable in the same step (no separate finalize).")] = False,
@@ -93,19 +99,20 @@ def plan(
     endpoint_url: EndpointOpt = None,
 ) -> int:
     """Show every plaintext secret that would move and the exact AWS changes; nothing is changed."""
-    from secretguard.aws.migrate_plan import PlanRequest, build_plan, write_plan
+    from secretguard.aws.migrate_plan import DEFAULT_NAME_TEMPLATE, PlanRequest, build_plan, write_plan
     from secretguard.aws.session import select_regions
     from secretguard.config import find_config
 
     session, clients = _clients(profile, endpoint_url)
+    by_name = bool(function or task_definition or env_file)  # a findings report names its own regions
     request = PlanRequest(
-        regions=tuple(select_regions(session, "lambda", region or [], False)),
+        regions=tuple(select_regions(session, "lambda", region or [], False) if by_name else region or ()),
         findings=findings, functions=tuple(function or ()), task_definitions=tuple(task_definition or ()),
-        env_files=tuple(env_file or ()), name_template=name_template, kms_key_id=kms_key_id,
+        env_files=tuple(env_file or ()), name_template=name_template or DEFAULT_NAME_TEMPLATE, kms_key_id=kms_key_id,
         update_services=update_services, remove_plaintext=remove_plaintext,
     )
     with _aws_errors():
-        result = build_plan(clients, request, find_config(config, None))
+        result = build_plan(clients, request, find_config(config, Path.cwd()))
     _print_plan(result)
     if output is not None:
         write_plan(result, output)
@@ -113,23 +120,34 @@ def plan(
     return 0
 
 
-def _print_plan(plan) -> None:  # type: ignore[no-untyped-def]
+def _print_plan(plan: Plan) -> None:
+    """One table per resource, then the skipped variables; wide when written to a file or pipe."""
+    from itertools import groupby
+
     from rich.console import Console
     from rich.table import Table
 
     from secretguard.aws.migrate_plan import describe_plan
 
-    rows = describe_plan(plan)
-    console = Console(file=sys.stdout, highlight=False, soft_wrap=False)
+    console = Console(file=sys.stdout, highlight=False, width=None if sys.stdout.isatty() else 200)
     moving = sum(len(i.moves) for i in plan.items)
-    table = Table(title=f"migration plan: {moving} secret(s) to move, {len(plan.skipped)} skipped",
-                  show_lines=True, expand=False)
-    for column in ("resource", "variable", "secret", "IAM grant", "resource change"):
-        table.add_column(column, overflow="fold")
-    for row in rows:
-        variable = row.variable + (f"\nrotate: {row.rotate}" if row.rotate else "")
-        table.add_row(row.resource, variable, row.secret, row.grant, row.change)
-    console.print(table)
+    console.print(f"migration plan: {moving} secret(s) to move, {len(plan.skipped)} skipped; nothing has been changed")
+    for resource, rows in groupby(describe_plan(plan), key=lambda row: row.resource):
+        table = Table(title=resource, show_lines=True, expand=False, title_justify="left")
+        table.add_column("variable", overflow="fold", max_width=32)
+        for column in ("secret", "IAM grant", "resource change"):
+            table.add_column(column, overflow="fold")
+        for row in rows:
+            table.add_row(row.variable + (f"\nrotate: {row.rotate}" if row.rotate else ""), row.secret, row.grant,
+                          row.change)
+        console.print(table)
+    if plan.skipped:
+        table = Table(title="skipped", show_lines=False, expand=False, title_justify="left")
+        for column in ("resource", "variable", "reason"):
+            table.add_column(column, overflow="fold")
+        for skip in plan.skipped:
+            table.add_row(skip.resource, "/".join(p for p in (skip.container, skip.variable) if p) or "*", skip.reason)
+        console.print(table)
 
 
 @app.command("apply")
@@ -146,23 +164,23 @@ def apply(
     with _aws_errors():
         outcome = apply_plan(plan_file, clients, _say)
     typer.echo(f"applied {len(outcome.applied)} item(s); journal: {journal_path(plan_file)}")
+    for skip in outcome.skipped:
+        typer.echo(f"skipped {skip.resource} {skip.variable or ''}: {skip.reason}")
     for item in outcome.applied:
         if item.kind == "ecs" and not item.services:
-            typer.echo(f"deploy {outcome.revisions[item.resource]} to your services "
-                       "(they still run the old revision; --update-services does it for you)")
-    pending = [(i, m) for i in outcome.applied if i.kind == "lambda" and not i.remove_plaintext for m in i.moves]
-    if pending:
+            typer.echo(f"deploy {outcome.revisions[item.resource]} to your services (they still run the old "
+                       "revision; `migrate plan --update-services` makes a plan that does it)")
+    waiting = sorted({m.variable for i in outcome.applied if i.kind == "lambda" and not i.remove_plaintext
+                      and i not in outcome.finalized for m in i.moves})
+    if waiting:
         typer.echo("\nLambda cannot inject secrets: the plaintext stays until your code reads the secret instead of "
-                   f"{', '.join(sorted({m.variable for _, m in pending}))}.\nPython:\n\n{PYTHON_SNIPPET}\n"
-                   f"Node.js:\n\n{NODE_SNIPPET}\nOnce that code is deployed: "
-                   f"secretguard migrate finalize {plan_file}")
+                   f"{', '.join(waiting)}.\nPython:\n\n{PYTHON_SNIPPET}\nNode.js:\n\n{NODE_SNIPPET}\n"
+                   f"Once that code is deployed: secretguard migrate finalize {plan_file}")
     _print_rotation(outcome.applied)
     return 0
 
 
-def _print_rotation(items) -> None:  # type: ignore[no-untyped-def]
-    from secretguard.aws.keys import account_from_key_id
-
+def _print_rotation(items: list[Item]) -> None:
     if not items:
         return
     typer.echo("\nThese values sat in plaintext and may already have leaked; moving them does not undo that. "
@@ -171,9 +189,8 @@ def _print_rotation(items) -> None:  # type: ignore[no-untyped-def]
         for move in item.moves:
             typer.echo(f"  {item.resource} {move.key}")
             if move.aws_key_id:
-                account = account_from_key_id(move.aws_key_id) or "unknown"
-                typer.echo(f"    AWS access key {move.aws_key_id} (account {account}): create a new key, deploy it, "
-                           "then deactivate and delete this one")
+                typer.echo(f"    AWS access key {move.aws_key_id} (account {move.aws_account or 'unknown'}): create a "
+                           "new key, deploy it, then deactivate and delete this one")
 
 
 @app.command("finalize")
