@@ -1,7 +1,8 @@
 """The git hooks: ``python -m secretguard.hook pre-commit`` and ``python -m secretguard.hook pre-push REMOTE URL``.
 
 This is the path every commit pays for, so it imports only what the scan needs: no command line
-(typer), and no rich unless there are findings to print. It reads ``.secretguard.yaml`` and
+(typer), no pygit2 (the staged change comes from git itself), and no rich unless there are findings to
+print. It reads ``.secretguard.yaml`` and
 ``.secretguard-baseline.json`` from the top of the work tree, prints each secret (redacted) with where
 it is and how to proceed, and exits 1 to block; 0 lets git go on; 2 is an error (which blocks too).
 """
@@ -16,15 +17,12 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TextIO
 
-from pygit2.enums import RepositoryOpenFlag
-
 from secretguard.baseline import DEFAULT_BASELINE, load_baseline
 from secretguard.config import find_config
 from secretguard.errors import SecretguardError
 from secretguard.findings import Finding, Origin, redact
 from secretguard.scanning import default_jobs
-from secretguard.sources.git import open_repository, scan_history
-from secretguard.sources.staged import default_baseline, open_staged, scan_staged, top_level
+from secretguard.sources.staged import default_baseline, scan_staged
 
 COMMIT_ADVICE = f"""\
 To proceed, do one of these and commit again:
@@ -62,9 +60,8 @@ def _baseline(top: Path) -> frozenset[str]:
 
 def pre_commit(out: TextIO) -> int:
     """Scan the staged change; 1 (block) when it adds a secret."""
-    repo = open_staged(Path.cwd())
-    top = top_level(repo)
-    result = scan_staged(repo, find_config(None, top), _baseline(top))
+    top = Path.cwd()  # git runs a hook at the top of the work tree
+    result = scan_staged(top, find_config(None, top), _baseline(top))
     if not result.findings:
         return 0
     report_blocked(result.findings, "commit", COMMIT_ADVICE, out)
@@ -103,10 +100,16 @@ def pushed_revisions(lines: Iterable[str], remote: str | None, env: Mapping[str,
 
 def pre_push(args: list[str], stdin: TextIO, out: TextIO) -> int:
     """Scan the commits being pushed; 1 (block) when they add a secret."""
+    from pygit2.enums import RepositoryOpenFlag  # pygit2 is for history only: the commit hook does without
+
+    from secretguard.sources.git import open_repository, scan_history
+
     repo = open_repository(Path.cwd(), RepositoryOpenFlag.FROM_ENV)
     top = Path(repo.workdir or repo.path)
     remote = args[0] if args else os.environ.get("PRE_COMMIT_REMOTE_NAME")
-    tips, exclude = pushed_revisions(stdin.read().splitlines(), remote, os.environ, repo.listall_references())
+    # Under the pre-commit framework, git's ref lines were read by the framework, which sets PRE_COMMIT_*.
+    lines = [] if os.environ.get("PRE_COMMIT") == "1" or stdin.isatty() else stdin.read().splitlines()
+    tips, exclude = pushed_revisions(lines, remote, os.environ, repo.listall_references())
     if not tips:
         return 0
     # The remote's old tip may be a commit this clone never fetched: nothing to exclude then.
@@ -118,7 +121,6 @@ def pre_push(args: list[str], stdin: TextIO, out: TextIO) -> int:
     return 1
 
 
-HOOK_KINDS = ("pre-commit", "pre-push")
 MARKER = "# secretguard-hook"
 SHIM = """\
 #!/bin/sh

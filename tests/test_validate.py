@@ -256,3 +256,25 @@ def test_scan_dir_validate_marks_a_live_key_and_never_prints_its_secret(aws, tmp
     assert key["SecretAccessKey"] not in run.out + run.err
     text = run_cli("scan", "dir", tmp_path, "--validate")
     assert "[live]" in text.out
+
+
+def test_scan_git_validate_marks_a_live_key(aws, tmp_path: Path) -> None:
+    import subprocess
+
+    from tests.helpers import run_cli
+
+    key = iam_key("u")
+    repo = tmp_path / "repo"
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    (repo / "deploy.sh").write_text(f"export AWS_ACCESS_KEY_ID={key['AccessKeyId']}\n"
+                                    f"export AWS_SECRET_ACCESS_KEY={key['SecretAccessKey']}\n")
+    subprocess.run(["git", "-C", str(repo), "add", "."], check=True)
+    subprocess.run(["git", "-C", str(repo), "commit", "-qm", "deploy"], check=True)
+    (repo / "deploy.sh").unlink()
+    subprocess.run(["git", "-C", str(repo), "commit", "-qam", "remove the key"], check=True)
+    aws.enable_auth()
+    run = run_cli("scan", "git", repo, "--validate", "--format", "json")
+    [finding] = json.loads(run.out)["findings"]
+    assert finding["validation"]["status"] == "live"
+    assert finding["locations"][0]["path"] == "deploy.sh"
+    assert key["SecretAccessKey"] not in run.out + run.err

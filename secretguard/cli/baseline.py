@@ -27,10 +27,9 @@ def _scan(path: Path, config: Path | None, jobs: int, git: bool, staged: bool) -
     if staged:
         from secretguard.sources import staged as staged_source
 
-        repo = staged_source.open_staged(path)
-        top = staged_source.top_level(repo)
+        top = staged_source.open_staged(path)
         cfg, _ = load_inputs(config, top, None)
-        return staged_source.scan_staged(repo, cfg).findings, top / DEFAULT_BASELINE
+        return staged_source.scan_staged(top, cfg).findings, top / DEFAULT_BASELINE
     if git:
         from secretguard.sources.git import open_repository, scan_history
 

@@ -8,11 +8,11 @@ from typing import Annotated
 
 import typer
 
-from secretguard.cli.common import (
-    BaselineOpt, ConfigOpt, FormatOpt, JobsOpt, NoProgressOpt, OutputOpt, QuietOpt, RevealOpt,
-    finish, load_inputs, progress_bar,
-)
 from secretguard.cli import app as main_app
+from secretguard.cli.common import (
+    BaselineOpt, ConfigOpt, FormatOpt, JobsOpt, NoProgressOpt, OutputOpt, QuietOpt, RevealOpt, SkipAccountOpt,
+    ValidateJobsOpt, ValidateOpt, finish, load_inputs, progress_bar,
+)
 from secretguard.cli.scan import app
 from secretguard.report import reporter_for
 from secretguard.scanning import default_jobs
@@ -41,6 +41,9 @@ def scan_git(
     branch: BranchOpt = None,
     all_objects: AllObjectsOpt = False,
     max_file_size: MaxSizeOpt = 0,
+    validate: ValidateOpt = False,
+    validate_jobs: ValidateJobsOpt = 4,
+    skip_account: SkipAccountOpt = None,
 ) -> int:
     """Scan every unique blob in the history of REPO, each once; report where each secret was introduced."""
     from secretguard.sources.git import scan_history
@@ -53,6 +56,9 @@ def scan_git(
         result = scan_history(repo, cfg, jobs or default_jobs(), accepted, refs=branch or (),
                               exclude=[since] if since else (), all_objects=all_objects,
                               on_total=set_total, on_advance=advance)  # type: ignore[arg-type]
+    from secretguard.cli.aws import apply_validation
+
+    apply_validation(result.findings, validate, validate_jobs, skip_account, quiet=quiet)
     return finish(result.findings, result.summary, fmt, output, reveal, quiet)
 
 
@@ -70,10 +76,9 @@ def scan_staged(
     from secretguard.sources import staged
 
     reporter_for(fmt)
-    opened = staged.open_staged(repo)
-    top = staged.top_level(opened)
+    top = staged.open_staged(repo)
     cfg, accepted = load_inputs(config, top, baseline or staged.default_baseline(top))
-    result = staged.scan_staged(opened, cfg, accepted)
+    result = staged.scan_staged(top, cfg, accepted)
     return finish(result.findings, result.summary, fmt, output, reveal, quiet)
 
 

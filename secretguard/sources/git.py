@@ -4,7 +4,8 @@
    already seen; the first commit in which a blob appears is the commit that introduced it, at that path.
 2. Scan each new blob exactly once, in worker processes that open their own repository, a few MB per task;
    binary and oversized blobs are passed over.
-3. Only blobs with hits get their commit's author and date looked up.
+3. Only blobs with hits are placed: the introducing commit's author and date are looked up, and a
+   secret the parent already held at that path is dropped (it is reported where it was introduced).
 
 Memory holds the OID sets and one (commit, path) per blob, never the blobs' contents.
 """
@@ -13,13 +14,14 @@ from __future__ import annotations
 
 import os
 from collections import defaultdict
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import cast
 
 import pygit2
-from pygit2.enums import ObjectType, SortMode
+from pygit2.enums import ObjectType, RepositoryOpenFlag, SortMode
 
 from secretguard.config import DEFAULT_MAX_FILE_SIZE, Config, RuleSelection
 from secretguard.errors import SourceError
@@ -30,9 +32,6 @@ from secretguard.scanning import detector_for, run_batches, scan_chunk
 from secretguard.scans import Progress, ScanResult, rule_info
 from secretguard.sources import Chunk, looks_binary
 from secretguard.sources.files import batches
-
-TREE_MODE = 0o040000
-GITLINK_MODE = 0o160000
 
 BlobItem = tuple[str, str, int]
 """A blob to scan: hex OID, the path it was introduced at (or its OID when no commit holds it), size."""
@@ -48,8 +47,7 @@ class GitScanResult:
     skipped: list[tuple[str, str]] = field(default_factory=list)
 
 
-def open_repository(path: str | Path, flags: pygit2.enums.RepositoryOpenFlag = pygit2.enums.RepositoryOpenFlag.DEFAULT
-                    ) -> pygit2.Repository:
+def open_repository(path: str | Path, flags: RepositoryOpenFlag = RepositoryOpenFlag.DEFAULT) -> pygit2.Repository:
     """Open the repository at (or above) ``path``: work tree, bare or mirror clone; one-line errors."""
     if not os.path.exists(path):
         raise SourceError(f"{path}: no such file or directory")
@@ -64,33 +62,39 @@ def open_repository(path: str | Path, flags: pygit2.enums.RepositoryOpenFlag = p
 def _peel(repo: pygit2.Repository, oid: pygit2.Oid) -> pygit2.Object | None:
     """The object a ref finally points at, through annotated tags; None when it is missing."""
     obj = repo.get(oid)
-    while obj is not None and obj.type == ObjectType.TAG:
+    while isinstance(obj, pygit2.Tag):
         obj = repo.get(obj.target)
     return obj
 
 
 def _resolve(repo: pygit2.Repository, rev: str) -> pygit2.Object:
+    where = (repo.workdir or repo.path).rstrip("/")
     try:
         obj = repo.revparse_single(rev)
     except (KeyError, ValueError, pygit2.GitError):
-        raise SourceError(f"{repo.path}: unknown revision '{rev}'") from None
+        raise SourceError(f"{where}: unknown revision '{rev}'") from None
     peeled = _peel(repo, obj.id)
     if peeled is None:
-        raise SourceError(f"{repo.path}: revision '{rev}' points at a missing object")
+        raise SourceError(f"{where}: revision '{rev}' points at a missing object")
     return peeled
 
 
 def _ref_targets(repo: pygit2.Repository) -> Iterator[pygit2.Oid]:
     """Every ref's target (branches, tags, remotes, notes, HEAD), and every stash entry, not only the last."""
-    for name in repo.listall_references():
+    for name in [*repo.listall_references(), "HEAD"]:
         try:
-            yield repo.references[name].resolve().target
-        except (KeyError, pygit2.GitError):  # a dangling symbolic ref
+            target = repo.references[name].resolve().target
+        except (KeyError, pygit2.GitError):  # a dangling symbolic ref, or HEAD before the first commit
             continue
-    if repo.head_is_detached:
-        yield repo.head.target
+        if isinstance(target, pygit2.Oid):
+            yield target
     for stash in repo.listall_stashes():
         yield stash.commit_id
+
+
+Introduction = tuple[pygit2.Oid | None, str]
+"""The commit that introduced a blob (None when no walked commit holds it) and the path it had there."""
+BELOW_RANGE: Introduction = (None, "")
 
 
 class History:
@@ -104,8 +108,8 @@ class History:
     def __init__(self, repo: pygit2.Repository, commits: Sequence[pygit2.Oid], hidden: Sequence[pygit2.Oid] = (),
                  trees: Sequence[pygit2.Oid] = (), blobs: Sequence[pygit2.Oid] = ()) -> None:
         self.repo = repo
-        self.introduced: dict[pygit2.Oid, tuple[pygit2.Oid | None, str] | None] = {}
-        """Blob OID -> (commit, path) where it first appears; None for blobs below the range."""
+        self.introduced: dict[pygit2.Oid, Introduction] = {}
+        """Every blob seen, with where it first appears (:data:`BELOW_RANGE` for blobs the range did not add)."""
         self.more_paths: dict[pygit2.Oid, list[str]] = defaultdict(list)
         """Further paths at which the introducing commit holds the same blob."""
         self._seen_trees: set[pygit2.Oid] = set()
@@ -117,13 +121,12 @@ class History:
         walker = self.repo.walk(None, SortMode.TOPOLOGICAL | SortMode.REVERSE)
         for oid in commits:
             walker.push(oid)
-        walked: Iterator[pygit2.Commit] = iter(walker)
+        for oid in hidden:
+            walker.hide(oid)
+        walked: Iterable[pygit2.Commit] = walker
         if hidden:
-            for oid in hidden:
-                walker.hide(oid)
-            in_range = list(walker)
-            self._seed_below(in_range)
-            walked = iter(in_range)
+            walked = list(walker)
+            self._seed_below(walked)
         for commit in walked:
             found: list[tuple[pygit2.Oid, str]] = []
             self._tree(commit.tree_id, b"", commit.id, found)
@@ -143,35 +146,38 @@ class History:
             return
         self._seen_trees.add(tree_id)
         introduced = self.introduced
-        for entry in self.repo[tree_id]:
-            mode = entry.filemode
-            if mode == TREE_MODE:
-                self._tree(entry.id, prefix + entry.raw_name + b"/", commit, found)
-            elif mode != GITLINK_MODE:
+        for entry in cast(pygit2.Tree, self.repo[tree_id]):
+            kind = entry.__class__  # far cheaper than .filemode, which builds an enum per entry
+            if kind is pygit2.Tree:
+                self._tree(entry.id, prefix + (entry.raw_name or b"") + b"/", commit, found)
+            elif kind is pygit2.Blob:  # not a submodule's commit
                 oid = entry.id
-                known = introduced.get(oid, False)
-                if known is False:
-                    path = _path(prefix + entry.raw_name)
+                known = introduced.get(oid)
+                if known is None:
+                    path = _path(prefix + (entry.raw_name or b""))
                     introduced[oid] = (commit, path)
                     found.append((oid, path))
-                elif known is not None and commit is not None and known[0] == commit:
-                    self.more_paths[oid].append(_path(prefix + entry.raw_name))
+                elif commit is not None and known[0] == commit:
+                    self.more_paths[oid].append(_path(prefix + (entry.raw_name or b"")))
 
     def _seed_below(self, in_range: list[pygit2.Commit]) -> None:
         """Mark every tree and blob of the commits just below the walked range as already known."""
         inside = {c.id for c in in_range}
-        below = {p for c in in_range for p in c.parent_ids if p not in inside}
-        stack = [commit.tree_id for commit in (self.repo.get(p) for p in below) if commit is not None]
+        stack: list[pygit2.Oid] = []
+        for parent in {p for c in in_range for p in c.parent_ids if p not in inside}:
+            commit = self.repo.get(parent)
+            if isinstance(commit, pygit2.Commit):  # a shallow clone lacks the commits below its boundary
+                stack.append(commit.tree_id)
         while stack:
             tree_id = stack.pop()
             if tree_id in self._seen_trees:
                 continue
             self._seen_trees.add(tree_id)
-            for entry in self.repo[tree_id]:
-                if entry.filemode == TREE_MODE:
+            for entry in cast(pygit2.Tree, self.repo[tree_id]):
+                if isinstance(entry, pygit2.Tree):
                     stack.append(entry.id)
-                elif entry.filemode != GITLINK_MODE:
-                    self.introduced[entry.id] = None
+                elif isinstance(entry, pygit2.Blob):
+                    self.introduced[entry.id] = BELOW_RANGE
 
 
 def _path(raw: bytes) -> str:
@@ -210,17 +216,18 @@ def _odb(path: str) -> pygit2.Odb:
 def scan_blob_batch(selection: RuleSelection, task: tuple[str, list[BlobItem]]) -> list[Hit]:
     """Worker task: read and scan each blob of the batch; binary blobs are passed over.
 
-    Until the parent places them, hits carry their blob's hex OID as the origin's path.
+    Until the parent places them, hits carry the path the blob was introduced at and, where the
+    commit goes, the blob's hex OID.
     """
     repo_path, items = task
     odb = _odb(repo_path)
     detector = detector_for(selection)
     hits: list[Hit] = []
-    for oid_hex, _path, _size in items:
+    for oid_hex, path, _size in items:
         data = odb.read(oid_hex)[1]
         if looks_binary(data):
             continue
-        hits.extend(scan_chunk(detector, Chunk(data, Origin(source="git", path=oid_hex))))
+        hits.extend(scan_chunk(detector, Chunk(data, Origin(source="git", path=path, commit=oid_hex))))
     return hits
 
 
@@ -232,21 +239,44 @@ def _identity(commit: pygit2.Commit) -> tuple[str, str]:
 
 
 def _place(repo: pygit2.Repository, label: str, history: History, blob_hits: dict[str, list[Hit]]) -> list[Hit]:
-    """Give each blob's hits the repository, commit, path, author and date that introduced the blob."""
+    """Give each blob's hits the repository, commit, path, author and date that introduced the blob.
+
+    A hit whose secret the commit's parent already held at that path is dropped: it was introduced
+    earlier, and is reported there (or, in a range scan, before the range).
+    """
     placed: list[Hit] = []
-    identities: dict[pygit2.Oid, tuple[str, str]] = {}
     for oid_hex, hits in blob_hits.items():
         oid = pygit2.Oid(hex=oid_hex)
-        commit_id, path = history.introduced[oid] or (None, oid_hex)
-        where: dict[str, str | None] = {"repo": label, "commit": None, "author": None, "date": None}
-        if commit_id is not None:
-            if commit_id not in identities:
-                identities[commit_id] = _identity(repo[commit_id])
-            author, date = identities[commit_id]
-            where.update(commit=str(commit_id), author=author, date=date)
+        commit_id, path = history.introduced[oid]
+        if commit_id is None:
+            placed.extend(replace(h, origin=replace(h.origin, repo=label, path=path, commit=None)) for h in hits)
+            continue
+        commit = cast(pygit2.Commit, repo[commit_id])
+        author, date = _identity(commit)
         for at_path in [path, *history.more_paths.get(oid, ())]:
-            placed.extend(replace(h, origin=replace(h.origin, path=at_path, **where)) for h in hits)
+            origin = {"repo": label, "path": at_path, "commit": str(commit_id), "author": author, "date": date}
+            placed.extend(replace(h, origin=replace(h.origin, **origin)) for h in _new_in(commit, at_path, hits))
     return placed
+
+
+def _new_in(commit: pygit2.Commit, path: str, hits: list[Hit]) -> list[Hit]:
+    """The hits whose secret (with its pair) no parent of ``commit`` already held at ``path``."""
+    before = []
+    for parent in commit.parents:
+        try:
+            entry = parent.tree[path]
+        except KeyError:
+            continue
+        if isinstance(entry, pygit2.Blob):
+            before.append(entry.data)
+    if not before:
+        return hits
+
+    def known(hit: Hit) -> bool:
+        secrets = [hit.secret] + ([hit.pair.secret] if hit.pair else [])
+        return any(all(s.encode("utf-8", "surrogateescape") in old for s in secrets) for old in before)
+
+    return [h for h in hits if not known(h)]
 
 
 def scan_repository(
@@ -283,7 +313,7 @@ def scan_repository(
                                       selection, jobs,
                                       on_done=lambda task: on_advance(sum(item[2] for item in task[1]))):
             for hit in batch_hits:
-                blob_hits[hit.origin.path or ""].append(hit)
+                blob_hits[hit.origin.commit or ""].append(hit)
         result.hits = _place(repo, repo_path, history, blob_hits)
     except pygit2.GitError as exc:
         raise SourceError(f"{repo_path}: cannot read git repository: {exc}") from None
