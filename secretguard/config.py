@@ -9,6 +9,7 @@ from typing import Any
 import regex
 import yaml
 
+from secretguard.decoders import DEFAULT_DECODE_DEPTH, MAX_DECODE_DEPTH
 from secretguard.errors import ConfigError
 from secretguard.filters import Allowlist
 
@@ -18,10 +19,11 @@ DEFAULT_MAX_FILE_SIZE = 10 * 1024 * 1024
 
 @dataclass(frozen=True)
 class RuleSelection:
-    """Which rules to load: picklable, so worker processes can build the same detector."""
+    """Which rules to load and how deep to decode: picklable, so worker processes scan the same way."""
 
     extra_files: tuple[Path, ...] = ()
     disabled: frozenset[str] = frozenset()
+    decode_depth: int = DEFAULT_DECODE_DEPTH
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,11 @@ def _mapping(value: Any, where: str, path: Path, allowed: set[str]) -> dict[str,
     return value
 
 
+def is_decode_depth(value: Any) -> bool:
+    """Whether ``value`` is an allowed decoder depth (0 turns decoders off)."""
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_DECODE_DEPTH
+
+
 def load_config(path: Path) -> Config:
     """Read and check one configuration file."""
     try:
@@ -61,7 +68,7 @@ def load_config(path: Path) -> Config:
         raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: invalid YAML: {getattr(exc, 'problem', exc)}") from None
-    top = _mapping(document, "(top level)", path, {"allow", "rules", "max_file_size"})
+    top = _mapping(document, "(top level)", path, {"allow", "rules", "max_file_size", "decode_depth"})
     allow = _mapping(top.get("allow"), "allow", path, {"paths", "regexes", "secrets_sha256"})
     rules = _mapping(top.get("rules"), "rules", path, {"disable", "extra"})
     compiled = []
@@ -73,6 +80,9 @@ def load_config(path: Path) -> Config:
     max_size = top.get("max_file_size", DEFAULT_MAX_FILE_SIZE)
     if not isinstance(max_size, int) or max_size <= 0:
         raise ConfigError(f"{path}: 'max_file_size' must be a positive number of bytes")
+    depth = top.get("decode_depth", DEFAULT_DECODE_DEPTH)
+    if not is_decode_depth(depth):
+        raise ConfigError(f"{path}: 'decode_depth' must be a whole number from 0 to {MAX_DECODE_DEPTH}")
     return Config(
         allowlist=Allowlist(
             paths=_strings(allow.get("paths"), "allow.paths", path),
@@ -82,6 +92,7 @@ def load_config(path: Path) -> Config:
         rules=RuleSelection(
             extra_files=tuple((path.parent / f).resolve() for f in _strings(rules.get("extra"), "rules.extra", path)),
             disabled=frozenset(_strings(rules.get("disable"), "rules.disable", path)),
+            decode_depth=depth,
         ),
         max_file_size=max_size,
         path=path,

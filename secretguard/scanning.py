@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from typing import TypeVar
 
+from secretguard import decoders, extractors
 from secretguard.config import RuleSelection
 from secretguard.engine import Detector, Match
 from secretguard.findings import Hit, Origin, Pair
@@ -25,10 +26,17 @@ _selection: RuleSelection | None = None
 def detector_for(selection: RuleSelection) -> Detector:
     """This process's detector for ``selection``, built on first use."""
     global _detector, _selection
-    if _detector is None or _selection != selection:
+    if _detector is None or _selection is None or _rules_of(_selection) != _rules_of(selection):
         _detector = Detector(load_rules(selection.extra_files, selection.disabled))
-        _selection = selection
+    if selection.decode_depth > 0:  # compiled here, so forked workers inherit them too
+        decoders.default_finder("chunk")
+        decoders.default_finder("region")
+    _selection = selection
     return _detector
+
+
+def _rules_of(selection: RuleSelection) -> tuple[object, ...]:
+    return (selection.extra_files, selection.disabled)
 
 
 def hits_from(matches: Iterable[Match], origin: Origin) -> list[Hit]:
@@ -45,8 +53,25 @@ def hits_from(matches: Iterable[Match], origin: Origin) -> list[Hit]:
     ]
 
 
-def scan_chunk(detector: Detector, chunk: Chunk) -> list[Hit]:
-    return hits_from(detector.scan(chunk.data), chunk.origin)
+def scan_chunk(detector: Detector, chunk: Chunk, *, decode_depth: int | None = None) -> list[Hit]:
+    """Hits in the chunk's bytes, then in what decoders and extractors recover from them.
+
+    ``decode_depth`` defaults to that of the selection this process's detector was built for (so worker
+    tasks follow ``--decode-depth``), else :data:`~secretguard.decoders.DEFAULT_DECODE_DEPTH`; 0 is off.
+    """
+    matches = detector.scan(chunk.data)
+    hits = hits_from(matches, chunk.origin)
+    if decode_depth is None:
+        own = _selection if detector is _detector else None
+        decode_depth = own.decode_depth if own is not None else decoders.DEFAULT_DECODE_DEPTH
+    if decode_depth <= 0:
+        return hits
+    budget = [decoders.MAX_DECODED_BYTES]
+    regions = decoders.decode_regions(chunk.data, decode_depth, budget, spans=[(m.start, m.end) for m in matches])
+    regions += extractors.extract_regions(chunk.origin.path, chunk.data, decode_depth, budget)
+    if not regions:
+        return hits
+    return decoders.merge(detector, hits, decoders.scan_regions(detector, chunk.data, chunk.origin, regions))
 
 
 def default_jobs() -> int:

@@ -8,8 +8,8 @@ from typing import Annotated
 import typer
 
 from secretguard.cli.common import (
-    BaselineOpt, ConfigOpt, FormatOpt, JobsOpt, NoProgressOpt, OutputOpt, QuietOpt, RevealOpt,
-    finish, load_inputs, progress_bar,
+    BaselineOpt, ConfigOpt, FormatOpt, JobsOpt, NoProgressOpt, OutputOpt, QuietOpt, RevealOpt, SkipAccountOpt,
+    ValidateJobsOpt, ValidateOpt, finish, load_inputs, progress_bar,
 )
 from secretguard.report import reporter_for
 from secretguard.scanning import default_jobs
@@ -30,17 +30,31 @@ def scan_dir(
     quiet: QuietOpt = False,
     respect_gitignore: Annotated[bool, typer.Option("--respect-gitignore", help="Skip files git ignores.")] = False,
     max_file_size: Annotated[int, typer.Option("--max-file-size", help="Skip files larger than this many bytes (default 10 MB, or the config's max_file_size).")] = 0,
+    decode_depth: Annotated[int | None, typer.Option("--decode-depth", help="Decode base64, hex, %-escapes and JSON escapes this many layers deep (default 2, or the config's decode_depth); 0 turns decoders off.")] = None,
+    validate: ValidateOpt = False,
+    validate_jobs: ValidateJobsOpt = 4,
+    skip_account: SkipAccountOpt = None,
 ) -> int:
     """Scan every file under PATH (skipping .git, binary and oversized files)."""
     from dataclasses import replace
 
+    from secretguard.config import is_decode_depth
+    from secretguard.decoders import MAX_DECODE_DEPTH
+    from secretguard.errors import SecretguardError
     from secretguard.scans import scan_directory
 
     reporter_for(fmt)  # a bad --format fails before any work
+    if decode_depth is not None and not is_decode_depth(decode_depth):
+        raise SecretguardError(f"--decode-depth must be a whole number from 0 to {MAX_DECODE_DEPTH}")
     cfg, accepted = load_inputs(config, path, baseline)
     if max_file_size > 0:
         cfg = replace(cfg, max_file_size=max_file_size)
+    if decode_depth is not None:
+        cfg = replace(cfg, rules=replace(cfg.rules, decode_depth=decode_depth))
     with progress_bar(not no_progress and not quiet, "scanning") as (set_total, advance):
         result = scan_directory(path, cfg, jobs or default_jobs(), accepted, respect_gitignore,
                                 on_total=set_total, on_advance=advance)  # type: ignore[arg-type]
+    from secretguard.cli.aws import apply_validation  # here: cli.aws imports this module
+
+    apply_validation(result.findings, validate, validate_jobs, skip_account, quiet=quiet)
     return finish(result.findings, result.summary, fmt, output, reveal, quiet)
