@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from secretguard import decoders, extractors
 from secretguard.config import RuleSelection
@@ -17,6 +16,9 @@ from secretguard.engine import Detector, Match
 from secretguard.findings import Hit, Origin, Pair
 from secretguard.rules import load_rules
 from secretguard.sources import Chunk
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future
 
 T = TypeVar("T")
 _detector: Detector | None = None
@@ -96,6 +98,8 @@ def run_batches(
             on_done(batch)
         return
     detector_for(selection)  # forked workers inherit it, already loaded, instead of each building one
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait  # not on the hook's path
+
     with ProcessPoolExecutor(max_workers=jobs) as pool:
         pending: dict[Future[list[Hit]], T] = {}
         for batch in batches:
