@@ -16,7 +16,7 @@ import binascii
 import json
 import re
 from bisect import bisect_right
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from urllib.parse import unquote_to_bytes
@@ -29,10 +29,10 @@ from secretguard.findings import Hit, Origin, Pair
 
 DEFAULT_DECODE_DEPTH = 2
 MAX_DECODE_DEPTH = 8
-MAX_DECODED_BYTES = 1 << 20
+MAX_DECODED_BYTES = 256 * 1024
 """Hard cap on the bytes all decoders together may produce for one chunk; longer tokens are skipped."""
 MAX_TOKEN_CHARS = MAX_DECODED_BYTES * 2
-MAX_TOKENS = 4096
+MAX_TOKENS = 2048
 """Candidate tokens looked at per chunk and level, so a file of many tiny tokens stays cheap too."""
 CONTEXT_BYTES = 80
 """Bytes of the line before a token that are copied in front of its decoded text."""
@@ -75,15 +75,16 @@ _ENCODED_TOKEN = regex.compile(_ENCODED.encode())
 _KINDS = ("value", "percent", "json-escape")
 _B64_RUN_BACK = regex.compile(f"(?r)[{_B64}]+={{0,2}}".encode())
 _HEX_RUN = re.compile(rb"(?:[0-9A-Fa-f]{2})+")
-_URL_TOKEN = re.compile(rb"""[^\s"'<>`]+""")
-# Possessive, and never starting at an escaped quote: inside a long escaped string (a source map's
-# sourcesContent) a backtracking version tried every \" and took minutes per megabyte.
-_QUOTED = regex.compile(rb'(?<!\\)"(?:[^"\\\r\n]++|\\.)*+"')
-_NON_SPACE = re.compile(rb"\S+")
+# A percent token is a run without spaces or quotes around the hit, an escape's token the double-quoted
+# string holding it (else the run of non-space bytes): found by searching back from the hit, then forward,
+# so a long line of many tokens (a minified file, a source map's sourcesContent) is read about once.
+_URL_BACK, _URL_FORWARD = regex.compile(rb"""(?r)[^\s"'<>`]+"""), re.compile(rb"""[^\s"'<>`]*""")
+_WORD_BACK, _WORD_FORWARD = regex.compile(rb"(?r)\S+"), re.compile(rb"\S*")
+_STRING_REST = re.compile(rb'(?:[^"\\\r\n]++|\\.)*+"')
 _ESCAPE_SEQ = re.compile(rb'\\(?:u([0-9A-Fa-f]{4})|x([0-9A-Fa-f]{2})|(.))', re.S)
 _SIMPLE_ESCAPES = {b"n": "\n", b"t": "\t", b"r": "\r", b"b": "\b", b"f": "\f", b"0": "\0", b"v": "\v"}
-TOKEN_WINDOW = 64 * 1024
-"""How far around a percent or escape hit its enclosing token is looked for."""
+TOKEN_WINDOW = 16 * 1024
+"""How far each way from a percent or escape hit its enclosing token is looked for."""
 
 
 class CandidateFinder:
@@ -120,34 +121,38 @@ class CandidateFinder:
             pass
         return found
 
-    def tokens(self, data: bytes, spans: Iterable[tuple[int, int]] = ()) -> list[tuple[str, int, int]]:
-        """(decoder, start, end) of each distinct candidate token in ``data``, in order; ``spans`` (where the
-        plain scan found secrets) are candidates too when they are base64 or hex of text."""
-        hits = self._hits(data)
-        tokens: dict[tuple[int, int], str] = {}
-        for start, end in spans:
-            if _ENCODED_TOKEN.fullmatch(data, start, end):
-                tokens[start, end] = "hex" if _HEX_RUN.fullmatch(data, start, end) else "base64"
-        if not hits and not tokens:
-            return []
+    def tokens(self, data: bytes, spans: Iterable[tuple[int, int]] = ()) -> Iterator[tuple[str, int, int]]:
+        """(decoder, start, end) of each distinct candidate token in ``data``, in order of where they end;
+        ``spans`` (where the plain scan found secrets) are candidates too when they are base64 or hex of text.
+        Lazy, so a caller that has used up its budget stops the search there."""
+        events = [(end, kind, 0) for end, kind in self._hits(data)]
+        events += [(end, "span", start) for start, end in spans]
+        events.sort()
+        seen: set[tuple[int, int]] = set()
         last_end = {"percent": 0, "json-escape": 0}
-        for offset, kind in sorted(hits):
-            if kind == "value":
+        for offset, kind, start in events:
+            if kind == "span":
+                span = (start, offset) if _ENCODED_TOKEN.fullmatch(data, start, offset) else (0, 0)
+            elif kind == "value":
                 span = _run_token(data, offset)
-                kind = "hex" if _HEX_RUN.fullmatch(data, *span) else "base64"
-            elif offset <= last_end[kind] or not _ascii_escape(data, offset):
+            elif offset <= last_end[kind] or (kind == "json-escape" and not _ascii_escape(data, offset)):
                 continue  # inside the token an earlier hit gave, or \u00XX of a character beyond ASCII
-            else:
-                after = last_end[kind]
-                span = _around(data, offset - 1, _URL_TOKEN if kind == "percent" else _QUOTED, after)
-                if kind == "json-escape" and span[1] <= span[0]:
-                    span = _around(data, offset - 1, _NON_SPACE, after)
+            elif kind == "percent":
+                span = _run_around(data, offset - 1, _URL_BACK, _URL_FORWARD, last_end[kind])
                 last_end[kind] = max(span[1], offset)
-            if span[1] > span[0]:
-                tokens.setdefault(span, kind)
-            if len(tokens) >= MAX_TOKENS:
-                break
-        return [(kind, start, end) for (start, end), kind in sorted(tokens.items())]
+            else:
+                span = _string_around(data, offset - 1, last_end[kind])
+                if span[1] <= span[0]:
+                    span = _run_around(data, offset - 1, _WORD_BACK, _WORD_FORWARD, last_end[kind])
+                last_end[kind] = max(span[1], offset)
+            if span[1] <= span[0] or span in seen:
+                continue
+            seen.add(span)
+            if kind in ("span", "value"):
+                kind = "hex" if _HEX_RUN.fullmatch(data, *span) else "base64"
+            yield kind, *span
+            if len(seen) >= MAX_TOKENS:
+                return
 
 
 def _ascii_escape(data: bytes, end: int) -> bool:
@@ -176,19 +181,34 @@ def _run_token(data: bytes, end: int) -> tuple[int, int]:
 _B64_ALPHABET = bytes(range(65, 91)) + bytes(range(97, 123)) + b"0123456789+/_-="
 
 
-def _around(data: bytes, pos: int, pattern: re.Pattern[bytes] | regex.Pattern[bytes], after: int) -> tuple[int, int]:
-    """The match of ``pattern`` that covers ``pos``, looked for on its line within :data:`TOKEN_WINDOW`,
-    from ``after`` on (where the previous token ended: tokens do not overlap, and a long line of many is
-    then read once)."""
-    lo = max(data.rfind(b"\n", max(0, pos - TOKEN_WINDOW), pos) + 1, pos - TOKEN_WINDOW, after, 0)
-    hi = data.find(b"\n", pos, pos + TOKEN_WINDOW)
-    hi = min(len(data), pos + TOKEN_WINDOW) if hi == -1 else hi
-    for m in pattern.finditer(data, lo, hi):
-        if m.start() <= pos < m.end():
-            return m.span()
-        if m.start() > pos:
-            break
-    return pos, pos
+def _run_around(data: bytes, pos: int, back: regex.Pattern[bytes], forward: re.Pattern[bytes],
+                low: int) -> tuple[int, int]:
+    """The run that ``back`` (reverse) and ``forward`` find around ``pos``, not starting before ``low``."""
+    m = back.search(data, max(low, pos - TOKEN_WINDOW), pos + 1)
+    if m is None or m.end() != pos + 1:
+        return pos, pos
+    end = forward.match(data, pos, min(len(data), pos + TOKEN_WINDOW))
+    return m.start(), end.end() if end else pos + 1
+
+
+def _escaped(data: bytes, index: int) -> bool:
+    """Whether the byte at ``index`` follows an odd number of backslashes."""
+    start = index
+    while start > 0 and data[start - 1] == 0x5C:
+        start -= 1
+    return (index - start) % 2 == 1
+
+
+def _string_around(data: bytes, pos: int, low: int) -> tuple[int, int]:
+    """The double-quoted string holding ``pos``: back to the nearest unescaped quote, on to the closing one."""
+    floor = max(low, pos - TOKEN_WINDOW)
+    quote = data.rfind(b'"', floor, pos)
+    while quote != -1 and _escaped(data, quote):
+        quote = data.rfind(b'"', floor, quote)
+    if quote == -1:
+        return pos, pos
+    m = _STRING_REST.match(data, quote + 1, min(len(data), pos + TOKEN_WINDOW))
+    return (quote, m.end()) if m and m.end() > pos else (pos, pos)
 
 
 # --- decoders -------------------------------------------------------------------------------------------------

@@ -104,7 +104,7 @@ def test_candidates_only_where_text_is_encoded(use_hyperscan):
         "printf('%2d %5f %s', a, b, c)  /* 'C:\\\\Users\\\\x' */\n"
         f"commit = '{hashlib.sha1(b'x').hexdigest()}'  # ConfigurationManagerImplementationFactory\n"
     )
-    assert finder.tokens(noise.encode()) == []
+    assert list(finder.tokens(noise.encode())) == []
 
 
 @pytest.mark.skipif(hyperscan is None, reason="needs the Hyperscan wheel")
@@ -114,8 +114,8 @@ def test_both_candidate_paths_agree(where):
     parts = [b64(f"k{i}:{rng.random()}") for i in range(30)] + [b64(rng.randbytes(40)) for _ in range(30)]
     values = [f"v{i} = '{part}'" for i, part in enumerate(parts)] + [f"Authorization: Basic {parts[0]}"]
     data = "\n".join(values + ["%2F%40", "\\/x", "h: 4142434445464748494a4b", "h=4142"]).encode()
-    tokens = CandidateFinder(where, use_hyperscan=True).tokens(data)
-    assert tokens == CandidateFinder(where, use_hyperscan=False).tokens(data)
+    tokens = list(CandidateFinder(where, use_hyperscan=True).tokens(data))
+    assert tokens == list(CandidateFinder(where, use_hyperscan=False).tokens(data))
     assert len([kind for kind, _, _ in tokens if kind == "base64"]) == (31 if where == "region" else 30)
 
 
@@ -133,6 +133,13 @@ def test_kubernetes_secret_with_base64_aws_key_pair():
     assert key.pair is not None and key.pair.secret == AWS_SECRET
     assert (key.origin.line, key.origin.column) == (6, 22)  # the encoded value, not the decoded text
     assert all(h.secret != AWS_SECRET for h in hits)  # reported once, as the pair
+
+
+def test_percent_encoded_password_in_database_url():
+    url = f"postgres://orders_rw:{quote('Xk9@mP2qxLw7zR', safe='')}@db.acme-corp.io:5432/orders"
+    hits = scan(f"DATABASE_URL={url}\n", "app.env")
+    assert [(h.secret, h.decoded, h.origin.column) for h in hits if h.rule == "postgres-url-password"] == [
+        ("Xk9@mP2qxLw7zR", ("percent",), 1)]
 
 
 def test_percent_encoded_secret_key_in_s3a_url():
@@ -174,6 +181,11 @@ def test_plain_basic_header_stays_when_decoded_text_holds_nothing():
     header = b64("x:" + "a" * 12)
     hits = scan(f"Authorization: Basic {header}\n")
     assert all(h.decoded == () for h in hits)
+
+
+def test_json_document_in_a_json_string_reports_the_password_inside():
+    secret = {"Name": "prod/db", "SecretString": json.dumps({"username": "svc", "password": PASSWORD})}
+    assert found(scan(json.dumps(secret, indent=2), "secret.json")) == {("generic-password", PASSWORD, ("json-escape",))}
 
 
 def test_nested_chain_json_escape_then_base64():
@@ -262,7 +274,7 @@ def test_bad_decode_depth_is_one_line(tree, args, config):
     assert len(run.err.strip().splitlines()) == 1
 
 
-@pytest.mark.parametrize("megabytes", [10, 0.6])
+@pytest.mark.parametrize("megabytes", [10, 0.15])
 def test_nested_base64_is_bounded(megabytes):
     data = f"password = {PASSWORD}\n".encode()
     while len(data) < megabytes * 1024 * 1024:
@@ -279,7 +291,8 @@ def test_nested_base64_is_bounded(megabytes):
     if megabytes > 1:
         assert regions == []  # one token larger than the whole budget: skipped, not decoded
     else:
-        assert [len(r.chain) for r in regions] == [1, 2]  # the third layer would pass the budget
+        depths = [len(r.chain) for r in regions]  # layer after layer, until the next would pass the budget
+        assert len(depths) >= 2 and depths == list(range(1, len(depths) + 1))
     start = time.perf_counter()
     scan(data, depth=decoders.MAX_DECODE_DEPTH)
     assert time.perf_counter() - start < 20
@@ -306,6 +319,6 @@ def test_minified_line_of_many_escaped_strings_is_bounded():
     item = json.dumps({"url": "https://cdn.acme-corp.io/a/b", "note": "x"}).replace("/", "\\/")
     data = ("[" + ",".join([json.dumps(item)] * 40000) + "]").encode()  # one 4 MB line
     start = time.perf_counter()
-    tokens = CandidateFinder().tokens(data)
+    tokens = list(CandidateFinder().tokens(data))
     assert time.perf_counter() - start < 10
     assert 0 < len(tokens) <= decoders.MAX_TOKENS and {kind for kind, _, _ in tokens} == {"json-escape"}
