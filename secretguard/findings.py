@@ -127,6 +127,19 @@ class Finding:
         out["locations"] = [o.to_dict() for o in sorted(self.locations, key=Origin.sort_key)]
         return out
 
+    @staticmethod
+    def from_dict(data: dict[str, Any]) -> Finding:
+        """A finding read back from :meth:`to_dict` output (its secrets as written, redacted or not)."""
+        pair = data.get("pair")
+        return Finding(
+            rule=str(data["rule"]), name=str(data.get("name", data["rule"])),
+            severity=str(data.get("severity", "high")), secret=str(data["secret"]),
+            entropy=float(data.get("entropy", 0.0)),
+            pair=Pair(str(pair["rule"]), str(pair["secret"])) if pair else None,
+            locations=[Origin.from_dict(o) for o in data.get("locations", [])],
+            decoded=tuple(data.get("decoded", ())),
+        )
+
 
 SEVERITY_ORDER = {"critical": 0, "high": 1, "medium": 2, "low": 3}
 

@@ -22,7 +22,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from secretguard.aws.keys import account_from_key_id
 from secretguard.aws.session import PROBE_CONFIG, error_code, error_line, make_client, make_session
 from secretguard.errors import SecretguardError
-from secretguard.findings import Finding, Origin, Pair, redact, sha256_hex
+from secretguard.findings import Finding, Origin, redact, sha256_hex
 
 KEY_RULE = "aws-access-key-id"
 SESSION_TOKEN_RULE = "aws-session-token"
@@ -170,17 +170,6 @@ def validate_findings(
                 warn(f"cannot validate {redact(pair.key_id)}: {result['error']}")
 
 
-def _finding_from_dict(data: dict[str, Any]) -> Finding:
-    pair = data.get("pair")
-    return Finding(
-        rule=str(data["rule"]), name=str(data.get("name", data["rule"])), severity=str(data.get("severity", "high")),
-        secret=str(data["secret"]), entropy=float(data.get("entropy", 0.0)),
-        pair=Pair(str(pair["rule"]), str(pair["secret"])) if pair else None,
-        locations=[Origin.from_dict(o) for o in data.get("locations", [])],
-        decoded=tuple(data.get("decoded", ())),
-    )
-
-
 def _revealed(data: dict[str, Any]) -> bool:
     pair = data.get("pair")
     return sha256_hex(str(data["secret"])) == data.get("secret_sha256") and (
@@ -207,6 +196,6 @@ def load_findings(path: Path) -> list[Finding]:
     try:
         if not all(_revealed(item) for item in items):
             raise SecretguardError(f"{path}: secrets are redacted; write the report with --reveal to validate it")
-        return [_finding_from_dict(item) for item in items]
+        return [Finding.from_dict(item) for item in items]
     except (KeyError, TypeError, ValueError, AttributeError):
         raise SecretguardError(f"{path}: not a secretguard findings report") from None
