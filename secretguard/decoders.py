@@ -18,14 +18,16 @@ import re
 from bisect import bisect_right
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
-from functools import lru_cache
+from functools import cache, lru_cache
+from typing import TYPE_CHECKING
 from urllib.parse import unquote_to_bytes
 
-import regex
-
-from secretguard.engine import Detector, LineIndex, Match, hyperscan
+from secretguard.engine import Detector, LineIndex, Match, compile_database, hyperscan
 from secretguard.filters import is_inline_allowed
 from secretguard.findings import Hit, Origin, Pair
+
+if TYPE_CHECKING:
+    import regex
 
 DEFAULT_DECODE_DEPTH = 2
 MAX_DECODE_DEPTH = 8
@@ -71,15 +73,15 @@ _RE_PATTERNS = {
     "chunk": {"value": f"(?<={_VALUE}){_ENCODED}(?![={_B64}])", "percent": _PERCENT, "json-escape": _ESCAPE},
     "region": {"value": f"(?<![{_B64}]){_ENCODED}(?![={_B64}])", "percent": _PERCENT, "json-escape": _ESCAPE},
 }
-_ENCODED_TOKEN = regex.compile(_ENCODED.encode())
+_ENCODED_TOKEN = re.compile(_ENCODED.encode())
 _KINDS = ("value", "percent", "json-escape")
-_B64_RUN_BACK = regex.compile(f"(?r)[{_B64}]+={{0,2}}".encode())
+_B64_RUN = f"[{_B64}]+={{0,2}}".encode()
 _HEX_RUN = re.compile(rb"(?:[0-9A-Fa-f]{2})+")
 # A percent token is a run without spaces or quotes around the hit, an escape's token the double-quoted
 # string holding it (else the run of non-space bytes): found by searching back from the hit, then forward,
 # so a long line of many tokens (a minified file, a source map's sourcesContent) is read about once.
-_URL_BACK, _URL_FORWARD = regex.compile(rb"""(?r)[^\s"'<>`]+"""), re.compile(rb"""[^\s"'<>`]*""")
-_WORD_BACK, _WORD_FORWARD = regex.compile(rb"(?r)\S+"), re.compile(rb"\S*")
+_URL_RUN, _URL_FORWARD = rb"""[^\s"'<>`]+""", re.compile(rb"""[^\s"'<>`]*""")
+_WORD_RUN, _WORD_FORWARD = rb"\S+", re.compile(rb"\S*")
 _STRING_REST = re.compile(rb'(?:[^"\\\r\n]++|\\.)*+"')
 _ESCAPE_SEQ = re.compile(rb'\\(?:u([0-9A-Fa-f]{4})|x([0-9A-Fa-f]{2})|(.))', re.S)
 _SIMPLE_ESCAPES = {b"n": "\n", b"t": "\t", b"r": "\r", b"b": "\b", b"f": "\f", b"0": "\0", b"v": "\v"}
@@ -95,12 +97,10 @@ class CandidateFinder:
         self.database = None
         self.regexes: dict[str, regex.Pattern[bytes]] = {}
         if hyperscan is not None and use_hyperscan is not False:
-            database = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
-            database.compile(expressions=[_HS_PATTERNS[where][k].encode() for k in _KINDS],
-                             ids=list(range(len(_KINDS))), elements=len(_KINDS), flags=[0] * len(_KINDS))
-            database.scratch = hyperscan.Scratch(database)
-            self.database = database
+            self.database = compile_database([_HS_PATTERNS[where][k].encode() for k in _KINDS], [0] * len(_KINDS))
         else:
+            import regex  # for the variable-length lookbehind
+
             self.regexes = {k: regex.compile(p.encode()) for k, p in _RE_PATTERNS[where].items()}
 
     def _hits(self, data: bytes) -> list[tuple[int, str]]:
@@ -138,12 +138,12 @@ class CandidateFinder:
             elif offset <= last_end[kind] or (kind == "json-escape" and not _ascii_escape(data, offset)):
                 continue  # inside the token an earlier hit gave, or \u00XX of a character beyond ASCII
             elif kind == "percent":
-                span = _run_around(data, offset - 1, _URL_BACK, _URL_FORWARD, last_end[kind])
+                span = _run_around(data, offset - 1, _URL_RUN, _URL_FORWARD, last_end[kind])
                 last_end[kind] = max(span[1], offset)
             else:
                 span = _string_around(data, offset - 1, last_end[kind])
                 if span[1] <= span[0]:
-                    span = _run_around(data, offset - 1, _WORD_BACK, _WORD_FORWARD, last_end[kind])
+                    span = _run_around(data, offset - 1, _WORD_RUN, _WORD_FORWARD, last_end[kind])
                 last_end[kind] = max(span[1], offset)
             if span[1] <= span[0] or span in seen:
                 continue
@@ -172,7 +172,7 @@ def _run_token(data: bytes, end: int) -> tuple[int, int]:
     if end > 0 and data[end - 1] not in _B64_ALPHABET:
         end -= 1  # the delimiter after the run
     low = max(0, end - MAX_TOKEN_CHARS)
-    m = _B64_RUN_BACK.search(data, low, end)
+    m = _reverse(_B64_RUN).search(data, low, end)
     if m is None or m.end() != end or (m.start() == low and low > 0):
         return end, end
     return m.span()
@@ -181,10 +181,18 @@ def _run_token(data: bytes, end: int) -> tuple[int, int]:
 _B64_ALPHABET = bytes(range(65, 91)) + bytes(range(97, 123)) + b"0123456789+/_-="
 
 
-def _run_around(data: bytes, pos: int, back: regex.Pattern[bytes], forward: re.Pattern[bytes],
-                low: int) -> tuple[int, int]:
-    """The run that ``back`` (reverse) and ``forward`` find around ``pos``, not starting before ``low``."""
-    m = back.search(data, max(low, pos - TOKEN_WINDOW), pos + 1)
+@cache
+def _reverse(pattern: bytes) -> regex.Pattern[bytes]:
+    """``pattern`` compiled to search backwards from the end of a range (a `regex` feature), on first use."""
+    import regex
+
+    return regex.compile(b"(?r)" + pattern)
+
+
+def _run_around(data: bytes, pos: int, run: bytes, forward: re.Pattern[bytes], low: int) -> tuple[int, int]:
+    """The ``run`` (a pattern, searched backwards) that ends at ``pos``, continued by ``forward``, not starting
+    before ``low``."""
+    m = _reverse(run).search(data, max(low, pos - TOKEN_WINDOW), pos + 1)
     if m is None or m.end() != pos + 1:
         return pos, pos
     end = forward.match(data, pos, min(len(data), pos + TOKEN_WINDOW))

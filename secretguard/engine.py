@@ -10,23 +10,21 @@ give the same results.
 
 from __future__ import annotations
 
-import logging
-import os
+import contextlib
+import hashlib
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
-from pathlib import Path
 
+from secretguard.cache import read_entry, write_entry
 from secretguard.entropy import shannon_entropy
 from secretguard.filters import is_dropped, is_inline_allowed
-from secretguard.rules import SECRET_GROUP, Rule, prefilter_pattern, rules_digest
+from secretguard.rules import SECRET_GROUP, Rule, prefilter_pattern
 
 try:  # Hyperscan ships wheels for x86-64 only; everything still works without it.
     import hyperscan
 except ImportError:  # pragma: no cover - exercised on machines without the wheel
     hyperscan = None  # type: ignore[assignment]
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,26 +114,39 @@ def _hit_windows(ends: list[int], width: int, lines: LineIndex) -> list[tuple[in
     return windows
 
 
-def _cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "secretguard"
-
-
-def _compile(rules: list[Rule]) -> hyperscan.Database:
+def _compile(expressions: list[bytes], flags: list[int]) -> hyperscan.Database:
     database = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
-    database.compile(
-        expressions=[prefilter_pattern(r.spec.pattern).encode() for r in rules],
-        ids=list(range(len(rules))),
-        elements=len(rules),
-        flags=[hyperscan.HS_FLAG_PREFILTER] * len(rules),
-    )
+    database.compile(expressions=expressions, ids=list(range(len(expressions))), elements=len(expressions),
+                     flags=flags)
     return database
+
+
+def compile_database(expressions: list[bytes], flags: list[int]) -> hyperscan.Database:
+    """A block-mode database of ``expressions``, each reported by its index; loaded from the on-disk cache
+    when the same expressions were compiled before, since compiling costs far more than scanning a commit."""
+    digest = hashlib.sha256(repr((expressions, flags)).encode()).hexdigest()[:32]
+    entry = f"hs-{getattr(hyperscan, '__version__', '0')}-{digest}.db"
+    cached = read_entry(entry)
+    if cached is not None:
+        with contextlib.suppress(hyperscan.error):
+            database = hyperscan.loadb(cached, hyperscan.HS_MODE_BLOCK)
+            database.scratch = hyperscan.Scratch(database)
+            return database
+    database = _compile(expressions, flags)
+    write_entry(entry, hyperscan.dumpb(database))
+    return database
+
+
+def _prefilter_database(rules: list[Rule], cached: bool = True) -> hyperscan.Database:
+    expressions = [prefilter_pattern(r.spec.pattern).encode() for r in rules]
+    flags = [hyperscan.HS_FLAG_PREFILTER] * len(rules)
+    return (compile_database if cached else _compile)(expressions, flags)
 
 
 def _compiles(rule: Rule) -> bool:
     """Whether Hyperscan accepts this one rule."""
     try:
-        _compile([rule])
+        _prefilter_database([rule], cached=False)
     except hyperscan.error:
         return False
     return True
@@ -168,31 +179,17 @@ class Detector:
 
     def _load_database(self) -> None:
         """Compile (or load from the on-disk cache) one database of every rule Hyperscan accepts."""
-        cache = _cache_dir() / f"hs-{getattr(hyperscan, '__version__', '0')}-{rules_digest(self.prefiltered)[:32]}.db"
         try:
-            database = hyperscan.loadb(cache.read_bytes(), hyperscan.HS_MODE_BLOCK)
-            database.scratch = hyperscan.Scratch(database)
-            self.database, self.hs_rules, self.regex_only = database, self.prefiltered, []
-            return
-        except (OSError, hyperscan.error):
-            pass
-        try:
-            self.database, self.hs_rules, self.regex_only = _compile(self.prefiltered), self.prefiltered, []
+            self.database, self.hs_rules, self.regex_only = _prefilter_database(self.prefiltered), self.prefiltered, []
         except hyperscan.error:
             # Some rule is beyond Hyperscan even in prefilter mode: it runs on the regex path alone.
             self.hs_rules = [r for r in self.prefiltered if _compiles(r)]
             self.regex_only = [r for r in self.prefiltered if r not in self.hs_rules]
+            import logging  # this rare path alone logs
+
             for rule in self.regex_only:
-                log.warning("rule %s runs without the prefilter: Hyperscan cannot compile it", rule.id)
-            self.database = _compile(self.hs_rules) if self.hs_rules else None
-            return
-        try:
-            cache.parent.mkdir(parents=True, exist_ok=True)
-            tmp = cache.with_suffix(f".{os.getpid()}.tmp")
-            tmp.write_bytes(hyperscan.dumpb(self.database))
-            os.replace(tmp, cache)
-        except OSError as exc:
-            log.debug("cannot cache the compiled rules at %s: %s", cache, exc)
+                logging.getLogger(__name__).warning("rule %s runs without the prefilter: Hyperscan cannot compile it", rule.id)
+            self.database = _prefilter_database(self.hs_rules) if self.hs_rules else None
 
     # --- scanning ----------------------------------------------------------------------------------
 
