@@ -6,9 +6,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import regex
-import yaml
-
 from secretguard.decoders import DEFAULT_DECODE_DEPTH, MAX_DECODE_DEPTH
 from secretguard.errors import ConfigError
 from secretguard.filters import Allowlist
@@ -62,6 +59,9 @@ def is_decode_depth(value: Any) -> bool:
 
 def load_config(path: Path) -> Config:
     """Read and check one configuration file."""
+    import regex  # allow.regexes are written in rule syntax
+    import yaml  # here: most runs have no configuration file
+
     try:
         document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except OSError as exc:

@@ -12,18 +12,17 @@ nothing here: the line scanner has already seen it.
 from __future__ import annotations
 
 import binascii
-import configparser
 import json
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
-
-import yaml
+from typing import TYPE_CHECKING, Any
 
 from secretguard.decoders import Region, decode_escapes, decode_regions, is_text
 
-Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+if TYPE_CHECKING:
+    import yaml
+
 MAX_PARSE_BYTES = 4 * 1024 * 1024
 """Larger files are left to the line scanner (and the decoders)."""
 CREDENTIAL_NAME = re.compile(
@@ -134,8 +133,10 @@ def _line_starts(data: bytes) -> list[int]:
 def _yaml(data: bytes, text: str) -> Iterator[Record]:
     if not _YAML_HINT.search(data):
         return
+    import yaml  # here, not at the top: most scans meet no YAML worth parsing, and importing it is slow
+
     try:
-        documents = list(yaml.compose_all(text, Loader=Loader))
+        documents = list(yaml.compose_all(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)))
     except yaml.YAMLError:
         return
     starts = _line_starts(data)
@@ -164,7 +165,8 @@ def _yaml(data: bytes, text: str) -> Iterator[Record]:
         name, value = scalars.get("name"), scalars.get("value")
         if isinstance(name, yaml.ScalarNode) and isinstance(value, yaml.ScalarNode):
             yield Record(name.value, value.value, offset(value))
-        secret = _scalar(scalars.get("kind")) == "Secret" and not names
+        kind = scalars.get("kind")
+        secret = isinstance(kind, yaml.ScalarNode) and kind.value == "Secret" and not names
         for key, value in node.value:
             if not isinstance(key, yaml.ScalarNode):
                 continue
@@ -183,12 +185,10 @@ def _yaml(data: bytes, text: str) -> Iterator[Record]:
             yield from walk(document, ())
 
 
-def _scalar(node: yaml.Node | None) -> str | None:
-    return node.value if isinstance(node, yaml.ScalarNode) else None
-
-
 def _secret_values(node: yaml.MappingNode, encoded: bool, offset: Callable[[yaml.Node], int]) -> Iterator[Record]:
     """A Kubernetes Secret's ``data`` (base64) or ``stringData`` (plain) entries, whatever their names."""
+    import yaml
+
     for key, value in node.value:
         if not (isinstance(key, yaml.ScalarNode) and isinstance(value, yaml.ScalarNode)):
             continue
@@ -334,6 +334,8 @@ def _quoted_value(data: bytes, at: int, double_escapes: bool) -> str | None:
 
 
 def _ini(data: bytes, text: str) -> Iterator[Record]:
+    import configparser
+
     parser = configparser.ConfigParser(interpolation=None, strict=False, allow_no_value=True)
     parser.optionxform = str  # type: ignore[assignment,method-assign]
     try:

@@ -7,22 +7,23 @@ A rule file is parsed into frozen :class:`RuleSpec` records that mirror the YAML
 from __future__ import annotations
 
 import hashlib
+import json
+import re
 import re._parser as sre_parse
 from dataclasses import dataclass
 from collections.abc import Iterable
 from functools import cached_property, lru_cache
-from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import regex
-import yaml
-
+from secretguard.cache import read_entry, write_entry
 from secretguard.errors import RuleError
 
-SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml parses rule files ~10x faster
+if TYPE_CHECKING:
+    import regex
+
 SEVERITIES = ("critical", "high", "medium", "low")
-ID_PATTERN = regex.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+ID_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 SECRET_GROUP = "secret"
 UNBOUNDED_WIDTH = 4096
 """Bytes searched before a prefilter hit when a pattern's width has no bound."""
@@ -158,6 +159,8 @@ def parse_rule(raw: Any, path: str, index: int) -> RuleSpec:
 
 def _compile_pattern(spec: RuleSpec) -> regex.Pattern[bytes]:
     """Compile a spec's pattern; the pattern must define the named group ``secret``."""
+    import regex  # rule syntax is `regex`'s; a scan without a single prefilter hit never needs it
+
     try:
         compiled = regex.compile(spec.pattern.encode())
     except (regex.error, UnicodeEncodeError) as exc:
@@ -174,31 +177,68 @@ def check_rule(spec: RuleSpec) -> Rule:
     return rule
 
 
+RULE_CACHE_FORMAT = 1
+"""Part of each parsed-rule-file cache entry's name: raise it when parsing changes what a file means."""
+
+
 def load_rule_file(path: Path) -> list[RuleSpec]:
-    """Parse one rule file into specs, with errors that name the file and rule."""
+    """Parse one rule file into specs, with errors that name the file and rule.
+
+    A file's parsed YAML is cached by the hash of its bytes, so a run whose rules have not changed
+    neither imports nor runs the YAML parser; every spec is checked again either way.
+    """
     name = str(path)
     try:
-        document = yaml.load(path.read_text(encoding="utf-8"), Loader=SafeLoader)
+        text = path.read_bytes()
     except OSError as exc:
         raise RuleError(name, None, f"cannot read: {exc.strerror or exc}") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark else ""
-        raise RuleError(name, None, f"invalid YAML{where}: {getattr(exc, 'problem', exc)}") from None
+    entry = f"rules-{RULE_CACHE_FORMAT}-{hashlib.sha256(text).hexdigest()[:32]}.json"
+    document = _cached_document(entry)
+    if document is None:
+        document = _parse_yaml(text, name)
+        if _is_json_data(document):
+            write_entry(entry, json.dumps(document).encode())
     if not isinstance(document, dict) or not isinstance(document.get("rules"), list):
         raise RuleError(name, None, "expected a top-level 'rules:' list")
     return [parse_rule(raw, name, i) for i, raw in enumerate(document["rules"])]
 
 
+def _cached_document(entry: str) -> Any:
+    cached = read_entry(entry)
+    try:
+        return json.loads(cached) if cached is not None else None
+    except ValueError:  # a damaged entry: parse the file again
+        return None
+
+
+def _parse_yaml(text: bytes, name: str) -> Any:
+    import yaml  # only when a rule file is new or changed: see load_rule_file
+
+    try:
+        return yaml.load(text.decode("utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    except UnicodeDecodeError as exc:
+        raise RuleError(name, None, f"not UTF-8: {exc.reason} at byte {exc.start}") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark else ""
+        raise RuleError(name, None, f"invalid YAML{where}: {getattr(exc, 'problem', exc)}") from None
+
+
+def _is_json_data(document: Any) -> bool:
+    """Whether JSON holds ``document`` exactly (YAML can also give dates, sets and non-string keys)."""
+    try:
+        return json.loads(json.dumps(document)) == document
+    except (TypeError, ValueError):
+        return False
+
+
 def builtin_rules_dir() -> Path:
     """The shipped ``patterns/`` folder, inside an installed wheel or beside a source checkout."""
-    packaged = Path(str(resources.files("secretguard"))) / "patterns"
-    if packaged.is_dir():
-        return packaged
-    checkout = Path(__file__).resolve().parent.parent / "patterns"
-    if checkout.is_dir():
-        return checkout
-    raise RuleError(str(packaged), None, "built-in rules not found")
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "patterns", here.parent / "patterns"):
+        if candidate.is_dir():
+            return candidate
+    raise RuleError(str(here / "patterns"), None, "built-in rules not found")
 
 
 def load_rules(
@@ -242,8 +282,8 @@ def _load_rules(extra_files: tuple[Path, ...], disabled: frozenset[str], builtin
     return tuple(Rule(s) if s.source in builtin_files else check_rule(s) for s in specs)
 
 
-BOUNDED_REPEAT = regex.compile(r"(?<!\\)\{(\d+)(?:(,)(\d*))?\}")
-NAMED_GROUP = regex.compile(r"(?<!\\)\(\?P?<(?![=!])\w+>")
+BOUNDED_REPEAT = re.compile(r"(?<!\\)\{(\d+)(?:(,)(\d*))?\}")
+NAMED_GROUP = re.compile(r"(?<!\\)\(\?P?<(?![=!])\w+>")
 PREFILTER_MAX_REPEAT = 16
 PREFILTER_MIN_REPEAT = 32
 
@@ -255,7 +295,7 @@ def prefilter_pattern(pattern: str) -> str:
     Large bounded repeats make Hyperscan compile for minutes; a looser repeat matches a superset, and
     the exact pattern still decides on the window around each hit.
     """
-    def loosen(m: regex.Match[str]) -> str:
+    def loosen(m: re.Match[str]) -> str:
         low = int(m.group(1))
         high = None if m.group(2) and not m.group(3) else int(m.group(3) or low)
         if high is not None and high <= PREFILTER_MAX_REPEAT:
@@ -264,10 +304,3 @@ def prefilter_pattern(pattern: str) -> str:
 
     return NAMED_GROUP.sub("(?:", BOUNDED_REPEAT.sub(loosen, pattern))
 
-
-def rules_digest(rules: list[Rule]) -> str:
-    """A hash of every rule's id and prefilter pattern: the key of the compiled-database cache."""
-    h = hashlib.sha256()
-    for rule in rules:
-        h.update(f"{rule.id}\0{prefilter_pattern(rule.spec.pattern)}\n".encode())
-    return h.hexdigest()

@@ -88,3 +88,60 @@ def test_both_paths_agree_on_every_example_and_real_source(rules):
     for data in corpus:
         assert [(m.rule.id, m.start, m.end) for m in fast.scan(data)] == \
             [(m.rule.id, m.start, m.end) for m in slow.scan(data)]
+
+
+RULE_FILE = """\
+rules:
+  - id: cached-token
+    name: {name}
+    severity: high
+    keywords: [ctok_]
+    pattern: '\\b(?P<secret>ctok_[a-z0-9]{{12}})\\b'
+    description: {description}
+"""
+
+
+def _cache_entries() -> list:
+    from secretguard.cache import cache_dir
+
+    return sorted(cache_dir().glob("rules-*.json"))
+
+
+def test_parsed_rule_files_are_cached_by_content(tmp_path):
+    from secretguard.rules import load_rule_file
+
+    path = tmp_path / "mine.yaml"
+    path.write_text(RULE_FILE.format(name="First name", description="plain"))
+    before = set(_cache_entries())
+    assert load_rule_file(path)[0].name == "First name"
+    entry = (set(_cache_entries()) - before).pop()
+    assert load_rule_file(path)[0].name == "First name"  # from the entry
+
+    path.write_text(RULE_FILE.format(name="Second name", description="plain"))
+    assert load_rule_file(path)[0].name == "Second name"  # new bytes, new entry
+
+    entry.write_bytes(b"{damaged")
+    path.write_text(RULE_FILE.format(name="First name", description="plain"))
+    assert load_rule_file(path)[0].name == "First name"
+    assert b"First name" in entry.read_bytes()  # parsed again and rewritten
+
+
+def test_a_rule_file_json_cannot_hold_is_parsed_every_time(tmp_path):
+    from secretguard.rules import load_rule_file
+
+    path = tmp_path / "dated.yaml"
+    path.write_text(RULE_FILE.format(name="Dated", description="2024-05-01"))  # YAML reads a date
+    before = set(_cache_entries())
+    spec = load_rule_file(path)[0]
+    assert spec.description == "2024-05-01"
+    assert set(_cache_entries()) == before
+
+
+def test_a_rule_file_that_is_not_utf8_names_the_file(tmp_path):
+    from secretguard.errors import RuleError
+    from secretguard.rules import load_rule_file
+
+    path = tmp_path / "latin1.yaml"
+    path.write_bytes(RULE_FILE.format(name="Caf\xe9", description="x").encode("latin-1"))
+    with pytest.raises(RuleError, match="latin1.yaml.*not UTF-8"):
+        load_rule_file(path)
