@@ -7,33 +7,36 @@ Each returns True when the candidate must be dropped. :data:`CONTENT_FILTERS` is
 from __future__ import annotations
 
 import fnmatch
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-
-import regex
+from typing import TYPE_CHECKING
 
 from secretguard.aws.keys import VENDOR_EXAMPLE_KEYS
 from secretguard.findings import Hit, fingerprint, sha256_hex
+
+if TYPE_CHECKING:
+    import regex
 
 INLINE_ALLOW_MARKERS = (b"secretguard:allow", b"pragma: allowlist secret", b"gitleaks:allow")
 PLACEHOLDER_WORDS = frozenset({
     "changeme", "change_me", "change-me", "password", "secret", "example", "placeholder", "redacted",
     "dummy", "test", "null", "none", "undefined", "todo", "fixme", "sample", "xxx", "token", "apikey",
 })
-PLACEHOLDER_SHAPES = regex.compile(
+PLACEHOLDER_SHAPES = re.compile(
     r"""(?xi)
       \$\{ | \{\{ | \}\} | %\( | <[^>]*> | ^\$[A-Za-z_{]      (?# template, shell and format references )
     | os\.environ | process\.env | getenv | ENV\[              (?# environment lookups in code )
     | ^your | [_-]your[_-] | [_-]here$                         (?# YOUR_API_KEY_HERE )
     """
 )
-MASK_RUNS = regex.compile(r"(?i)x{4,}|\*{4,}|\.{4,}")
+MASK_RUNS = re.compile(r"(?i)x{4,}|\*{4,}|\.{4,}")
 MASK_MIN_RUN = 4
 MASK_RUN_FRACTION = 16
 """A run of x, * or . masks a secret when it is at least 4 long and 1/16 of the secret: long random
 secrets (private keys, session tokens) hold short runs by chance."""
-UUID = regex.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
-HEX_DIGEST = regex.compile(r"^(?:[0-9a-f]{32}|[0-9a-f]{40}|[0-9a-f]{64}|[0-9A-F]{32}|[0-9A-F]{40}|[0-9A-F]{64})$")
+UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+HEX_DIGEST = re.compile(r"^(?:[0-9a-f]{32}|[0-9a-f]{40}|[0-9a-f]{64}|[0-9A-F]{32}|[0-9A-F]{40}|[0-9A-F]{64})$")
 
 
 def is_vendor_example(secret: str, rule_id: str) -> bool:

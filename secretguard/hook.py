@@ -130,7 +130,7 @@ py={python}
 scan() {{
     if [ -x "$py" ]; then "$py" -m secretguard.hook {kind} "$@"; else secretguard hook run {kind} "$@"; fi
 }}
-previous="$(dirname "$0")/{kind}.local"
+previous="${{0%/*}}/{kind}.local"
 {body}"""
 SHIM_BODY = {
     "pre-commit": """\

@@ -300,3 +300,20 @@ def test_pre_commit_framework_manifest(tmp_path: Path) -> None:
     framework_push = {"PRE_COMMIT_FROM_REF": base, "PRE_COMMIT_TO_REF": head, "PRE_COMMIT_REMOTE_NAME": "origin"}
     assert entry("secretguard-pre-push", framework_push).returncode == 1
     assert entry("secretguard-pre-push", {**framework_push, "PRE_COMMIT_FROM_REF": head}).returncode == 0
+
+
+HEAVY_MODULES = ("yaml", "regex", "boto3", "botocore", "rich", "typer", "pygit2", "multiprocessing")
+
+
+def test_a_clean_commit_imports_no_parser_client_or_terminal_library(tmp_path: Path) -> None:
+    """Start-up is what every commit pays for: with nothing to report, the hook loads none of these."""
+    repo = init_repo(tmp_path / "plain")
+    commit(repo, {"README.md": "hello\n"})
+    write(repo, {"app.py": "def handler(event):\n    return sorted(event)\n"})
+    git(repo, "add", "-A")
+    probe = ("import io, sys\nfrom secretguard.hook import pre_commit\nassert pre_commit(io.StringIO()) == 0\n"
+             f"print(*[m for m in {HEAVY_MODULES!r} if m in sys.modules])")
+    for _ in range(2):  # the first run also fills the parsed-rules cache
+        done = subprocess.run([sys.executable, "-c", probe], cwd=repo, capture_output=True, text=True, check=False)
+        assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == []

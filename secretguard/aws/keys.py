@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 
-import regex
-
-KEY_ID = regex.compile(r"^(?:AKIA|ASIA|ABIA|ACCA|A3T[A-Z0-9])[A-Z2-7]{16}$")
+KEY_ID = re.compile(r"^(?:AKIA|ASIA|ABIA|ACCA|A3T[A-Z0-9])[A-Z2-7]{16}$")
 KEY_TYPES = {
     "AKIA": "long-term access key (IAM user or root)",
     "ASIA": "temporary access key (STS session)",

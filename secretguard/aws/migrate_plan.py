@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import datetime
 import json
+import re
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-import regex
 from botocore.exceptions import BotoCoreError, ClientError
 
 from secretguard.aws.keys import KEY_ID, account_from_key_id
@@ -34,8 +34,8 @@ Clients = Callable[[str, str], Any]
 PLAN_VERSION = 1
 DEFAULT_NAME_TEMPLATE = "secretguard/{kind}/{resource}/{variable}"
 REFERENCE_SUFFIX = "_SECRET_ARN"
-SECRET_NAME = regex.compile(r"^[A-Za-z0-9/_+=.@-]{1,512}$")
-NOT_IN_SECRET_NAME = regex.compile(r"[^A-Za-z0-9/_+=.@-]")
+SECRET_NAME = re.compile(r"^[A-Za-z0-9/_+=.@-]{1,512}$")
+NOT_IN_SECRET_NAME = re.compile(r"[^A-Za-z0-9/_+=.@-]")
 TAG_VALUE_MAX = 256
 READ_ONLY_TASK_FIELDS = frozenset({
     "taskDefinitionArn", "revision", "status", "requiresAttributes", "compatibilities",
@@ -43,10 +43,10 @@ READ_ONLY_TASK_FIELDS = frozenset({
 })
 """Fields ``DescribeTaskDefinition`` returns that ``RegisterTaskDefinition`` does not take."""
 AWS_KEY_RULE = "aws-access-key-id"
-DOTENV_ASSIGNMENT = regex.compile(
+DOTENV_ASSIGNMENT = re.compile(
     r"^(?P<lead>[ \t]*(?:export[ \t]+)?)(?P<name>[A-Za-z_][A-Za-z0-9_.]*)(?P<eq>[ \t]*=[ \t]*)(?P<rest>.*)$"
 )
-DOTENV_COMMENT = regex.compile(r"[ \t]#")
+DOTENV_COMMENT = re.compile(r"[ \t]#")
 
 
 @dataclass(frozen=True)
@@ -366,7 +366,7 @@ class _Planner:
         except (KeyError, IndexError, ValueError) as exc:
             raise SecretguardError(f"--name-template {self.request.name_template!r}: {exc} (placeholders: "
                                    "{kind} {resource} {variable} {container} {region})") from None
-        name = str(regex.sub(r"/{2,}", "/", name)).strip("/")
+        name = str(re.sub(r"/{2,}", "/", name)).strip("/")
         if not SECRET_NAME.match(name):
             raise SecretguardError(f"--name-template gives {name!r}, not a valid secret name "
                                    "(letters, digits and /_+=.@- only, at most 512)")

@@ -7,6 +7,7 @@ once per run, a few at a time, with short timeouts; a failure is one line that n
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -16,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import boto3
-import regex
 from botocore.exceptions import BotoCoreError, ClientError
 
 from secretguard.aws.keys import account_from_key_id
@@ -26,10 +26,10 @@ from secretguard.findings import Finding, Origin, redact, sha256_hex
 
 KEY_RULE = "aws-access-key-id"
 SESSION_TOKEN_RULE = "aws-session-token"
-SESSION_TOKEN_VARIABLE = regex.compile(r"(?i)(?:SESSION|SECURITY)_?TOKEN")
+SESSION_TOKEN_VARIABLE = re.compile(r"(?i)(?:SESSION|SECURITY)_?TOKEN")
 TOKEN_WITHIN_LINES = 5
 CHECKABLE_PREFIXES = ("AKIA", "ASIA")
-ACCOUNT_ID = regex.compile(r"^[0-9]{12}$")
+ACCOUNT_ID = re.compile(r"^[0-9]{12}$")
 STATUS_BY_CODE = {
     "InvalidClientTokenId": "invalid",
     "SignatureDoesNotMatch": "mismatch",

@@ -12,13 +12,13 @@ whose value is a literal rather than a reference.
 from __future__ import annotations
 
 import bisect
+import re
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 import boto3
-import regex
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
 from secretguard.aws.session import error_code, error_line, make_client
@@ -37,19 +37,19 @@ CLOUD_RULE = "cloud-secret-env-var"
 CLOUD_RULE_INFO = {CLOUD_RULE: ("Secret-named environment variable with a literal value", "high")}
 DEFAULT_READERS = 8
 
-SECRET_NAME = regex.compile(
+SECRET_NAME = re.compile(
     r"""(?x) PASSWORD | PASSWD | PASSPHRASE | (?:^|_)PASS(?:_|$) | (?:^|_)PWD$ | SECRET | TOKEN
     | API_?KEY | PRIVATE_?KEY | CREDENTIALS? | ACCESS_?KEY | AUTH_?KEY | SIGNING_?KEY | ENCRYPTION_?KEY
     | MASTER_?KEY | CLIENT_?KEY | CONNECTION_?STRING"""
 )
 # Names that say secret but hold something about the secret: where it is, how long it lives, what it is.
-NOT_A_SECRET_NAME = regex.compile(
+NOT_A_SECRET_NAME = re.compile(
     r"""(?x) (?:^|_)(?:ARN|NAME|ID|IDS|KEY_ID|PATH|FILE|DIR|URL|URI|ENDPOINT|HOST|PORT|REGION|BUCKET|TABLE
     | QUEUE|TOPIC|PARAM|PARAMETER|TTL|EXPIRY|EXPIRES|EXPIRATION|SECONDS|MINUTES|HOURS|DAYS|LENGTH|SIZE
     | HEADER|TYPE|ENABLED|DISABLED|VERSION|COUNT|FORMAT|ALGORITHM|ROTATION|POLICY)$"""
 )
-REFERENCE_VALUE = regex.compile(r"(?i)^arn:aws[a-z-]*:|\{\{resolve:")
-NOT_A_SECRET_VALUE = regex.compile(r"(?i)^(?:true|false|yes|no|on|off|enabled|disabled|[0-9]{1,6})$")
+REFERENCE_VALUE = re.compile(r"(?i)^arn:aws[a-z-]*:|\{\{resolve:")
+NOT_A_SECRET_VALUE = re.compile(r"(?i)^(?:true|false|yes|no|on|off|enabled|disabled|[0-9]{1,6})$")
 NOT_ENABLED_CODES = frozenset({"UnrecognizedClientException", "InvalidClientTokenId", "AuthFailure", "OptInRequired"})
 
 
