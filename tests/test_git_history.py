@@ -16,7 +16,7 @@ import pytest
 
 from secretguard.config import RuleSelection
 from secretguard.findings import Origin
-from secretguard.sources.git import GitScanResult, scan_repository
+from secretguard.sources.git import GitScanResult, delta_order, scan_repository
 from tests.helpers import MINI_RULES, run_cli
 
 MINI = RuleSelection(extra_files=(MINI_RULES,))
@@ -273,6 +273,39 @@ def test_each_reachable_blob_is_scanned_exactly_once(tmp_path: Path) -> None:
     assert len(result.scanned_blobs) == len(set(result.scanned_blobs))
     assert set(result.scanned_blobs) == expected
     assert result.scanned_bytes == sum(int(git(repo, "cat-file", "-s", oid)) for oid in expected)
+
+
+def _delta_packed_items(tmp_path: Path) -> tuple[Path, list[tuple[str, str, int]], dict[str, str]]:
+    """A history of one growing file, packed with deep deltas; its blobs as scan items, and each blob's delta base."""
+    repo = init_repo(tmp_path / "repo")
+    lines: list[str] = []
+    for n in range(30):
+        lines.append(f"line {n}: {'x' * 40}\n")
+        commit(repo, {"grows.txt": "".join(lines)}, day=n + 1)
+    git(repo, "repack", "-q", "-a", "-d", "-f", "--depth=50", "--window=50")
+    listed = git(repo, "cat-file", "--batch-all-objects", "--batch-check=%(objectname) %(objecttype) %(deltabase)")
+    bases = {oid: base for oid, kind, base in (line.split() for line in listed.splitlines()) if kind == "blob"}
+    items = [(oid, "grows.txt", 1) for oid in sorted(bases)]
+    return repo, items, bases
+
+
+def test_blobs_are_read_after_the_blob_they_are_a_delta_of(tmp_path: Path) -> None:
+    repo, items, bases = _delta_packed_items(tmp_path)
+    assert sum(base in bases for base in bases.values()) >= 20  # deltas against other blobs of the list
+
+    ordered = delta_order(str(repo / ".git"), items)
+
+    assert sorted(ordered) == items
+    position = {oid: i for i, (oid, _, _) in enumerate(ordered)}
+    assert all(position[base] < position[oid] for oid, base in bases.items() if base in position)
+    assert ordered != items  # the OID order put some deltas first
+
+
+def test_without_git_blobs_keep_the_order_given(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    repo, items, _ = _delta_packed_items(tmp_path)
+    monkeypatch.setenv("PATH", str(tmp_path / "nothing-here"))
+
+    assert delta_order(str(repo / ".git"), items) == items
 
 
 def test_skip_blobs_and_max_blob_size(tmp_path: Path) -> None:

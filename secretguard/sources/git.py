@@ -3,7 +3,7 @@
 1. Enumerate: walk the commits oldest first (reverse topological order), tree by tree, skipping trees
    already seen; the first commit in which a blob appears is the commit that introduced it, at that path.
 2. Scan each new blob exactly once, in worker processes that open their own repository, a few MB per task;
-   binary and oversized blobs are passed over.
+   binary and oversized blobs are passed over. Blobs are read in delta order (see :func:`delta_order`).
 3. Only blobs with hits are placed: the introducing commit's author and date are looked up, and a
    secret the parent already held at that path is dropped (it is reported where it was introduced).
 
@@ -13,6 +13,7 @@ Memory holds the OID sets and one (commit, path) per blob, never the blobs' cont
 from __future__ import annotations
 
 import os
+import subprocess
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
@@ -48,9 +49,14 @@ class GitScanResult:
 
 
 def open_repository(path: str | Path, flags: RepositoryOpenFlag = RepositoryOpenFlag.DEFAULT) -> pygit2.Repository:
-    """Open the repository at (or above) ``path``: work tree, bare or mirror clone; one-line errors."""
+    """Open the repository at (or above) ``path``: work tree, bare or mirror clone; one-line errors.
+
+    Objects read are not hashed again to check them, as git does not when it reads either: that check
+    took most of the time spent reading a server-packed history.
+    """
     if not os.path.exists(path):
         raise SourceError(f"{path}: no such file or directory")
+    pygit2.settings.enable_strict_hash_verification(False)
     try:
         return pygit2.Repository(str(path), flags)
     except pygit2.GitError as exc:
@@ -202,6 +208,35 @@ def _starts(repo: pygit2.Repository, refs: Sequence[str], all_objects: bool
     return starts[ObjectType.COMMIT], starts[ObjectType.TREE], starts[ObjectType.BLOB]
 
 
+def delta_order(git_dir: str, items: list[BlobItem]) -> list[BlobItem]:
+    """``items`` in the order libgit2 reads fastest: each blob after the blob it is stored as a delta of, depth
+    first along the delta chains that ``git cat-file`` reports; without git, in the order given.
+
+    libgit2 keeps a small cache of delta bases, so reading a server-packed history (chains 50 deltas deep) in
+    commit order rebuilds most chains from their start: reading in delta order was 7 times faster. Contiguous
+    runs of this order go to each worker.
+    """
+    listing = "".join(f"{oid}\n" for oid, _, _ in items)
+    try:
+        done = subprocess.run(["git", f"--git-dir={git_dir}", "cat-file", "--batch-check=%(objectname) %(deltabase)"],
+                              input=listing, capture_output=True, text=True, check=True)
+    except (OSError, subprocess.CalledProcessError):
+        return items
+    by_oid = {item[0]: item for item in items}
+    children: dict[str, list[str]] = defaultdict(list)
+    for line in done.stdout.splitlines():
+        oid, _, base = line.partition(" ")
+        if oid in by_oid:
+            children[base].append(oid)
+    stack = [oid for base, kids in children.items() if base not in by_oid for oid in reversed(kids)]
+    ordered: list[BlobItem] = []
+    while stack:
+        oid = stack.pop()
+        ordered.append(by_oid.pop(oid))
+        stack.extend(reversed(children.get(oid, ())))
+    return ordered + list(by_oid.values())  # anything git did not list, as given
+
+
 _worker_repo: tuple[str, pygit2.Odb] | None = None
 
 
@@ -209,7 +244,7 @@ def _odb(path: str) -> pygit2.Odb:
     """This process's object database for ``path``, opened once (one repository at a time)."""
     global _worker_repo
     if _worker_repo is None or _worker_repo[0] != path:
-        _worker_repo = (path, pygit2.Repository(path).odb)
+        _worker_repo = (path, open_repository(path).odb)
     return _worker_repo[1]
 
 
@@ -307,7 +342,7 @@ def scan_repository(
         commits, trees, blobs = _starts(repo, refs, all_objects)
         hidden = [obj.id for obj in (_resolve(repo, r) for r in exclude)]
         history = History(repo, commits, hidden, trees, blobs)
-        items = _sized(repo, history, result, skip_blobs, max_blob_size, on_total)
+        items = delta_order(repo.path, list(_sized(repo, history, result, skip_blobs, max_blob_size, on_total)))
         blob_hits: dict[str, list[Hit]] = defaultdict(list)
         for batch_hits in run_batches(scan_blob_batch, ((repo.path, batch) for batch in batches(items)),
                                       selection, jobs,
