@@ -41,7 +41,7 @@ def _rules_of(selection: RuleSelection) -> tuple[object, ...]:
     return (selection.extra_files, selection.disabled)
 
 
-def hits_from(matches: Iterable[Match], origin: Origin) -> list[Hit]:
+def _hits_from(matches: Iterable[Match], origin: Origin) -> list[Hit]:
     """Matches in one chunk as hits at that chunk's origin."""
     return [
         Hit(
@@ -62,7 +62,7 @@ def scan_chunk(detector: Detector, chunk: Chunk, *, decode_depth: int | None = N
     tasks follow ``--decode-depth``), else :data:`~secretguard.decoders.DEFAULT_DECODE_DEPTH`; 0 is off.
     """
     matches = detector.scan(chunk.data)
-    hits = hits_from(matches, chunk.origin)
+    hits = _hits_from(matches, chunk.origin)
     if decode_depth is None:
         own = _selection if detector is _detector else None
         decode_depth = own.decode_depth if own is not None else decoders.DEFAULT_DECODE_DEPTH

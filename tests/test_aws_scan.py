@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 import threading
@@ -110,6 +111,20 @@ def test_multiline_values_keep_their_variable() -> None:
     hits = environment_hits(Detector(load_rules()), env)
     assert [(h.secret, h.origin.variable, h.origin.line) for h in hits if h.secret == SENDGRID] == \
         [(SENDGRID, "Z_KEY", None)]
+
+
+def test_encoded_values_are_decoded_and_placed_at_their_variable() -> None:
+    key_id, secret = "AKIAY34FZKBOKMUTVV7Q", "Xq7bT2nR9vLm4Kp8Wz3Yc6Hd1Jf5Gs0Ae2Ub7Ni9"
+    config = base64.b64encode(json.dumps({"aws_access_key_id": key_id, "aws_secret_access_key": secret}).encode())
+    env = Environment(Origin(source="lambda", resource="arn:aws:lambda:us-east-1:1:function:f:$LATEST"),
+                      (("APP_CONFIG", config.decode()), ("LOG_LEVEL", "info")))
+
+    hits = environment_hits(Detector(load_rules()), env)
+
+    [key] = [h for h in hits if h.rule == "aws-access-key-id"]
+    assert (key.secret, key.origin.variable, key.decoded) == (key_id, "APP_CONFIG", ("base64",))
+    assert key.pair is not None and key.pair.secret == secret
+    assert [h for h in hits if h.rule == CLOUD_RULE] == []
 
 
 # --- Lambda ------------------------------------------------------------------------------------------

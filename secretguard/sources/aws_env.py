@@ -29,7 +29,8 @@ from secretguard.errors import SecretguardError, SourceError
 from secretguard.filters import is_dropped, user_filter
 from secretguard.findings import Hit, Origin, collect
 from secretguard.report import ScanSummary
-from secretguard.scanning import detector_for, hits_from
+from secretguard.scanning import detector_for, scan_chunk
+from secretguard.sources import Chunk
 from secretguard.scans import ScanResult, rule_info
 
 SERVICES = ("lambda", "ecs")
@@ -86,22 +87,19 @@ class Environment:
 
 
 def environment_hits(detector: Detector, env: Environment) -> list[Hit]:
-    """Every rule's hits in ``env``, each placed at its variable, plus the cloud rule for unmatched secret names."""
+    """Every rule's hits in ``env``, decoded values included, each placed at its variable; plus the cloud rule
+    for secret-named variables where no rule matched."""
     data, starts = env.text()
-
-    def variable_at(line: int) -> int:
-        return bisect.bisect_right(starts, line) - 1
-
     hits: list[Hit] = []
     matched: set[int] = set()
-    for match in detector.scan(data):
-        index = variable_at(match.line)
+    for hit in scan_chunk(detector, Chunk(data, env.origin)):
+        index = bisect.bisect_right(starts, hit.origin.line or 1) - 1
         matched.add(index)
-        if match.pair is not None:  # a pair's second half is reported with the first, not on its own
-            matched.add(variable_at(match.pair.line))
+        if hit.pair is not None:  # a pair's second half is reported with the first, not on its own
+            pair = hit.pair.secret
+            matched.update(i for i, (_, value) in enumerate(env.variables) if pair in value)
         # Lines of the synthetic NAME=value text mean nothing to a reader: the variable is the place.
-        place = replace(env.origin, variable=env.variables[index][0])
-        hits.extend(replace(hit, origin=place) for hit in hits_from([match], place))
+        hits.append(replace(hit, origin=replace(env.origin, variable=env.variables[index][0])))
     for index, (name, value) in enumerate(env.variables):
         if index not in matched and is_secret_name(name) and is_literal_value(value):
             hits.append(Hit(CLOUD_RULE, value, shannon_entropy(value), replace(env.origin, variable=name)))
