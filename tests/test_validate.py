@@ -42,10 +42,14 @@ def iam_key(user: str = "deployer") -> dict[str, str]:
 
 
 class Recorder:
-    """A local HTTP server that counts requests and answers every one like STS rejecting the key."""
+    """A local HTTP server that counts requests and answers every one like STS rejecting the key (by default
+    as an unknown key)."""
 
-    def __init__(self) -> None:
+    def __init__(self, code: str = "InvalidClientTokenId",
+                 message: str = "The security token included in the request is invalid.") -> None:
         recorder = self
+        error = (f"<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message>"
+                 "</Error><RequestId>1</RequestId></ErrorResponse>").encode()
         self.requests = 0
 
         class Handler(BaseHTTPRequestHandler):
@@ -55,14 +59,11 @@ class Recorder:
             def do_POST(self) -> None:
                 self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 recorder.requests += 1
-                body = (b'<ErrorResponse><Error><Type>Sender</Type><Code>InvalidClientTokenId</Code>'
-                        b'<Message>The security token included in the request is invalid.</Message></Error>'
-                        b'<RequestId>1</RequestId></ErrorResponse>')
                 self.send_response(403)
                 self.send_header("Content-Type", "text/xml")
-                self.send_header("Content-Length", str(len(body)))
+                self.send_header("Content-Length", str(len(error)))
                 self.end_headers()
-                self.wfile.write(body)
+                self.wfile.write(error)
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
@@ -134,6 +135,20 @@ def test_canary_keys_are_never_sent(recorder: Recorder) -> None:
     ordinary = key_finding(random_key_id(), random_secret())
     validate_findings([ordinary], endpoint_url=recorder.url)
     assert (ordinary.validation, recorder.requests) == ({"status": "invalid"}, 1)
+
+
+def test_an_expired_session_is_reported_as_expired() -> None:
+    sts = Recorder(code="ExpiredToken", message="The security token included in the request is expired")
+    try:
+        key = key_finding(random_key_id("ASIA"), random_secret(), line=10)
+        token = Finding("aws-session-token", "AWS session token", "high", "FwoGZXIvYXdzEDdaDExpiredSession", 5.0,
+                        locations=[Origin(source="file", path="app/settings.py", line=11, column=1)])
+        validate_findings([key, token], endpoint_url=sts.url)
+    finally:
+        sts.server.shutdown()
+        sts.server.server_close()
+    assert key.validation == {"status": "expired"}
+    assert sts.requests == 1
 
 
 def test_each_pair_is_checked_once_per_run(recorder: Recorder) -> None:
