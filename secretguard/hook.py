@@ -47,7 +47,8 @@ def report_blocked(findings: list[Finding], what: str, advice: str, out: TextIO)
     count = f"{len(findings)} secret{'s' if len(findings) != 1 else ''}"
     print(f"secretguard: {what} blocked: {count} found.\n", file=out)
     for finding in findings:
-        print(f"  {finding.name} [{finding.rule}, {finding.severity}]: {redact(finding.secret)}", file=out)
+        pair = f" + {redact(finding.pair.secret)}" if finding.pair else ""
+        print(f"  {finding.name} [{finding.rule}, {finding.severity}]: {redact(finding.secret)}{pair}", file=out)
         for origin in sorted(finding.locations, key=Origin.sort_key):
             print(f"      {describe(origin)}", file=out)
     print(f"\n{advice}\n  (`--no-verify` skips this check, and every other hook.)", file=out)

@@ -149,6 +149,18 @@ def test_commit_with_a_secret_is_blocked_with_advice(hooked: Path) -> None:
         assert advice in done.stderr
 
 
+def test_a_blocked_key_pair_shows_both_halves_redacted(hooked: Path) -> None:
+    key_id, secret = "TKIDQ3RZ7W2LMNPX4KTY", "b7Hq2+Kd9/Lm3Pz8Wx1Vt6Yc4Rn0Js5Ga9Ef2Ui7"
+    write(hooked, {"deploy/keys.txt": f"id = {key_id}\n{secret}\n"})
+    git(hooked, "add", "-A")
+
+    done = try_commit(hooked)
+
+    assert done.returncode != 0
+    assert f"{redact(key_id)} + {redact(secret)}" in done.stderr
+    assert key_id not in done.stderr and secret not in done.stderr
+
+
 def test_commit_without_a_secret_goes_through(hooked: Path) -> None:
     write(hooked, {"notes.txt": "nothing to see\n"})
     git(hooked, "add", "-A")
