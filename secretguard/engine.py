@@ -137,16 +137,15 @@ def compile_database(expressions: list[bytes], flags: list[int]) -> hyperscan.Da
     return database
 
 
-def _prefilter_database(rules: list[Rule], cached: bool = True) -> hyperscan.Database:
-    expressions = [prefilter_pattern(r.spec.pattern).encode() for r in rules]
-    flags = [hyperscan.HS_FLAG_PREFILTER] * len(rules)
-    return (compile_database if cached else _compile)(expressions, flags)
+def _prefilter(rules: list[Rule]) -> tuple[list[bytes], list[int]]:
+    """The expressions and flags of a prefilter database for ``rules``."""
+    return [prefilter_pattern(r.spec.pattern).encode() for r in rules], [hyperscan.HS_FLAG_PREFILTER] * len(rules)
 
 
 def _compiles(rule: Rule) -> bool:
     """Whether Hyperscan accepts this one rule."""
     try:
-        _prefilter_database([rule], cached=False)
+        _compile(*_prefilter([rule]))
     except hyperscan.error:
         return False
     return True
@@ -180,7 +179,8 @@ class Detector:
     def _load_database(self) -> None:
         """Compile (or load from the on-disk cache) one database of every rule Hyperscan accepts."""
         try:
-            self.database, self.hs_rules, self.regex_only = _prefilter_database(self.prefiltered), self.prefiltered, []
+            self.database = compile_database(*_prefilter(self.prefiltered))
+            self.hs_rules, self.regex_only = self.prefiltered, []
         except hyperscan.error:
             # Some rule is beyond Hyperscan even in prefilter mode: it runs on the regex path alone.
             self.hs_rules = [r for r in self.prefiltered if _compiles(r)]
@@ -188,8 +188,9 @@ class Detector:
             import logging  # this rare path alone logs
 
             for rule in self.regex_only:
-                logging.getLogger(__name__).warning("rule %s runs without the prefilter: Hyperscan cannot compile it", rule.id)
-            self.database = _prefilter_database(self.hs_rules) if self.hs_rules else None
+                logging.getLogger(__name__).warning(
+                    "rule %s runs without the prefilter: Hyperscan cannot compile it", rule.id)
+            self.database = compile_database(*_prefilter(self.hs_rules)) if self.hs_rules else None
 
     # --- scanning ----------------------------------------------------------------------------------
 

@@ -303,4 +303,3 @@ def prefilter_pattern(pattern: str) -> str:
         return f"{{{min(low, PREFILTER_MIN_REPEAT)},}}"
 
     return NAMED_GROUP.sub("(?:", BOUNDED_REPEAT.sub(loosen, pattern))
-

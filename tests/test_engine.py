@@ -92,3 +92,23 @@ def test_both_paths_agree_on_a_mixed_corpus(mini_rules):
         (m.rule.id, m.start, m.end, m.pair and m.pair.start) for m in slow
     ]
     assert {m.rule.id for m in fast} == {"test-key-id", "test-token", "generic-test-password"}
+
+
+@pytest.mark.skipif(hyperscan is None, reason="the fallback within the Hyperscan path needs Hyperscan")
+def test_a_rule_hyperscan_rejects_runs_on_the_regex_path_beside_the_others(tmp_path: Path, mini_rules, caplog):
+    rejected = tmp_path / "rejected.yaml"
+    rejected.write_text("""\
+rules:
+  - id: upper-code
+    name: Upper-case code
+    severity: low
+    keywords: [code=]
+    pattern: 'code=(?|(?P<secret>[A-Z]{4}[0-9]{8}))\\b'   # Hyperscan knows no branch reset
+""")
+    detector = Detector(load_rules([rejected], builtin=False) + mini_rules)
+
+    assert detector.uses_hyperscan
+    assert [r.id for r in detector.regex_only] == ["upper-code"]
+    assert "rule upper-code runs without the prefilter" in caplog.text
+    assert found(detector, "code=QZXW12345678 and tok_a8Fk2LmQ9zXw4RtY7uPb3NcV") == [
+        ("upper-code", "QZXW12345678"), ("test-token", "tok_a8Fk2LmQ9zXw4RtY7uPb3NcV")]
