@@ -15,11 +15,12 @@ import signal
 import subprocess
 import sys
 import textwrap
+import urllib.request
 from pathlib import Path
 from typing import Any
 
 import pytest
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, ReadTimeoutError
 
 from secretguard.aws.migrate import apply_plan, rollback, session_clients
 from secretguard.aws.migrate_journal import Journal, journal_path
@@ -168,6 +169,31 @@ def test_fault_during_the_change_after_aws_did_it(world: World, plan_file: Path,
     assert original(world) == before
 
 
+def test_a_registration_retried_after_its_answer_was_lost_leaves_one_revision(world: World, plan_file: Path,
+                                                                            before: tuple[Any, ...]) -> None:
+    """AWS registered the revision, the answer timed out, and botocore sent the call again: one revision stays."""
+    lost: list[str] = []
+
+    def answer_lost(request: Any, **kwargs: Any) -> None:
+        if not lost:
+            lost.append(request.url)
+            sent = urllib.request.Request(request.url, data=request.body, method=request.method,
+                                          headers={k: v.decode() if isinstance(v, bytes) else v
+                                                   for k, v in request.headers.items()})
+            urllib.request.urlopen(sent).read()  # AWS does the work...
+            raise ReadTimeoutError(endpoint_url=request.url)  # ...and the answer never arrives
+
+    apply_plan(plan_file, injected("before-send.ecs.RegisterTaskDefinition", answer_lost), quiet)
+
+    assert lost
+    state = world.task_state()
+    assert [arn.rsplit(":", 1)[1] for arn in state["active"]] == ["1", "3"]  # 2 was the lost answer's
+    assert state["service"] == state["active"][-1]
+    assert_journal_matches_aws(world, plan_file)
+    rollback(journal_path(plan_file), world.clients, quiet)
+    assert original(world) == before
+
+
 def test_fault_pointing_the_service_at_the_new_revision(world: World, plan_file: Path,
                                                         before: tuple[Any, ...]) -> None:
     faulty = injected("before-call.ecs.UpdateService", unavailable)
@@ -220,6 +246,17 @@ def test_killed_between_steps(world: World, plan_file: Path, before: tuple[Any, 
     assert world.task_state()["service"] == world.task_state()["active"][-1]
     assert_journal_matches_aws(world, plan_file)
     rollback(journal_path(plan_file), world.clients, quiet)
+    assert original(world) == before
+
+
+def test_rollback_straight_after_a_kill_finds_the_revision_it_registered(world: World, plan_file: Path,
+                                                                         before: tuple[Any, ...], tmp_path: Path) -> None:
+    killed = run_killed(tmp_path, "ecs.RegisterTaskDefinition", "migrate", "apply", str(plan_file))
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    assert len(world.task_state()["active"]) == 2  # registered, but the journal never heard of it
+
+    rollback(journal_path(plan_file), world.clients, quiet)
+
     assert original(world) == before
 
 

@@ -328,14 +328,20 @@ class _Run:
         moved = _moved(item, arns)
         with self._step(key):
             request = _register_request(ecs, item.resource, moved)
-            revision = _registered(ecs, item.resource, request) if self.journal.first(key, "begin") else None
-            if revision is None:
+            copies = _registered(ecs, item.resource, request) if self.journal.first(key, "begin") else []
+            if copies:
+                revision = copies[0]
+            else:
                 family = task_family(item.resource)[0]
                 latest = latest_active_revision(ecs, family)
                 if latest != item.resource:
                     raise SecretguardError(f"{family} has a newer revision ({latest}) than the plan's: make a new plan")
                 self.journal.append("begin", key, **self._ids(item, moves=moved))
                 revision = ecs.register_task_definition(**request)["taskDefinition"]["taskDefinitionArn"]
+                copies = _registered(ecs, item.resource, request)
+            for copy in copies:
+                if copy != revision:  # a call retried after its first answer was lost registered it twice
+                    ecs.deregister_task_definition(taskDefinition=copy)
             self.journal.append("done", key, **self._ids(item), revision_arn=revision)
         self.say(f"  change   registered {revision}")
 
@@ -508,7 +514,7 @@ class _Run:
         ecs = self.clients("ecs", info["region"])
         revision = info.get("revision_arn")
         if revision is None and info.get("moves"):  # registered by a run that stopped before writing ``done``?
-            revision = _registered(ecs, key.item, _register_request(ecs, key.item, info["moves"]))
+            revision = next(iter(_registered(ecs, key.item, _register_request(ecs, key.item, info["moves"]))), None)
         if revision is None:
             self._undone(key, "no new revision was registered")
             return
@@ -650,15 +656,15 @@ def _register_request(ecs: Any, base: str, moved: list[dict[str, Any]]) -> dict[
     return request
 
 
-def _registered(ecs: Any, base: str, request: dict[str, Any]) -> str | None:
-    """A revision newer than ``base`` that is exactly ``request``: one registered by a run that then stopped."""
+def _registered(ecs: Any, base: str, request: dict[str, Any]) -> list[str]:
+    """Active revisions newer than ``base`` that are exactly ``request``, newest first: registered by this run,
+    by a run that then stopped, or twice by one call that was retried."""
     family, revision = task_family(base)
     pages = ecs.get_paginator("list_task_definitions").paginate(familyPrefix=family, status="ACTIVE", sort="DESC")
-    for arn in (a for p in pages for a in p.get("taskDefinitionArns", [])):
-        if task_family(arn)[0] == family and task_family(arn)[1] > revision:
-            if _definition(ecs.describe_task_definition(taskDefinition=arn, include=["TAGS"])) == request:
-                return str(arn)
-    return None
+    newer = [str(a) for p in pages for a in p.get("taskDefinitionArns", [])
+             if task_family(a)[0] == family and task_family(a)[1] > revision]
+    return [arn for arn in newer
+            if _definition(ecs.describe_task_definition(taskDefinition=arn, include=["TAGS"])) == request]
 
 
 def _service_revision(ecs: Any, cluster: str, service: str) -> str:
