@@ -29,6 +29,8 @@ class Origin:
     container: str | None = None
     variable: str | None = None
     region: str | None = None
+    unreachable: bool | None = None
+    """A git location that no ref reaches any more (the history was rewritten after a sweep recorded it)."""
 
     def at(self, line: int, column: int) -> Origin:
         """This origin, pointed at a line and column."""

@@ -135,7 +135,7 @@ def test_second_sweep_scans_only_the_new_blobs_and_still_reports_everything(tmp_
     assert first.code == 1, first.err  # findings, no failure
     with sqlite3.connect(db) as con:
         assert con.execute("PRAGMA journal_mode").fetchone() == ("wal",)
-        assert con.execute("PRAGMA user_version").fetchone() == (1,)
+        assert con.execute("PRAGMA user_version").fetchone() == (2,)
     assert last_run_blobs(db) == {str(repo.resolve()): blob_count(repo)}
 
     commit(repo, {"src/util.py": "def f():\n    return 2\n", "docs/guide.md": "# guide\n"}, "two new files")
@@ -153,6 +153,55 @@ def test_second_sweep_scans_only_the_new_blobs_and_still_reports_everything(tmp_
     assert (where["repo"], where["path"], where["line"]) == (str(repo.resolve()), "deploy/aws.ini", 2)
     assert where["commit"] == git(repo, "rev-list", "--max-parents=0", "HEAD").strip()
     assert any(note.startswith(f"repository {repo.resolve()}: 1 finding") for note in document["summary"]["notes"])
+
+
+def test_rewritten_history_keeps_the_old_location_marked_and_places_the_secret_again(tmp_path, rng, monkeypatch):
+    key_id, secret = key_pair(rng)
+    repo = new_repo(tmp_path / "app", {"README.md": "app\n"})
+    commit(repo, {"deploy/aws.ini": credentials_file(key_id, secret)}, "add deploy keys")
+    commit(repo, {"src/main.py": "print('hi')\n"}, "code")
+    before = git(repo, "rev-parse", "HEAD~1").strip()
+    db = tmp_path / "sweep.db"
+    assert run_cli("sweep", repo, "--db", db, "--jobs", "1").code == 1
+
+    # the keys commit is rewritten (same file, new commit), as a rebase or an amended message does
+    git(repo, "reset", "-q", "--hard", "HEAD~2")
+    commit(repo, {"deploy/aws.ini": credentials_file(key_id, secret)}, "add deploy keys, reworded")
+    after = git(repo, "rev-parse", "HEAD").strip()
+    second = run_cli("sweep", repo, "--db", db, "--jobs", "1")
+    assert second.code == 1, second.err
+
+    [finding] = report_json(db)["findings"]
+    where = {loc["commit"]: loc.get("unreachable", False) for loc in finding["locations"]}
+    assert where == {before: True, after: False}
+    monkeypatch.setenv("COLUMNS", "200")  # the table wide enough to show a location on one line
+    lines = run_cli("report", "--db", db).out.splitlines()
+    assert [("(no longer reachable)" in line) for line in lines if f"@{before[:10]}" in line] == [True]
+    assert [("(no longer reachable)" in line) for line in lines if f"@{after[:10]}" in line] == [False]
+
+    git(repo, "reset", "-q", "--hard", before)  # the old commit is reachable again
+    assert run_cli("sweep", repo, "--db", db, "--jobs", "1").code == 1
+    [finding] = report_json(db)["findings"]
+    assert {loc["commit"]: loc.get("unreachable", False) for loc in finding["locations"]} == \
+        {before: False, after: True}
+
+
+def test_a_version_1_store_is_upgraded_in_place(tmp_path, rng):
+    key_id, secret = key_pair(rng)
+    repo = new_repo(tmp_path / "app", {"keys.ini": credentials_file(key_id, secret)})
+    db = tmp_path / "sweep.db"
+    assert run_cli("sweep", repo, "--db", db, "--jobs", "1").code == 1
+    with sqlite3.connect(db) as con:  # back to what version 1 wrote
+        con.execute("ALTER TABLE location DROP COLUMN gone_run_id")
+        con.execute("PRAGMA user_version = 1")
+
+    assert run_cli("sweep", repo, "--db", db, "--jobs", "1").code == 1
+
+    with sqlite3.connect(db) as con:
+        assert con.execute("PRAGMA user_version").fetchone() == (2,)
+        assert con.execute("SELECT count(*) FROM location WHERE gone_run_id IS NULL").fetchone() == (1,)
+    [finding] = report_json(db)["findings"]
+    assert "unreachable" not in finding["locations"][0]
 
 
 def test_a_fork_costs_only_its_own_blobs_and_gets_its_own_locations(tmp_path, rng):

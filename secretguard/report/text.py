@@ -27,6 +27,8 @@ def describe(origin: Origin) -> str:
         where += f" @{origin.commit[:10]}"
         if origin.author:
             where += f" ({origin.author}, {(origin.date or '')[:10]})"
+    if origin.unreachable:
+        where += " (no longer reachable)"
     return where
 
 

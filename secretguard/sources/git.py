@@ -46,6 +46,8 @@ class GitScanResult:
     scanned_blobs: list[str] = field(default_factory=list)
     scanned_bytes: int = 0
     skipped: list[tuple[str, str]] = field(default_factory=list)
+    unreachable_commits: frozenset[str] = frozenset()
+    """Of the commits the caller asked to watch, those the walk did not reach (history was rewritten)."""
 
 
 def open_repository(path: str | Path, flags: RepositoryOpenFlag = RepositoryOpenFlag.DEFAULT) -> pygit2.Repository:
@@ -112,8 +114,11 @@ class History:
     """
 
     def __init__(self, repo: pygit2.Repository, commits: Sequence[pygit2.Oid], hidden: Sequence[pygit2.Oid] = (),
-                 trees: Sequence[pygit2.Oid] = (), blobs: Sequence[pygit2.Oid] = ()) -> None:
+                 trees: Sequence[pygit2.Oid] = (), blobs: Sequence[pygit2.Oid] = (),
+                 watch: Iterable[str] = ()) -> None:
         self.repo = repo
+        self.unreached: set[pygit2.Oid] = {pygit2.Oid(hex=c) for c in watch}
+        """Watched commits the walk has not reached (yet)."""
         self.introduced: dict[pygit2.Oid, Introduction] = {}
         """Every blob seen, with where it first appears (:data:`BELOW_RANGE` for blobs the range did not add)."""
         self.more_paths: dict[pygit2.Oid, list[str]] = defaultdict(list)
@@ -133,7 +138,9 @@ class History:
         if hidden:
             walked = list(walker)
             self._seed_below(walked)
+        unreached = self.unreached
         for commit in walked:
+            unreached.discard(commit.id)
             found: list[tuple[pygit2.Oid, str]] = []
             self._tree(commit.tree_id, b"", commit.id, found)
             yield from found
@@ -326,6 +333,7 @@ def scan_repository(
     exclude: Sequence[str] = (),
     on_total: Progress = lambda n: None,
     on_advance: Progress = lambda n: None,
+    watch_commits: Iterable[str] = (),
 ) -> GitScanResult:
     """Scan every unique blob reachable from the repository's refs, each once, in ``jobs`` processes.
 
@@ -334,6 +342,7 @@ def scan_repository(
     ``all_objects`` adds every commit and blob in the object database, reachable or not.
     ``skip_blobs(oid_hex)`` returning True means the blob was scanned elsewhere already.
     ``on_total``/``on_advance`` report bytes for a progress bar (the total grows while the walk runs).
+    Of ``watch_commits`` (hex IDs), those the walk does not reach come back as ``unreachable_commits``.
     """
     repo = open_repository(repo_path)
     detector_for(selection)  # check the rules before any work; forked workers inherit the detector
@@ -341,8 +350,9 @@ def scan_repository(
     try:
         commits, trees, blobs = _starts(repo, refs, all_objects)
         hidden = [obj.id for obj in (_resolve(repo, r) for r in exclude)]
-        history = History(repo, commits, hidden, trees, blobs)
+        history = History(repo, commits, hidden, trees, blobs, watch_commits)
         items = delta_order(repo.path, list(_sized(repo, history, result, skip_blobs, max_blob_size, on_total)))
+        result.unreachable_commits = frozenset(str(oid) for oid in history.unreached)
         blob_hits: dict[str, list[Hit]] = defaultdict(list)
         for batch_hits in run_batches(scan_blob_batch, ((repo.path, batch) for batch in batches(items)),
                                       selection, jobs,

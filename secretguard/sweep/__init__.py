@@ -104,7 +104,8 @@ def sweep(sources: Iterable[str], store: Store, runner: Runner, config: Config, 
                 size, refs = store.repository_state(key)
                 yield RepoTask(key=key, source=source, cache_dir=str(cache_dir), config=config, rule_info=info,
                                validate=validate, also_skip=frozenset(skips.delta) | placed, profile=digest,
-                               last_refs=refs, size_bytes=size), skips.shared
+                               last_refs=refs, size_bytes=size, placed=placed,
+                               located_commits=store.located_commits(key)), skips.shared
 
         for rec in runner.run(tasks()):
             store.record(run, rec)

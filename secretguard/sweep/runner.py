@@ -56,6 +56,10 @@ class RepoTask:
     """The refs digest of the last successful scan: while it is unchanged there is nothing new to scan."""
     size_bytes: int | None = None
     """The repository's object database size at the last scan, if known: sizes the task's memory request."""
+    placed: frozenset[str] = frozenset()
+    """Matched blobs this repository has placed (they are in ``also_skip`` too)."""
+    located_commits: frozenset[str] = frozenset()
+    """The commits of this repository's stored locations: the scan tells which no ref reaches any more."""
 
     @property
     def memory(self) -> int:
@@ -135,8 +139,13 @@ def scan_repo(task: RepoTask, known: KnownBlobs) -> RepoRecord:
                               seconds=time.monotonic() - started)
         result = scan_repository(
             str(path), task.config.rules, 1, max_blob_size=task.config.max_file_size,
-            skip_blobs=lambda oid: oid in task.also_skip or oid in known)
-        hits = [replace(hit, origin=replace(hit.origin, repo=task.key)) for hit in result.hits]
+            skip_blobs=lambda oid: oid in task.also_skip or oid in known, watch_commits=task.located_commits)
+        hits = result.hits
+        if result.unreachable_commits and task.placed:
+            # History was rewritten: a placed blob may now be reached through other commits; place those again.
+            hits = hits + scan_repository(str(path), task.config.rules, 1, max_blob_size=task.config.max_file_size,
+                                          skip_blobs=lambda oid: oid not in task.placed).hits
+        hits = [replace(hit, origin=replace(hit.origin, repo=task.key)) for hit in hits]
         findings = collect(hits, task.rule_info, user_filter(task.config.allowlist))
         warnings: list[str] = []
         if task.validate:
@@ -145,7 +154,8 @@ def scan_repo(task: RepoTask, known: KnownBlobs) -> RepoRecord:
             key=task.key, findings=tuple(StoredFinding.redacted(f) for f in findings),
             scanned_blobs=tuple(result.scanned_blobs), matched_blobs=_blob_oids(path, hits),
             scanned_bytes=result.scanned_bytes, skipped_blobs=len(result.skipped), size_bytes=object_bytes(path),
-            refs_sha256=refs, seconds=time.monotonic() - started, warnings=tuple(warnings))
+            refs_sha256=refs, seconds=time.monotonic() - started, warnings=tuple(warnings),
+            unreachable_commits=result.unreachable_commits)
     except SecretguardError as exc:
         error = str(exc)
     except Exception as exc:  # one repository's surprise must not end the sweep of the others

@@ -1,4 +1,4 @@
--- secretguard sweep store, schema version 1 (PRAGMA user_version = 1).
+-- secretguard sweep store, schema version 2 (PRAGMA user_version = 2).
 --
 -- One SQLite file (WAL mode) holds everything a sweep of many repositories knows: the repositories, the
 -- blobs already scanned (shared by every repository, so a fork costs nothing twice), the findings with
@@ -94,6 +94,8 @@ CREATE TABLE finding (
 
 -- Every place a finding was seen: the commit and path that introduced the blob, and where in it.
 -- Absent values are '' and 0 so that the uniqueness below holds (NULLs never compare equal).
+-- A location whose commit no ref reaches any more (history rewritten, branch deleted) is kept, since the
+-- secret was exposed there, and marked with the run that found it gone; it is cleared if it comes back.
 CREATE TABLE location (
     finding_id      INTEGER NOT NULL REFERENCES finding (id),
     repository_id   INTEGER NOT NULL REFERENCES repository (id),
@@ -104,6 +106,7 @@ CREATE TABLE location (
     author          TEXT,
     date            TEXT,
     first_run_id    INTEGER NOT NULL REFERENCES run (id),
+    gone_run_id     INTEGER REFERENCES run (id),    -- since when no ref reaches the commit; NULL: reachable
     PRIMARY KEY (finding_id, repository_id, "commit", path, line, "column")
 ) STRICT, WITHOUT ROWID;
 
@@ -132,4 +135,4 @@ CREATE TABLE triage (
 
 CREATE INDEX triage_finding ON triage (finding_id, id);
 
-PRAGMA user_version = 1;
+PRAGMA user_version = 2;

@@ -27,10 +27,18 @@ from typing import Any, cast
 from secretguard.errors import SecretguardError
 from secretguard.findings import Finding, Origin, Pair, redact, sort_findings
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 APPLICATION_ID = 0x53475357  # 'SGSW'
 BUSY_TIMEOUT_SECONDS = 30.0
 TRIAGE_STATUSES = ("false-positive", "revoked", "accepted")
+
+
+UPGRADES = (
+    "",  # version 0 is an empty file: it gets the whole schema
+    # 1 -> 2: locations that history rewriting left unreachable
+    "ALTER TABLE location ADD COLUMN gone_run_id INTEGER REFERENCES run (id);\nPRAGMA user_version = 2;\n",
+)
+"""``UPGRADES[v]`` takes a store from version ``v`` to ``v + 1``."""
 
 
 def utc_now() -> str:
@@ -106,6 +114,9 @@ class RepoRecord:
     refs_sha256: str | None = None
     seconds: float = 0.0
     warnings: tuple[str, ...] = ()
+    unreachable_commits: frozenset[str] | None = None
+    """Commits of this repository's stored locations that no ref reaches now; None when the history was not
+    walked this time (refs unchanged, or the scan failed)."""
 
 
 @dataclass(frozen=True)
@@ -167,6 +178,8 @@ class Store:
         if version == 0:
             schema = resources.files("secretguard.sweep").joinpath("schema.sql").read_text(encoding="utf-8")
             db.executescript(f"BEGIN IMMEDIATE;\n{schema}\nCOMMIT;")
+        elif version < SCHEMA_VERSION:
+            db.executescript(f"BEGIN IMMEDIATE;\n{''.join(UPGRADES[version:])}\nCOMMIT;")
 
     def close(self) -> None:
         self.db.close()
@@ -265,6 +278,13 @@ class Store:
             "JOIN blob b ON b.oid = rb.oid WHERE r.key = ? AND b.profile_id = ?", (key, profile_id))
         return frozenset(oid.hex() for (oid,) in rows)
 
+    def located_commits(self, key: str) -> frozenset[str]:
+        """The commits of every location stored for repository ``key``."""
+        rows = self.db.execute(
+            'SELECT DISTINCT l."commit" FROM location l JOIN repository r ON r.id = l.repository_id '
+            "WHERE r.key = ? AND l.\"commit\" != ''", (key,))
+        return frozenset(commit for (commit,) in rows)
+
     def repository_state(self, key: str) -> tuple[int | None, str | None]:
         """A repository's object database size and refs digest as of its last successful scan (None: unknown)."""
         row = self.db.execute("SELECT size_bytes, refs_sha256 FROM repository WHERE key = ?", (key,)).fetchone()
@@ -289,6 +309,8 @@ class Store:
                                ((repo_id, bytes.fromhex(oid)) for oid in rec.matched_blobs))
                 for finding in rec.findings:
                     new += self._write_finding(db, run.id, repo_id, finding, now)
+                if rec.unreachable_commits is not None:
+                    self._mark_reachability(db, run.id, repo_id, rec.unreachable_commits)
             db.execute("UPDATE repository SET status = ?, error = ?, last_run_id = ?, "
                        "size_bytes = coalesce(?, size_bytes), refs_sha256 = coalesce(?, refs_sha256) WHERE id = ?",
                        ("failed" if rec.error else "ok", rec.error, run.id, rec.size_bytes, rec.refs_sha256, repo_id))
@@ -298,6 +320,17 @@ class Store:
                 (run.id, repo_id, "failed" if rec.error else "ok", rec.error, len(rec.scanned_blobs),
                  rec.scanned_bytes, rec.skipped_blobs, new, round(rec.seconds, 3), now))
         return new
+
+    @staticmethod
+    def _mark_reachability(db: sqlite3.Connection, run_id: int, repo_id: int, unreachable: frozenset[str]) -> None:
+        """Mark the repository's locations at ``unreachable`` commits gone (since this run), and clear the mark
+        of any other: the walk reached it again."""
+        rows = db.execute('SELECT DISTINCT "commit", gone_run_id IS NOT NULL FROM location WHERE repository_id = ?',
+                          (repo_id,)).fetchall()
+        for commit, gone in rows:
+            if (commit in unreachable) != bool(gone):
+                db.execute('UPDATE location SET gone_run_id = ? WHERE repository_id = ? AND "commit" = ?',
+                           (run_id if commit in unreachable else None, repo_id, commit))
 
     @staticmethod
     def _write_finding(db: sqlite3.Connection, run_id: int, repo_id: int, f: StoredFinding, now: str) -> int:
@@ -334,10 +367,11 @@ class Store:
         """Every finding (only open ones unless ``include_triaged``), with its locations, validation and triage."""
         located: dict[int, list[Origin]] = defaultdict(list)
         for row in self.db.execute(
-                'SELECT l.finding_id, r.key, l."commit", l.path, l.line, l."column", l.author, l.date '
-                "FROM location l JOIN repository r ON r.id = l.repository_id"):
+                'SELECT l.finding_id, r.key, l."commit", l.path, l.line, l."column", l.author, l.date, '
+                "l.gone_run_id IS NOT NULL FROM location l JOIN repository r ON r.id = l.repository_id"):
             located[row[0]].append(Origin(source="git", repo=row[1], commit=row[2] or None, path=row[3] or None,
-                                          line=row[4] or None, column=row[5] or None, author=row[6], date=row[7]))
+                                          line=row[4] or None, column=row[5] or None, author=row[6], date=row[7],
+                                          unreachable=True if row[8] else None))
         found: list[Finding] = []
         for row in self.db.execute(
                 "SELECT f.id, f.fingerprint, f.rule, f.name, f.severity, f.secret_sha256, f.secret_redacted, "
