@@ -459,3 +459,45 @@ def test_a_sweep_killed_mid_way_resumes_without_rescanning_or_losing_anything(tm
         for table in ("blob", "finding", "location"):
             assert a.execute(f"SELECT count(*) FROM {table}").fetchone() == \
                    b.execute(f"SELECT count(*) FROM {table}").fetchone(), table
+
+
+POISON = """\
+import os
+
+import secretguard.sources.git as git_source
+
+_scan = git_source.scan_repository
+
+
+def scan_repository(repo_path, *args, **kwargs):
+    if "poisoned" in str(repo_path):
+        os._exit(137)  # as the kernel's out-of-memory killer ends a process
+    return _scan(repo_path, *args, **kwargs)
+
+
+git_source.scan_repository = scan_repository
+"""
+
+
+def test_a_worker_that_dies_fails_only_its_own_repository(tmp_path, rng, monkeypatch):
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text(POISON)  # read by the spawned workers only: the driver is running
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(site), os.environ.get("PYTHONPATH")])))
+    names = ["alpha", "beta", "poisoned", "gamma", "delta", "epsilon"]
+    keys = {}
+    for name in names:
+        key_id, secret = key_pair(rng)
+        keys[name] = key_id
+        new_repo(tmp_path / name, {"keys.ini": credentials_file(key_id, secret)})
+    db = tmp_path / "sweep.db"
+
+    run = run_cli("sweep", *(tmp_path / name for name in names), "--db", db, "--jobs", "2")
+
+    assert run.code == 2, run.err
+    with Store(db) as store:
+        assert store.failed_repositories() == [
+            (str((tmp_path / "poisoned").resolve()),
+             f"{(tmp_path / 'poisoned').resolve()}: the worker process died (killed, or out of memory)")]
+    found = {f["secret"][:4] + f["secret"][-4:] for f in report_json(db)["findings"]}
+    assert found == {keys[n][:4] + keys[n][-4:] for n in names if n != "poisoned"}

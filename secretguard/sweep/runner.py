@@ -249,23 +249,43 @@ class LocalRunner:
 
     def _drain(self, pool: ProcessPoolExecutor, pending: dict[Future[RepoRecord], tuple[RepoTask, str]]
                ) -> Generator[RepoRecord, None, ProcessPoolExecutor]:
-        """Yield the records of the tasks that finish next; a dead worker fails its tasks and the pool is renewed."""
+        """Yield the records of the tasks that finish next.
+
+        A worker that dies breaks the whole pool, and every task in it fails without telling which one killed
+        it; so each of those tasks runs again alone in a new pool, and only the one that kills its worker again
+        is recorded as failed.
+        """
         done, _ = wait(pending, return_when=FIRST_COMPLETED)
-        broken = False
+        broken: list[tuple[RepoTask, str]] = []
         for future in done:
-            task, _ = pending.pop(future)
+            task, shared = pending.pop(future)
             try:
                 yield future.result()
             except BrokenProcessPool:
-                broken = True
-                yield RepoRecord(key=task.key, error=f"{task.key}: the worker process died (killed, or out of memory)")
+                broken.append((task, shared))
+        if broken:
+            for future, job in pending.items():
+                try:
+                    record = future.result(timeout=0)
+                except Exception:  # failed with the pool (or never ran): run it again
+                    broken.append(job)
+                else:
+                    yield record
+            pending.clear()
+            pool.shutdown(wait=True, cancel_futures=True)
+            pool = self._pool()
+            for task, shared in broken:
+                try:
+                    yield pool.submit(_local_task, task, shared).result()
+                except BrokenProcessPool:
+                    pool.shutdown(wait=True, cancel_futures=True)
+                    pool = self._pool()
+                    yield RepoRecord(key=task.key,
+                                     error=f"{task.key}: the worker process died (killed, or out of memory)")
         needed = {shared for _, shared in pending.values()} | set(self._shared[-1:])
         for path in [p for p in self._shared if p not in needed]:
             os.unlink(path)  # a worker that mapped it keeps reading it
             self._shared.remove(path)
-        if broken:
-            pool.shutdown(wait=True, cancel_futures=True)
-            pool = self._pool()
         return pool
 
     def close(self) -> None:
