@@ -14,6 +14,7 @@ from pathlib import Path
 
 import boto3
 import pytest
+from botocore.response import StreamingBody
 from botocore.stub import Stubber
 
 from secretguard.aws.session import make_client, make_session
@@ -23,7 +24,7 @@ from secretguard.engine import Detector
 from secretguard.findings import Finding, Origin
 from secretguard.rules import load_rules
 from secretguard.sources.aws_env import (
-    CLOUD_RULE, Environment, ecs_environments, environment_hits, is_literal_value, is_secret_name,
+    CLOUD_RULE, Environment, EnvironmentFiles, ecs_environments, environment_hits, is_literal_value, is_secret_name,
     lambda_environments, scan_aws,
 )
 
@@ -188,6 +189,44 @@ def test_ecs_secret_in_inactive_revision_only(aws) -> None:
     result = run_scan(services=("ecs",))
     assert [(o.source, o.resource, o.container, o.variable) for o in at(result.findings, PASSWORD)] == \
         [("ecs", old, "app", "DB_PASSWORD")]
+
+
+def test_ecs_environment_files_in_s3_are_scanned_and_placed_at_the_file(aws) -> None:
+    s3 = boto3.client("s3", region_name="us-east-1")
+    s3.create_bucket(Bucket="app-config")
+    s3.put_object(Bucket="app-config", Key="prod/web.env",
+                  Body=f"# production\nLOG_LEVEL=info\nSENDGRID_API_KEY={SENDGRID}\nDB_PASSWORD={PASSWORD}\n".encode())
+    ecs = boto3.client("ecs", region_name="us-east-1")
+    files = [{"value": "arn:aws:s3:::app-config/prod/web.env", "type": "s3"}]
+    arns = [ecs.register_task_definition(family="web", containerDefinitions=[
+        {"name": "app", "image": "busybox", "memory": 128, "environmentFiles": files}])["taskDefinition"]["taskDefinitionArn"]
+        for _ in range(2)]
+    missing = ecs.register_task_definition(family="batch", containerDefinitions=[
+        {"name": "job", "image": "busybox", "memory": 128,
+         "environmentFiles": [{"value": "arn:aws:s3:::app-config/gone.env", "type": "s3"}]}])["taskDefinition"]
+
+    result = run_scan(services=("ecs",))
+
+    [sendgrid] = [f for f in result.findings if f.secret == SENDGRID]
+    assert sorted((o.resource, o.container, o.path, o.variable) for o in sendgrid.locations) == \
+        [(arn, "app", "s3://app-config/prod/web.env", "SENDGRID_API_KEY") for arn in sorted(arns)]
+    assert {(o.path, o.variable) for f in result.findings if f.secret == PASSWORD for o in f.locations} == \
+        {("s3://app-config/prod/web.env", "DB_PASSWORD")}
+    [note] = [n for n in result.summary.notes if "gone.env" in n]
+    assert note.startswith(f"{missing['taskDefinitionArn']}: environment not readable: s3://app-config/gone.env: ")
+    assert "NoSuchKey" in note
+
+
+def test_an_environment_file_is_fetched_once_and_read_as_name_value_lines() -> None:
+    s3 = make_client(make_session(region="us-east-1"), "s3", "us-east-1")
+    body = b"# comment\n\nTOKEN=a=b==\nQUOTED=\"kept\"\nnot a variable\n"
+    with Stubber(s3) as stub:
+        stub.add_response("get_object", {"Body": StreamingBody(io.BytesIO(body), len(body))},
+                          {"Bucket": "cfg", "Key": "dir/app.env"})
+        files = EnvironmentFiles(s3)
+        first = files.variables("arn:aws:s3:::cfg/dir/app.env")
+        assert files.variables("arn:aws:s3:::cfg/dir/app.env") == first  # no second call: the stub has none
+    assert first == ((("QUOTED", '"kept"'), ("TOKEN", "a=b==")), None)
 
 
 # --- failures, pagination, the command line ----------------------------------------------------------

@@ -126,8 +126,45 @@ def lambda_environments(client: Any, region: str) -> Iterator[Environment]:
                               if error else None)
 
 
-def ecs_environments(client: Any, region: str) -> Iterator[Environment]:
-    """The plain ``environment`` of every container of every task definition revision, ACTIVE and INACTIVE.
+ENV_FILE_MAX_BYTES = 1024 * 1024
+"""Longer environment files are read this far: ECS itself limits each file to far less."""
+
+
+class EnvironmentFiles:
+    """Reads the S3 environment files task definitions name (``environmentFiles``), each once per scan."""
+
+    def __init__(self, s3: Any) -> None:
+        self.s3 = s3
+        self._read: dict[str, tuple[tuple[tuple[str, str], ...], str | None]] = {}
+
+    def variables(self, arn: str) -> tuple[tuple[tuple[str, str], ...], str | None]:
+        """The ``NAME=value`` lines of the file at S3 object ``arn``, or why it could not be read."""
+        if arn not in self._read:
+            self._read[arn] = self._fetch(arn)
+        return self._read[arn]
+
+    def _fetch(self, arn: str) -> tuple[tuple[tuple[str, str], ...], str | None]:
+        bucket, _, key = arn.partition(":::")[2].partition("/")
+        if not bucket or not key:
+            return (), "not an S3 object ARN"
+        try:
+            body = self.s3.get_object(Bucket=bucket, Key=key)["Body"]
+            text = body.read(ENV_FILE_MAX_BYTES).decode("utf-8", "replace")
+        except (ClientError, BotoCoreError) as exc:
+            return (), error_line(exc)
+        # The format ECS reads: NAME=value per line and '#' comments; quotes are part of the value.
+        lines = [line.strip() for line in text.splitlines()]
+        return _variables(line.split("=", 1) for line in lines if "=" in line and not line.startswith("#")), None
+
+
+def s3_uri(arn: str) -> str:
+    """``s3://bucket/key`` for an S3 object ARN."""
+    return "s3://" + arn.partition(":::")[2]
+
+
+def ecs_environments(client: Any, region: str, files: EnvironmentFiles | None = None) -> Iterator[Environment]:
+    """The plain ``environment`` of every container of every task definition revision, ACTIVE and INACTIVE, and
+    with ``files``, the S3 ``environmentFiles`` they load.
 
     ``secrets`` entries are references to Secrets Manager or SSM and are not read.
     """
@@ -137,17 +174,30 @@ def ecs_environments(client: Any, region: str) -> Iterator[Environment]:
             for arn in page.get("taskDefinitionArns", []):
                 definition = client.describe_task_definition(taskDefinition=arn)["taskDefinition"]
                 for container in definition.get("containerDefinitions", []):
+                    origin = Origin(source="ecs", resource=definition.get("taskDefinitionArn", arn),
+                                    container=container.get("name"), region=region)
                     variables = _variables((e.get("name", ""), e.get("value", ""))
                                            for e in container.get("environment") or [])
                     if variables:
-                        yield Environment(Origin(source="ecs", resource=definition.get("taskDefinitionArn", arn),
-                                                 container=container.get("name"), region=region), variables)
+                        yield Environment(origin, variables)
+                    if files is not None:
+                        yield from _file_environments(files, origin, container.get("environmentFiles") or [])
 
 
-READERS: dict[str, Callable[[Any, str], Iterator[Environment]]] = {
-    "lambda": lambda_environments,
-    "ecs": ecs_environments,
+def _file_environments(files: EnvironmentFiles, origin: Origin, entries: list[dict[str, str]]) -> Iterator[Environment]:
+    for entry in entries:
+        if entry.get("type", "s3") == "s3" and entry.get("value"):
+            variables, error = files.variables(entry["value"])
+            uri = s3_uri(entry["value"])
+            if variables or error:
+                yield Environment(replace(origin, path=uri), variables, f"{uri}: {error}" if error else None)
+
+
+READERS: dict[str, Callable[[Callable[[str], Any], str], Iterator[Environment]]] = {
+    "lambda": lambda client, region: lambda_environments(client("lambda"), region),
+    "ecs": lambda client, region: ecs_environments(client("ecs"), region, EnvironmentFiles(client("s3"))),
 }
+"""Per service: its environments in a region, given a function that makes a client of any service there."""
 
 
 @dataclass
@@ -165,8 +215,8 @@ def read_service(session: boto3.Session, service: str, region: str, endpoint_url
     """Read one service in one region; an AWS or network failure is kept, not raised, so other regions go on."""
     result = ReadResult(service, region)
     try:
-        client = make_client(session, service, region, endpoint_url)
-        result.environments.extend(READERS[service](client, region))
+        result.environments.extend(READERS[service](
+            lambda name: make_client(session, name, region, endpoint_url), region))
     except NoCredentialsError:  # not a region's problem: the whole scan stops
         raise
     except (ClientError, BotoCoreError) as exc:
