@@ -40,8 +40,9 @@ HEX_DIGEST = re.compile(r"^(?:[0-9a-f]{32}|[0-9a-f]{40}|[0-9a-f]{64}|[0-9A-F]{32
 
 
 def is_vendor_example(secret: str, rule_id: str) -> bool:
-    """AWS documentation keys and anything ending in EXAMPLE."""
-    return secret in VENDOR_EXAMPLE_KEYS or secret.upper().endswith("EXAMPLE") or "EXAMPLEKEY" in secret
+    """AWS documentation keys, anything ending in EXAMPLE, and values that spell EXAMPLE in capitals anywhere (AWS
+    documentation writes IDs and tokens as ``a1b2c3d4-5678-90ab-cdef-EXAMPLE11111``)."""
+    return secret in VENDOR_EXAMPLE_KEYS or secret.upper().endswith("EXAMPLE") or "EXAMPLE" in secret
 
 
 def is_placeholder(secret: str, rule_id: str) -> bool:

@@ -11,13 +11,14 @@ from secretguard.filters import is_dropped, is_inline_allowed
     "AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "${DB_PASSWORD}", "{{ secrets.TOKEN }}",
     "<your-token>", "YOUR_API_KEY_HERE", "xxxxxxxxxxxx", "sk_live_********", "changeme", "$TOKEN",
     "os.environ['X']", "process.env.TOKEN", "aaaaaaaaaaaa", "https://hooks.slack.com/services/T0/B0/XXXXXXXXX",
+    "a1b2c3d4-5678-90ab-cdef-EXAMPLE11111", "us-west-2_EXAMPLE#import-example3#1667948397084",
 ])
 def test_placeholders_are_dropped(secret: str):
     assert is_dropped(secret, "any-rule")
 
 
 @pytest.mark.parametrize("secret", [
-    "p@$sW0rd!x9Qz", "Zq81mWc4Lp0sXv7Ne2Rt5Yb9", "sk_live_ESQedUStPKR0CsTy4Qwb8Dwk",
+    "p@$sW0rd!x9Qz", "Zq81mWc4Lp0sXv7Ne2Rt5Yb9", "sk_live_ESQedUStPKR0CsTy4Qwb8Dwk", "Example-Rb7x2Qm9Lk4Tz",
     "MIIEpAIBAAKCAQEA" + "Ab3xxxxQ9" + "K7mZp2Lq" * 200,  # a short chance run inside a long key
 ])
 def test_real_looking_secrets_stay(secret: str):
