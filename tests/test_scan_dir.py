@@ -175,3 +175,21 @@ def test_parallel_and_inline_give_the_same_findings(planted):
     _, one = scan_json(planted, "--jobs", "1")
     _, two = scan_json(planted, "--jobs", "2")
     assert one["findings"] == two["findings"]
+
+
+def test_secretguards_own_installed_rules_are_not_reported(planted, monkeypatch):
+    import secretguard.sources.files as files
+
+    own = planted / "venv" / "site-packages" / "secretguard" / "patterns"
+    own.mkdir(parents=True)
+    (own / "tokens.yaml").write_text(f"rules:\n  - id: t\n    examples: ['key = {TOKEN}']\n")
+    monkeypatch.setattr(files, "builtin_rules_dir", lambda: own)  # as if secretguard were installed there
+
+    _, document = scan_json(planted)
+    paths = {o["path"] for f in document["findings"] for o in f["locations"]}
+    assert paths and not any(p.startswith("venv/") for p in paths)
+    assert {"path": "venv/site-packages/secretguard/patterns",
+            "reason": "secretguard's own rules, whose examples are fake secrets"} in document["summary"]["skipped"]
+
+    _, document = scan_json(own, "--config", str(planted / ".secretguard.yaml"))  # named on its own, it is scanned
+    assert {o["path"] for f in document["findings"] for o in f["locations"]} == {"tokens.yaml"}

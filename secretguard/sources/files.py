@@ -10,10 +10,12 @@ from pathlib import Path
 from secretguard.config import RuleSelection
 from secretguard.errors import SourceError
 from secretguard.findings import Hit, Origin
+from secretguard.rules import builtin_rules_dir
 from secretguard.scanning import detector_for, scan_chunk
 from secretguard.sources import Chunk, looks_binary
 
 SKIPPED_DIRS = frozenset({".git", ".hg", ".svn"})
+OWN_RULES = "secretguard's own rules, whose examples are fake secrets"
 BATCH_BYTES = 4 * 1024 * 1024
 BATCH_FILES = 256
 
@@ -54,7 +56,8 @@ def walk(root: Path, max_file_size: int, respect_gitignore: bool, report: WalkRe
     """Yield every file worth scanning under ``root``.
 
     Directory symlinks are followed once: a directory already visited (same device and inode) is skipped,
-    so symlink loops end.
+    so symlink loops end. The installed copy of secretguard's own rules is skipped too (a scan of a virtualenv
+    would otherwise report every example in them), unless it is ``root`` itself.
     """
     if not root.exists():
         raise SourceError(f"{root}: no such file or directory")
@@ -64,10 +67,13 @@ def walk(root: Path, max_file_size: int, respect_gitignore: bool, report: WalkRe
     if not os.access(root, os.R_OK | os.X_OK):
         raise SourceError(f"{root}: permission denied")
     ignored = _ignored_by_git(root) if respect_gitignore else None
-    seen: set[tuple[int, int]] = set()
+    own = os.stat(builtin_rules_dir())
+    seen: set[tuple[int, int]] = {(own.st_dev, own.st_ino)}
     for dirpath, dirnames, filenames in os.walk(root, followlinks=True, onerror=None):
         st = os.stat(dirpath)
-        if (st.st_dev, st.st_ino) in seen:
+        if (st.st_dev, st.st_ino) in seen and dirpath != str(root):
+            if (st.st_dev, st.st_ino) == (own.st_dev, own.st_ino):
+                report.skipped.append((Path(dirpath).relative_to(root).as_posix(), OWN_RULES))
             dirnames[:] = []
             continue
         seen.add((st.st_dev, st.st_ino))
