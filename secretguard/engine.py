@@ -232,8 +232,10 @@ class Detector:
             if s_start < 0 or s_end <= s_start or (rule.id, s_start, s_end) in found:
                 continue
             secret = data[s_start:s_end]
-            if rule.keywords and not any(k in m.group(0).lower() for k in rule.keywords):
-                continue
+            if rule.keywords:  # in the match, or before it on its line (a rule may keep its name in a lookbehind)
+                context = data[lines.start_of(m.start()):m.end()].lower()
+                if not any(k in context for k in rule.keywords):
+                    continue
             entropy = shannon_entropy(secret)
             if rule.spec.entropy is not None and entropy < rule.spec.entropy:
                 continue

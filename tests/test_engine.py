@@ -112,3 +112,21 @@ rules:
     assert "rule upper-code runs without the prefilter" in caplog.text
     assert found(detector, "code=QZXW12345678 and tok_a8Fk2LmQ9zXw4RtY7uPb3NcV") == [
         ("upper-code", "QZXW12345678"), ("test-token", "tok_a8Fk2LmQ9zXw4RtY7uPb3NcV")]
+
+
+@pytest.mark.parametrize("use_hyperscan", PATHS, ids=lambda hs: "hyperscan" if hs else "regex")
+def test_a_keyword_may_stand_before_the_match_on_its_line(tmp_path: Path, use_hyperscan: bool):
+    rules = tmp_path / "lookbehind.yaml"
+    rules.write_text("""\
+rules:
+  - id: acme-token
+    name: Acme token
+    severity: high
+    keywords: [acme_token]
+    pattern: '(?<=acme_token=)(?P<secret>[A-Za-z0-9]{20})\\b'
+""")
+    detector = Detector(load_rules([rules], builtin=False), use_hyperscan=use_hyperscan)
+
+    assert found(detector, "acme_token=Qz8Lm2Xw9Rt4Yb7Nc3Vp\nother=Qz8Lm2Xw9Rt4Yb7Nc3Vq\n") == [
+        ("acme-token", "Qz8Lm2Xw9Rt4Yb7Nc3Vp")]
+    assert found(detector, "acme_token=\nQz8Lm2Xw9Rt4Yb7Nc3Vp\n") == []  # a keyword on another line is no context
