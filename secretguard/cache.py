@@ -1,14 +1,18 @@
 """The on-disk cache of work derived from rules: compiled Hyperscan databases and parsed rule files.
 
 Entries are named by a hash of what they were made from, so a changed input simply misses; they never
-hold a secret. Every failure to read or write an entry only costs the work again.
+hold a secret. Every failure to read or write an entry only costs the work again, so writing one also clears
+entries not used for :data:`MAX_AGE_DAYS` (left by rules and versions no longer in use).
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import time
 from pathlib import Path
+
+MAX_AGE_DAYS = 30
 
 
 def cache_dir() -> Path:
@@ -18,15 +22,20 @@ def cache_dir() -> Path:
 
 
 def read_entry(name: str) -> bytes | None:
-    """The entry ``name``, or None when it is missing or unreadable."""
+    """The entry ``name``, or None when it is missing or unreadable. Reading marks it as used now."""
+    path = cache_dir() / name
     try:
-        return (cache_dir() / name).read_bytes()
+        data = path.read_bytes()
     except OSError:
         return None
+    with contextlib.suppress(OSError):
+        os.utime(path)
+    return data
 
 
 def write_entry(name: str, data: bytes) -> None:
     """Store ``data`` as ``name`` atomically, so a concurrent reader sees all of it or none."""
+    _clear_old_entries()
     path = cache_dir() / name
     tmp = path.with_name(f".{name}.{os.getpid()}.tmp")
     try:
@@ -36,3 +45,12 @@ def write_entry(name: str, data: bytes) -> None:
     except OSError:
         with contextlib.suppress(OSError):
             tmp.unlink(missing_ok=True)
+
+
+def _clear_old_entries() -> None:
+    cutoff = time.time() - MAX_AGE_DAYS * 86400
+    with contextlib.suppress(OSError):
+        for entry in os.scandir(cache_dir()):
+            with contextlib.suppress(OSError):
+                if entry.is_file() and entry.stat().st_mtime < cutoff:
+                    os.unlink(entry.path)
