@@ -67,12 +67,15 @@ def is_literal_value(value: str) -> bool:
         and not is_dropped(value, CLOUD_RULE)
 
 
+Variables = tuple[tuple[str, str], ...]
+"""Environment variables as (name, value) pairs, sorted by name."""
+
 @dataclass(frozen=True, slots=True)
 class Environment:
     """The variables of one function version or one container of one task definition revision."""
 
     origin: Origin
-    variables: tuple[tuple[str, str], ...]
+    variables: Variables
     error: str | None = None
     """Why the variables could not be read (a KMS key the caller cannot use), if so."""
 
@@ -106,7 +109,7 @@ def environment_hits(detector: Detector, env: Environment) -> list[Hit]:
     return hits
 
 
-def _variables(pairs: Any) -> tuple[tuple[str, str], ...]:
+def _variables(pairs: Any) -> Variables:
     return tuple(sorted((str(k), str(v)) for k, v in pairs))
 
 
@@ -135,15 +138,15 @@ class EnvironmentFiles:
 
     def __init__(self, s3: Any) -> None:
         self.s3 = s3
-        self._read: dict[str, tuple[tuple[tuple[str, str], ...], str | None]] = {}
+        self._read: dict[str, tuple[Variables, str | None]] = {}
 
-    def variables(self, arn: str) -> tuple[tuple[tuple[str, str], ...], str | None]:
+    def variables(self, arn: str) -> tuple[Variables, str | None]:
         """The ``NAME=value`` lines of the file at S3 object ``arn``, or why it could not be read."""
         if arn not in self._read:
             self._read[arn] = self._fetch(arn)
         return self._read[arn]
 
-    def _fetch(self, arn: str) -> tuple[tuple[tuple[str, str], ...], str | None]:
+    def _fetch(self, arn: str) -> tuple[Variables, str | None]:
         bucket, _, key = arn.partition(":::")[2].partition("/")
         if not bucket or not key:
             return (), "not an S3 object ARN"
