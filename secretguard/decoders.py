@@ -1,6 +1,6 @@
 """Decoders: find encoded tokens in a chunk, decode them, scan what they hide, and report it where the token is.
 
-Candidates come from one Hyperscan pass (a ``regex`` pass where Hyperscan is missing) and, for free, from the
+Candidates come from one Hyperscan pass (a few standard-library searches where Hyperscan is missing) and, for free, from the
 plain scan's matches: base64/base64url and hex values whose every group can only encode ASCII text (so
 identifiers, digests and binary blobs such as images, fonts and lockfile hashes are never candidates),
 ``%XX`` percent escapes, and JSON/JavaScript escapes (``\\":``, ``\\/``, ``\\u00XX``). Each decoded token
@@ -19,6 +19,7 @@ from bisect import bisect_right
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from functools import cache, lru_cache
+from itertools import islice
 from typing import TYPE_CHECKING
 from urllib.parse import unquote_to_bytes
 
@@ -36,6 +37,8 @@ MAX_DECODED_BYTES = 256 * 1024
 MAX_TOKEN_CHARS = MAX_DECODED_BYTES * 2
 MAX_TOKENS = 2048
 """Candidate tokens looked at per chunk and level, so a file of many tiny tokens stays cheap too."""
+MAX_CANDIDATES = 4 * MAX_TOKENS + 1
+"""Candidate hits gathered per chunk before the search stops."""
 CONTEXT_BYTES = 80
 """Bytes of the line before a token that are copied in front of its decoded text."""
 PRINTABLE_SHARE = 0.9
@@ -61,17 +64,25 @@ _ESCAPE = r'\\":|\\" :|\\/|\\u00'  # literals: Hyperscan skips to them
 # Hyperscan skip most text: looking at every word of every file cost as much as the detector itself. In
 # decoded text (small) every delimited run is a candidate. One expression finds base64 and hex alike (one
 # automaton, about half the cost of two); which one a run is, its characters tell. Hyperscan reports where a
-# match ends (the run ends before the delimiter, or at the end of the data); the fallback needs `regex` for
-# the variable-length lookbehind.
+# match ends (the run ends before the delimiter, or at the end of the data).
 _VALUE = "=[\\t ]{0,4}[\"'`]?"
 _ENCODED = f"(?:{_B64_BODY}|{_HEX_BODY})"
 _HS_PATTERNS = {
     "chunk": {"value": f"{_VALUE}{_ENCODED}(?:[^={_B64}]|\\z)", "percent": _PERCENT, "json-escape": _ESCAPE},
     "region": {"value": f"(?:\\A|[^{_B64}]){_ENCODED}(?:[^={_B64}]|\\z)", "percent": _PERCENT, "json-escape": _ESCAPE},
 }
+# The fallback finds delimited runs of the base64 alphabet with the standard `re` and checks their shape by
+# slicing (each character class at its offset in a 4-character group, or in a hex pair), so a huge run costs
+# one linear pass and no backtracking state. A run longer than any token worth decoding is skipped on both
+# paths (see _run_token).
+_RUN = f"(?=([{_B64}]+={{0,2}})(?![={_B64}]))"  # a lookahead, so the padding can open the next candidate
+_RE_RUNS = {
+    "chunk": re.compile(f"{_VALUE}{_RUN}".encode()),
+    "region": re.compile(f"(?<![{_B64}]){_RUN}".encode()),
+}
 _RE_PATTERNS = {
-    "chunk": {"value": f"(?<={_VALUE}){_ENCODED}(?![={_B64}])", "percent": _PERCENT, "json-escape": _ESCAPE},
-    "region": {"value": f"(?<![{_B64}]){_ENCODED}(?![={_B64}])", "percent": _PERCENT, "json-escape": _ESCAPE},
+    where: {"percent": re.compile(_PERCENT.encode()), "json-escape": re.compile(_ESCAPE.encode())}
+    for where in _RE_RUNS
 }
 _ENCODED_TOKEN = re.compile(_ENCODED.encode())
 _KINDS = ("value", "percent", "json-escape")
@@ -91,29 +102,27 @@ TOKEN_WINDOW = 16 * 1024
 
 class CandidateFinder:
     """The compiled candidate search for chunks or for decoded text: one Hyperscan database for every decoder,
-    else one regex each."""
+    else a few standard-library patterns."""
 
     def __init__(self, where: str = "chunk", use_hyperscan: bool | None = None) -> None:
         self.database = None
-        self.regexes: dict[str, regex.Pattern[bytes]] = {}
+        self.where = where
         if hyperscan is not None and use_hyperscan is not False:
             self.database = compile_database([_HS_PATTERNS[where][k].encode() for k in _KINDS], [0] * len(_KINDS))
-        else:
-            import regex  # for the variable-length lookbehind
-
-            self.regexes = {k: regex.compile(p.encode()) for k, p in _RE_PATTERNS[where].items()}
 
     def _hits(self, data: bytes) -> list[tuple[int, str]]:
         """(offset, decoder) of each candidate: where its run, ``%XX`` or escape ends."""
         found: list[tuple[int, str]] = []
-        if self.database is None:
-            for kind, pattern in self.regexes.items():
-                found += ((m.end(), kind) for m in pattern.finditer(data))
-            return found
+        if self.database is None:  # the same first candidates Hyperscan's early stop keeps
+            runs = (m.end(1) for m in _RE_RUNS[self.where].finditer(data) if _encoded_shape(data, *m.span(1)))
+            found += islice(((end, "value") for end in runs), MAX_CANDIDATES)
+            for kind, pattern in _RE_PATTERNS[self.where].items():
+                found += islice(((m.end(), kind) for m in pattern.finditer(data)), MAX_CANDIDATES)
+            return sorted(found)[:MAX_CANDIDATES]
 
         def on_match(index: int, _start: int, end: int, _flags: int, _ctx: object) -> bool:
             found.append((end, _KINDS[index]))
-            return len(found) > 4 * MAX_TOKENS  # True stops the scan
+            return len(found) >= MAX_CANDIDATES  # True stops the scan
 
         try:
             self.database.scan(data, match_event_handler=on_match)
@@ -176,6 +185,44 @@ def _run_token(data: bytes, end: int) -> tuple[int, int]:
     if m is None or m.end() != end or (m.start() == low and low > 0):
         return end, end
     return m.span()
+
+
+def _encoded_shape(data: bytes, start: int, end: int) -> bool:
+    """Whether the delimited run ``data[start:end]`` has the shape of ``_ENCODED`` (base64 of text, or hex of
+    text), checked by slicing; a run longer than any token worth decoding is refused unread, as
+    :func:`_run_token` refuses it."""
+    if end - start > MAX_TOKEN_CHARS + 2:
+        return False
+    run = data[start:end]
+    body = run.rstrip(b"=")
+    if len(body) >= 16 and len(body) % 4 != 1 and not (
+        body[0::4].translate(None, _C1_BYTES) or body[1::4].translate(None, _C2_BYTES)
+        or body[2::4].translate(None, _C3_BYTES)
+    ):
+        return True
+    if body != run or len(body) < 20 or len(body) % 2:
+        return False
+    highs, lows = body[0::2], body[1::2]
+    if highs.translate(None, b"0234567") or lows.translate(None, _HEX_DIGITS):
+        return False
+    return all(lows[i] in b"9aAdD" for i in _indexes(highs, b"0"))
+
+
+def _indexes(data: bytes, byte: bytes) -> Iterator[int]:
+    """Every offset of ``byte`` in ``data``."""
+    i = data.find(byte)
+    while i >= 0:
+        yield i
+        i = data.find(byte, i + 1)
+
+
+def _class_bytes(char_class: str) -> bytes:
+    """The bytes a one-character regex class such as ``[C-DI-Za-f]`` admits."""
+    return bytes(b for b in range(128) if re.fullmatch(char_class.encode(), bytes([b])))
+
+
+_C1_BYTES, _C2_BYTES, _C3_BYTES = (_class_bytes(c) for c in (_C1, _C2, _C3))
+_HEX_DIGITS = b"0123456789abcdefABCDEF"
 
 
 _B64_ALPHABET = bytes(range(65, 91)) + bytes(range(97, 123)) + b"0123456789+/_-="

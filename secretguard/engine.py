@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import os
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
@@ -21,10 +22,16 @@ from secretguard.entropy import shannon_entropy
 from secretguard.filters import is_dropped, is_inline_allowed
 from secretguard.rules import SECRET_GROUP, Rule, prefilter_pattern
 
-try:  # Hyperscan ships wheels for x86-64 only; everything still works without it.
-    import hyperscan
-except ImportError:  # pragma: no cover - exercised on machines without the wheel
-    hyperscan = None  # type: ignore[assignment]
+ENGINE_VARIABLE = "SECRETGUARD_ENGINE"
+"""Set to ``regex`` to run every rule on the pure-``regex`` path even where Hyperscan is installed."""
+
+if os.environ.get(ENGINE_VARIABLE) == "regex":
+    hyperscan = None
+else:
+    try:  # Hyperscan has wheels for x86-64 and 64-bit ARM; everything still works without it.
+        import hyperscan
+    except ImportError:  # pragma: no cover - exercised on machines without the wheel
+        hyperscan = None  # type: ignore[assignment]
 
 
 @dataclass(frozen=True, slots=True)

@@ -119,6 +119,19 @@ def test_both_candidate_paths_agree(where):
     assert len([kind for kind, _, _ in tokens if kind == "base64"]) == (31 if where == "region" else 30)
 
 
+@pytest.mark.skipif(hyperscan is None, reason="needs the Hyperscan wheel")
+@pytest.mark.parametrize("where", ["chunk", "region"])
+def test_both_candidate_paths_agree_on_random_runs(where):
+    """Runs cut by '=', quotes and spaces at random places, hex of text and its near misses, padding."""
+    rng = random.Random(7)
+    pieces = ["=", "==", "===", " ", "'", "\n", "= ", "0a", "09", "0b", "4142", "7e", "AAAA", "Q2Fk", "ZW50",
+              b64("password=hunter2hunter2"), "41424344454647484950", "x" * 17]
+    for _ in range(200):
+        data = "".join(rng.choice(pieces) for _ in range(rng.randint(1, 40))).encode()
+        expected = list(CandidateFinder(where, use_hyperscan=True).tokens(data))
+        assert list(CandidateFinder(where, use_hyperscan=False).tokens(data)) == expected, data
+
+
 # --- findings through decoders: the issue's positive cases ------------------------------------------------------
 
 def test_kubernetes_secret_with_base64_aws_key_pair():
