@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ipaddress
 import socket
+import sys
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,33 +15,92 @@ AWS_ENV_VARS = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "AWS_
                 "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI")
 
 
-@pytest.fixture(autouse=True)
-def isolated_environment(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
-    """No test reads the real home, git config or AWS credentials, or reaches a real AWS endpoint."""
-    home = tmp_path_factory.mktemp("home")
-    monkeypatch.setenv("HOME", str(home))
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.getbasetemp() / "cache"))
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
-    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
-    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(home / ".gitconfig"))
+def _isolate(mp: pytest.MonkeyPatch, home: Path, cache: Path) -> None:
+    """Point home, caches, git and AWS configuration at ``home``; no real credentials, no real AWS endpoint."""
+    mp.setenv("HOME", str(home))
+    mp.setenv("XDG_CACHE_HOME", str(cache))
+    mp.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+    mp.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    mp.setenv("GIT_CONFIG_GLOBAL", str(home / ".gitconfig"))
     for var, value in {
         "GIT_AUTHOR_NAME": "Test Author", "GIT_AUTHOR_EMAIL": "author@example.test",
         "GIT_COMMITTER_NAME": "Test Committer", "GIT_COMMITTER_EMAIL": "committer@example.test",
     }.items():
-        monkeypatch.setenv(var, value)
+        mp.setenv(var, value)
     (home / ".gitconfig").write_text("[init]\n\tdefaultBranch = main\n[commit]\n\tgpgsign = false\n")
     for var in AWS_ENV_VARS:
-        monkeypatch.delenv(var, raising=False)
+        mp.delenv(var, raising=False)
     empty = home / ".aws-empty"
     empty.write_text("")
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(empty))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(empty))
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    mp.setenv("AWS_CONFIG_FILE", str(empty))
+    mp.setenv("AWS_SHARED_CREDENTIALS_FILE", str(empty))
+    mp.setenv("AWS_EC2_METADATA_DISABLED", "true")
     # Anything that forgets to point at the local server fails instead of reaching AWS.
-    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    mp.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+    mp.setenv("AWS_ACCESS_KEY_ID", "testing")
+    mp.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    mp.setenv("AWS_DEFAULT_REGION", "us-east-1")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def isolated_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Isolation before any module- or session-scoped fixture runs, so none of them touches the real home."""
+    with pytest.MonkeyPatch.context() as mp:
+        _isolate(mp, tmp_path_factory.mktemp("session-home"), tmp_path_factory.getbasetemp() / "cache")
+        yield
+
+
+@pytest.fixture(autouse=True)
+def isolated_environment(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test gets a fresh home of its own (the rule cache is shared by the session)."""
+    _isolate(monkeypatch, tmp_path_factory.mktemp("home"), tmp_path_factory.getbasetemp() / "cache")
+
+
+# --- the network fence inside the process: tests reach loopback only ------------------------------------------
+_LOCAL_NAMES = frozenset({"localhost", "localhost.localdomain", ""})
+_escapes: list[str] = []
+
+
+def _is_loopback(host: object) -> bool:
+    if host is None or not isinstance(host, (str, bytes)):
+        return host is None
+    name = host.decode() if isinstance(host, bytes) else host
+    if name in _LOCAL_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(name.split("%")[0]).is_loopback
+    except ValueError:
+        return False
+
+
+def _network_audit(event: str, args: tuple[object, ...]) -> None:
+    """Refuse, and remember, any connection or name lookup beyond loopback made by this process."""
+    if event in ("socket.connect", "socket.sendto"):
+        address = args[1]
+        if isinstance(address, tuple) and not _is_loopback(address[0]):
+            _escapes.append(f"{event} {address[0]}:{address[1]}")
+            raise ConnectionRefusedError(f"tests stay on loopback: refused {event} to {address[0]}")
+    elif event == "socket.getaddrinfo" and not _is_loopback(args[0]):
+        _escapes.append(f"{event} {args[0]!r}")
+        raise OSError(f"tests stay on loopback: refused a lookup of {args[0]!r}")
+
+
+sys.addaudithook(_network_audit)
+
+
+@pytest.fixture(autouse=True)
+def stays_on_loopback() -> Iterator[None]:
+    """Fail the test whose process tried to leave the machine, even when the code under test hid the error;
+    an attempt made while a module or session fixture was set up fails the first test that uses it."""
+    _check_escapes("a fixture")
+    yield
+    _check_escapes("the test")
+
+
+def _check_escapes(who: str) -> None:
+    escapes = list(_escapes)
+    _escapes.clear()
+    assert not escapes, f"{who} tried to reach beyond loopback: {escapes}"
 
 
 class MotoServer:

@@ -41,6 +41,8 @@ def headless(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         "--dns-prefetch-disable", "--no-pings", "--disable-domain-reliability",
+         "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost",  # nothing but loopback resolves
          f"--user-data-dir={profile}", *args],
         capture_output=True, text=True, timeout=120, check=True)
 

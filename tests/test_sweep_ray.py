@@ -12,13 +12,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import ray
 
 from secretguard.config import Config
 from secretguard.sweep import sweep
 from secretguard.sweep.runner import LocalRunner, RayRunner
 from secretguard.sweep.store import Store
 from tests.test_sweep import bulk_repo, commit, last_run_blobs, located, report_json
+
+ray = pytest.importorskip("ray")
+pytestmark = pytest.mark.ray
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +32,8 @@ def ray_runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
         mp.setenv("XDG_CACHE_HOME", str(tmp_path_factory.getbasetemp() / "cache"))
         mp.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
         mp.setenv("RAY_AUTH_MODE", "disabled")
-        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+        mp.setenv("RAY_USAGE_STATS_ENABLED", "0")  # no usage report, no cloud-metadata probe
+        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, _node_ip_address="127.0.0.1")
     yield
     ray.shutdown()
 
