@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import io
+import os
+import pwd
+import shutil
+import subprocess
 import sys
 from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import dataclass
 from pathlib import Path
+
+import pytest
 
 from secretguard.cli import main
 
@@ -31,3 +37,20 @@ def run_cli(*args: str | Path) -> Run:
             code = exc.code if isinstance(exc.code, int) else 0
     sys.stdout.flush()
     return Run(code, out.getvalue(), err.getvalue())
+
+
+def run_cli_unprivileged(home: Path, *args: str | Path) -> Run:
+    """``secretguard ARGS…`` as a user without root's power to read everything: this process where it is not
+    root, else a child dropped to ``nobody`` with ``setpriv`` (``home``, world-writable, is its home and cache)."""
+    if os.geteuid() != 0:
+        return run_cli(*args)
+    setpriv = shutil.which("setpriv")
+    if setpriv is None:
+        pytest.skip("running as root, and setpriv is missing to drop to an unprivileged user")
+    nobody = pwd.getpwnam("nobody")
+    env = {**os.environ, "HOME": str(home), "XDG_CACHE_HOME": str(home / ".cache")}
+    done = subprocess.run(
+        [setpriv, f"--reuid={nobody.pw_uid}", f"--regid={nobody.pw_gid}", "--clear-groups",
+         sys.executable, "-m", "secretguard", *map(str, args)],
+        capture_output=True, text=True, env=env, check=False, timeout=120)
+    return Run(done.returncode, done.stdout, done.stderr)

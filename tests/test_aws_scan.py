@@ -406,9 +406,12 @@ def test_cli_unknown_service_and_missing_profile(aws, capsys) -> None:
 
 def test_config_allowlist_applies(aws, tmp_path: Path, capsys) -> None:
     make_function("api", {"DB_PASSWORD": PASSWORD})
+    assert _run_cli(["scan", "aws", "--region", "us-east-1", "--format", "json"]) == 1
+    assert json.loads(capsys.readouterr().out)["findings"]  # found without the allowlist
     config = tmp_path / "sg.yaml"
     config.write_text("allow:\n  regexes: ['^kT9#']\n")
-    assert _run_cli(["scan", "aws", "--region", "us-east-1", "--config", str(config), "-q"]) == 0
+    assert _run_cli(["scan", "aws", "--region", "us-east-1", "--config", str(config), "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["findings"] == []
 
 
 def test_scan_aws_validate_names_the_owner_of_a_live_key(aws, capsys) -> None:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-import os
+import shutil
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.helpers import run_cli
+from tests.helpers import run_cli, run_cli_unprivileged
 
 
 def assert_one_line_error(run, *fragments: str) -> None:
@@ -71,15 +73,23 @@ def test_dangling_symlink_target(tmp_path: Path):
     assert_one_line_error(run_cli("scan", "dir", link), str(link), "no such file")
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root reads every directory whatever its mode")
-def test_unreadable_directory(tmp_path: Path):
-    locked = tmp_path / "locked"
+@pytest.fixture
+def shared_tmp() -> Iterator[Path]:
+    """A temporary directory an unprivileged user can reach (pytest's own are private to the test's user)."""
+    path = Path(tempfile.mkdtemp(prefix="secretguard-test-"))
+    path.chmod(0o777)
+    yield path
+    for sub in path.rglob("*"):
+        if sub.is_dir():
+            sub.chmod(0o755)
+    shutil.rmtree(path)
+
+
+def test_unreadable_directory(shared_tmp: Path):
+    locked = shared_tmp / "locked"
     locked.mkdir()
     locked.chmod(0)
-    try:
-        assert_one_line_error(run_cli("scan", "dir", locked), str(locked), "permission denied")
-    finally:
-        locked.chmod(0o755)
+    assert_one_line_error(run_cli_unprivileged(shared_tmp, "scan", "dir", locked), str(locked), "not readable")
 
 
 def test_bad_baseline(tmp_path: Path):

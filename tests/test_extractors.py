@@ -113,7 +113,10 @@ def test_broken_yaml_falls_back_to_the_line_scanner():
 def test_yaml_aliases_are_not_expanded():
     bomb = "a: &a [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
         f"{c}: &{c} [{', '.join(['*' + p] * 10)}]\n" for p, c in zip("abcdefgh", "bcdefghi"))
-    assert extract_regions("bomb.yaml", (bomb + "password: v9#Lq2!mZx\n").encode(), 2, [MAX_DECODED_BYTES])
+    regions = extract_regions("bomb.yaml", (bomb + "password: v9#Lq2!mZx\n").encode(), 2, [MAX_DECODED_BYTES])
+    texts = [r.text for r in regions]
+    assert any(b"v9#Lq2!mZx" in t for t in texts)  # the document was read
+    assert sum(len(t) for t in texts) < 4096  # and its aliases not expanded (that would be 10**9 items)
 
 
 # --- docker-compose and name/value pairs ------------------------------------------------------------------------

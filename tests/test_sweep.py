@@ -337,6 +337,16 @@ def test_urls_are_mirrored_once_then_fetched(tmp_path, rng):
 def test_credentials_in_a_url_never_reach_the_store(tmp_path):
     assert repository_key("https://user:tok3n@git.example.test/org/repo.git") == "https://git.example.test/org/repo.git"
     assert repository_key("git@git.example.test:org/repo.git") == "git@git.example.test:org/repo.git"
+    db = tmp_path / "sweep.db"
+    # Nothing listens on port 9: the clone fails, and the failure is recorded under the URL's key.
+    run = run_cli("sweep", "https://user:tok3n@127.0.0.1:9/org/repo.git", "--db", db)
+    shown = run_cli("report", "--db", db, "--format", "json")
+    assert "127.0.0.1:9/org/repo.git" in run.out + run.err + shown.out
+    with sqlite3.connect(db) as con:
+        dump = "\n".join(con.iterdump())
+    assert "127.0.0.1:9/org/repo.git" in dump
+    for text in (run.out, run.err, shown.out, dump, *map(str, tmp_path.rglob("*"))):
+        assert "tok3n" not in text
 
 
 def test_one_sweep_at_a_time(tmp_path):
