@@ -1,4 +1,5 @@
-"""The git hooks: ``python -m secretguard.hook pre-commit`` and ``python -m secretguard.hook pre-push REMOTE URL``.
+"""The git hooks: ``python -m secretguard.hook pre-commit``, ``… pre-push REMOTE URL`` and, on a server,
+``… pre-receive [OPTIONS]`` (see :mod:`secretguard.prereceive`).
 
 This is the path every commit pays for, so it imports only what the scan needs: no command line
 (typer), no pygit2 (the staged change comes from git itself), and no rich unless there are findings to
@@ -29,7 +30,8 @@ To proceed, do one of these and commit again:
   - Remove the secret from the file and `git add` it (and revoke the secret if it is real).
   - Not a secret (a test value, an example)? Put `secretguard:allow` in a comment on its line.
   - Known and accepted? Record it in the baseline: `secretguard baseline update --staged`,
-    then `git add {DEFAULT_BASELINE}`."""
+    then `git add {DEFAULT_BASELINE}`.
+  (`--no-verify` skips this check, and every other hook.)"""
 
 PUSH_ADVICE = f"""\
 These commits are only local so far. To proceed, do one of these and push again:
@@ -37,21 +39,25 @@ These commits are only local so far. To proceed, do one of these and push again:
     and revoke it if it is real.
   - Not a secret? Put `secretguard:allow` on its line in the commit that adds it.
   - Known and accepted? Record it in the baseline: `secretguard baseline update --git`,
-    then commit `{DEFAULT_BASELINE}`."""
+    then commit `{DEFAULT_BASELINE}`.
+  (`--no-verify` skips this check, and every other hook.)"""
 
 
-def report_blocked(findings: list[Finding], what: str, advice: str, out: TextIO) -> None:
-    """Tell the user which secrets stopped ``what``, where they are, and how to proceed (secrets redacted)."""
+def report_blocked(findings: list[Finding], what: str, advice: str, out: TextIO, total: int | None = None) -> None:
+    """Tell the user which secrets stopped ``what``, where they are, and how to proceed (secrets redacted);
+    ``total``, when more were found than ``findings`` lists, says how many."""
     from secretguard.report.text import describe
 
-    count = f"{len(findings)} secret{'s' if len(findings) != 1 else ''}"
-    print(f"secretguard: {what} blocked: {count} found.\n", file=out)
+    found = len(findings) if total is None else total
+    count = f"{found} secret{'s' if found != 1 else ''}"
+    shown = f" (the first {len(findings)} below)" if found > len(findings) else ""
+    print(f"secretguard: {what} blocked: {count} found{shown}.\n", file=out)
     for finding in findings:
         pair = f" + {redact(finding.pair.secret)}" if finding.pair else ""
         print(f"  {finding.name} [{finding.rule}, {finding.severity}]: {redact(finding.secret)}{pair}", file=out)
         for origin in sorted(finding.locations, key=Origin.sort_key):
             print(f"      {describe(origin)}", file=out)
-    print(f"\n{advice}\n  (`--no-verify` skips this check, and every other hook.)", file=out)
+    print(f"\n{advice}", file=out)
 
 
 def _baseline(top: Path) -> frozenset[str]:
@@ -129,20 +135,22 @@ SHIM = """\
 # A hook that was here before is kept as {kind}.local and runs first.
 py={python}
 scan() {{
-    if [ -x "$py" ]; then "$py" -m secretguard.hook {kind} "$@"; else secretguard hook run {kind} "$@"; fi
+    if [ -x "$py" ]; then "$py" -m secretguard.hook {kind}{options} "$@"; else secretguard hook run {kind}{options} "$@"; fi
 }}
 previous="${{0%/*}}/{kind}.local"
 {body}"""
+REF_LINES_BODY = """\
+refs=$(cat)  # git's ref lines, for both hooks
+if [ -x "$previous" ]; then printf '%s\\n' "$refs" | "$previous" "$@" || exit $?; fi
+printf '%s\\n' "$refs" | scan "$@"
+"""
 SHIM_BODY = {
     "pre-commit": """\
 if [ -x "$previous" ]; then "$previous" "$@" || exit $?; fi
 scan "$@"
 """,
-    "pre-push": """\
-refs=$(cat)  # git's ref lines, for both hooks
-if [ -x "$previous" ]; then printf '%s\\n' "$refs" | "$previous" "$@" || exit $?; fi
-printf '%s\\n' "$refs" | scan "$@"
-""",
+    "pre-push": REF_LINES_BODY,
+    "pre-receive": REF_LINES_BODY,
 }
 
 
@@ -158,11 +166,18 @@ def hooks_dir(repo: Path) -> Path:
     return repo / out.stdout.strip()
 
 
-def install_hook(repo: Path, kind: str, chain: bool = False) -> str:
+def hook_script(kind: str, options: Iterable[str] = ()) -> str:
+    """The ``kind`` hook script: it runs this Python (``sys.executable``), else ``secretguard`` from PATH,
+    with ``options`` after the hook's name."""
+    quoted = "".join(f" {shlex.quote(option)}" for option in options)
+    return SHIM.format(marker=MARKER, kind=kind, python=shlex.quote(sys.executable), options=quoted,
+                       body=SHIM_BODY[kind])
+
+
+def install_hook(repo: Path, kind: str, chain: bool = False, options: Iterable[str] = ()) -> str:
     """Install the ``kind`` hook into ``repo``; an existing foreign hook is kept and run first only with ``chain``.
 
-    Returns a line saying what was done. The hook runs this Python (``sys.executable``), else ``secretguard``
-    from PATH.
+    Returns a line saying what was done.
     """
     directory = hooks_dir(repo)
     path = directory / kind
@@ -178,8 +193,7 @@ def install_hook(repo: Path, kind: str, chain: bool = False) -> str:
         path.rename(previous)
         note = f" (the previous hook runs first, from {previous.name})"
     directory.mkdir(parents=True, exist_ok=True)
-    path.write_text(SHIM.format(marker=MARKER, kind=kind, python=shlex.quote(sys.executable),
-                                body=SHIM_BODY[kind]), encoding="utf-8")
+    path.write_text(hook_script(kind, options), encoding="utf-8")
     path.chmod(0o755)
     return f"installed {path}{note}"
 
@@ -192,10 +206,15 @@ def main(argv: list[str] | None = None) -> int:
             return pre_commit(sys.stderr)
         if args[:1] == ["pre-push"]:
             return pre_push(args[1:], sys.stdin, sys.stderr)
+        if args[:1] == ["pre-receive"]:
+            from secretguard.prereceive import parse_arguments, pre_receive
+
+            return pre_receive(parse_arguments(args[1:]), sys.stdin, sys.stderr)
     except SecretguardError as exc:
         print(f"secretguard: error: {exc}", file=sys.stderr)
         return 2
-    print("usage: python -m secretguard.hook pre-commit | pre-push REMOTE URL", file=sys.stderr)
+    print("usage: python -m secretguard.hook pre-commit | pre-push REMOTE URL | pre-receive [OPTIONS]",
+          file=sys.stderr)
     return 2
 
 

@@ -84,15 +84,35 @@ def scan_staged(
 
 @hook_app.command("install")
 def install(
-    repo: Annotated[Path, typer.Argument(help="Repository to install into.")] = Path("."),
+    repo: Annotated[Path, typer.Argument(help="Repository to install into (for --pre-receive, the server's bare repository).")] = Path("."),
     pre_push: Annotated[bool, typer.Option("--pre-push", help="Install the pre-push hook as well.")] = False,
     chain: Annotated[bool, typer.Option("--chain", help="Keep an existing hook and run it first.")] = False,
+    pre_receive: Annotated[bool, typer.Option("--pre-receive", help="Install the server's pre-receive hook instead: it refuses pushes that add a secret.")] = False,
+    server_config: Annotated[Path | None, typer.Option("--server-config", help="pre-receive: the server's configuration file (never one from the pushed commits).", exists=True, dir_okay=False)] = None,
+    server_baseline: Annotated[Path | None, typer.Option("--server-baseline", help="pre-receive: a baseline of accepted findings.", exists=True, dir_okay=False)] = None,
+    max_seconds: Annotated[float, typer.Option("--max-seconds", help="pre-receive: the scan's time budget.", min=0.001)] = 5.0,
+    fail_open: Annotated[bool, typer.Option("--fail-open", help="pre-receive: let a push through when the scan fails or runs out of time (default: refuse it).")] = False,
+    no_bypass: Annotated[bool, typer.Option("--no-bypass", help="pre-receive: refuse `git push -o secretguard.bypass=REASON`.")] = False,
+    audit_log: Annotated[Path | None, typer.Option("--audit-log", help="pre-receive: where bypasses are recorded (default: secretguard-audit.jsonl in the repository).")] = None,
+    print_only: Annotated[bool, typer.Option("--print", help="pre-receive: print the hook script (for GitLab or Gitea custom hook folders) instead of installing it.")] = False,
 ) -> int:
-    """Install the pre-commit hook (and with --pre-push the pre-push hook) into REPO."""
-    from secretguard.hook import install_hook
+    """Install the pre-commit hook (with --pre-push the pre-push hook too; with --pre-receive the server's hook) into REPO."""
+    from secretguard.hook import hook_script, install_hook
 
-    for kind in ("pre-commit", "pre-push") if pre_push else ("pre-commit",):
-        typer.echo(install_hook(repo, kind, chain), err=True)
+    if not pre_receive:
+        for kind in ("pre-commit", "pre-push") if pre_push else ("pre-commit",):
+            typer.echo(install_hook(repo, kind, chain), err=True)
+        return 0
+    from secretguard.prereceive import ServerPolicy, enable_push_options, install_options
+
+    options = install_options(ServerPolicy(config=server_config, baseline=server_baseline, max_seconds=max_seconds,
+                                           fail_open=fail_open, allow_bypass=not no_bypass, audit_log=audit_log))
+    if print_only:
+        typer.echo(hook_script("pre-receive", options), nl=False)
+        return 0
+    typer.echo(install_hook(repo, "pre-receive", chain, options), err=True)
+    if not no_bypass:
+        enable_push_options(repo)
     return 0
 
 

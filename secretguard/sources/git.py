@@ -30,7 +30,7 @@ from secretguard.filters import user_filter
 from secretguard.findings import Hit, Origin, collect
 from secretguard.report import ScanSummary
 from secretguard.scanning import detector_for, run_batches, scan_chunk
-from secretguard.scans import Progress, ScanResult, rule_info
+from secretguard.scans import INLINE_BYTES, Progress, ScanResult, rule_info
 from secretguard.sources import Chunk, looks_binary
 from secretguard.sources.files import batches
 
@@ -54,13 +54,18 @@ def open_repository(path: str | Path, flags: RepositoryOpenFlag = RepositoryOpen
     """Open the repository at (or above) ``path``: work tree, bare or mirror clone; one-line errors.
 
     Objects read are not hashed again to check them, as git does not when it reads either: that check
-    took most of the time spent reading a server-packed history.
+    took most of the time spent reading a server-packed history. Inside a pre-receive hook, the objects of
+    the push being received (still in git's quarantine directory) are readable too.
     """
     if not os.path.exists(path):
         raise SourceError(f"{path}: no such file or directory")
     pygit2.settings.enable_strict_hash_verification(False)
     try:
-        return pygit2.Repository(str(path), flags)
+        repo = pygit2.Repository(str(path), flags)
+        quarantine = os.environ.get("GIT_QUARANTINE_PATH")
+        if quarantine:
+            repo.odb.add_disk_alternate(quarantine)
+        return repo
     except pygit2.GitError as exc:
         if "not found" in str(exc).lower():
             raise SourceError(f"{path}: not a git repository") from None
@@ -352,6 +357,8 @@ def scan_repository(
         hidden = [obj.id for obj in (_resolve(repo, r) for r in exclude)]
         history = History(repo, commits, hidden, trees, blobs, watch_commits)
         items = delta_order(repo.path, list(_sized(repo, history, result, skip_blobs, max_blob_size, on_total)))
+        if result.scanned_bytes < INLINE_BYTES:
+            jobs = 1  # a small range (a push, a hook): starting workers would cost more than they save
         result.unreachable_commits = frozenset(str(oid) for oid in history.unreached)
         blob_hits: dict[str, list[Hit]] = defaultdict(list)
         for batch_hits in run_batches(scan_blob_batch, ((repo.path, batch) for batch in batches(items)),
