@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,6 +29,11 @@ SkipAccountOpt = Annotated[list[str] | None, typer.Option("--skip-account", help
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing; only the exit code tells.")]
 
 
+def warn(line: str) -> None:
+    """One ``warning:`` line on stderr (callers leave it out under ``--quiet``)."""
+    typer.echo(f"warning: {line}", err=True)
+
+
 def load_inputs(config_path: Path | None, root: Path | None, baseline_path: Path | None) -> tuple[Config, frozenset[str]]:
     config = find_config(config_path, root if root is not None and root.is_dir() else None)
     baseline = load_baseline(baseline_path) if baseline_path is not None else frozenset()
@@ -35,12 +41,16 @@ def load_inputs(config_path: Path | None, root: Path | None, baseline_path: Path
 
 
 @contextlib.contextmanager
-def _open_output(output: Path | None) -> Iterator[TextIO]:
+def _open_output(output: Path | None, private: bool) -> Iterator[TextIO]:
+    """stdout, or ``output`` opened for writing; ``private`` (it holds plaintext secrets) makes the file mode 0600."""
     if output is None:
         yield sys.stdout
         return
     try:
-        with open(output, "w", encoding="utf-8") as handle:
+        fd = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600 if private else 0o666)
+        if private:
+            os.fchmod(fd, 0o600)  # a file that was already there keeps its mode otherwise
+        with open(fd, "w", encoding="utf-8") as handle:
             yield handle
     except OSError as exc:
         from secretguard.errors import SecretguardError
@@ -49,10 +59,13 @@ def _open_output(output: Path | None) -> Iterator[TextIO]:
 
 def finish(findings: list[Finding], summary: ScanSummary, fmt: str, output: Path | None,
            reveal: bool, quiet: bool) -> int:
-    """Write the report (unless ``quiet``) and return 1 when there are findings, else 0."""
+    """Write the report and return 1 when there are findings, else 0.
+
+    ``quiet`` silences the terminal only: a report named with ``output`` is always written.
+    """
     writer = reporter_for(fmt)
-    if not quiet:
-        with _open_output(output) as out:
+    if output is not None or not quiet:
+        with _open_output(output, private=reveal) as out:
             writer(findings, out, summary, reveal)
     return 1 if findings else 0
 
