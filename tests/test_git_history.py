@@ -419,7 +419,90 @@ def test_missing_path_not_a_repository_and_corrupt_repository_exit_2(tmp_path: P
     corrupt = run_cli("scan", "git", repo, "--no-progress")
 
     for run, message in ((missing, "no such file or directory"), (plain, "not a git repository"),
-                         (unknown, f"{repo}: unknown revision 'v9.9'"), (corrupt, "cannot read git repository")):
+                         (unknown, f"{repo}: unknown revision 'v9.9'"), (corrupt, f"object {blob} is missing")):
         assert run.code == 2
         assert run.err.startswith("error: ") and message in run.err, run.err
         assert len(run.err.strip().splitlines()) == 1
+
+
+# --- corrupt and partial repositories ------------------------------------------------------------------
+
+def truncate_pack(repo: Path) -> None:
+    """Pack everything (refs too) and cut the pack in half, as a disk or a copy cut short would."""
+    git(repo, "gc", "-q")
+    [pack] = (repo / ".git" / "objects" / "pack").glob("*.pack")
+    pack.chmod(0o644)
+    with open(pack, "r+b") as handle:
+        handle.truncate(pack.stat().st_size // 2)
+
+
+def test_a_truncated_pack_is_an_error_naming_the_repository_and_the_ref(tmp_path: Path) -> None:
+    repo = init_repo(tmp_path / "repo")
+    for day in range(1, 4):
+        commit(repo, {f"f{day}.txt": "".join(f"line {day} {n}\n" for n in range(2000))}, day=day)
+    head = git(repo, "rev-parse", "HEAD")
+    truncate_pack(repo)
+    assert subprocess.run(["git", "fsck"], cwd=repo, capture_output=True).returncode != 0
+
+    run = run_cli("scan", "git", repo, "--no-progress")
+
+    assert run.code == 2, run.out
+    assert run.err == f"error: {repo}: ref refs/heads/main points at missing object {head} " \
+                      f"(corrupt repository; git fsck tells more)\n"
+
+
+def test_a_ref_that_does_not_parse_is_an_error(tmp_path: Path) -> None:
+    repo = init_repo(tmp_path / "repo")
+    commit(repo, {"a.txt": "hello\n"})
+    (repo / ".git" / "refs" / "heads" / "broken").write_text("not an object id\n")
+
+    run = run_cli("scan", "git", repo, "--no-progress")
+
+    assert run.code == 2
+    assert run.err == f"error: {repo}: ref refs/heads/broken is corrupt (git fsck tells more)\n"
+
+
+def test_a_shallow_clone_is_scanned_with_a_warning_and_marked_incomplete(tmp_path: Path) -> None:
+    origin = init_repo(tmp_path / "origin")
+    old, new = token(41), token(42)
+    commit(origin, {"old.txt": f"key: {old}\n"}, day=1)
+    commit(origin, {"old.txt": None, "new.txt": f"key: {new}\n"}, day=2)
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "-q", "--depth", "1", origin.as_uri(), str(clone))
+    config = tmp_path / "cfg.yaml"
+    config.write_text(f"rules: {{extra: ['{MINI_RULES}']}}\n")
+
+    run = run_cli("scan", "git", clone, "--config", config, "--format", "json", "--no-progress")
+    whole = run_cli("scan", "git", origin, "--config", config, "--format", "json", "--no-progress")
+
+    assert run.code == 1, run.err
+    assert run.err == f"warning: {clone}: history incomplete: shallow clone: the commits before its shallow " \
+                      f"boundary are not in it\n"
+    document = json.loads(run.out)
+    assert document["summary"]["history_complete"] is False
+    assert [f["locations"][0]["path"] for f in document["findings"] if f["rule"] == "test-token"] == ["new.txt"]
+    assert json.loads(whole.out)["summary"]["history_complete"] is True
+    assert whole.err == ""
+
+
+def test_a_partial_clone_names_the_blobs_it_lacks(tmp_path: Path) -> None:
+    origin = init_repo(tmp_path / "origin")
+    git(origin, "config", "uploadpack.allowFilter", "true")
+    old, new = token(43), token(44)
+    first = commit(origin, {"old.txt": f"key: {old}\n"}, day=1)
+    commit(origin, {"old.txt": None, "new.txt": f"key: {new}\n"}, day=2)
+    missing = git(origin, "rev-parse", f"{first}:old.txt")
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "-q", "--filter=blob:none", origin.as_uri(), str(clone))
+
+    result = scan(clone, jobs=1)
+    run = run_cli("scan", "git", clone, "--format", "json", "--no-progress", "--quiet", "--output",
+                  tmp_path / "out.json")
+
+    assert result.history_gap is not None and result.history_gap.startswith("partial clone")
+    assert result.skipped == [(missing, "not in this partial clone, at old.txt")]
+    assert [o.path for o in where(result, new)] == ["new.txt"]
+    assert run.err == ""  # --quiet
+    summary = json.loads((tmp_path / "out.json").read_text())["summary"]
+    assert summary["history_complete"] is False
+    assert summary["skipped"] == [{"path": missing, "reason": "not in this partial clone, at old.txt"}]

@@ -22,7 +22,7 @@ import pytest
 
 from secretguard.findings import fingerprint
 from secretguard.sweep.mirror import mirror_path, repository_key
-from secretguard.sweep.store import Store
+from secretguard.sweep.store import SCHEMA_VERSION, Store
 from tests.helpers import run_cli
 
 SARIF_SCHEMA = Path(__file__).parent / "data" / "sarif-schema-2.1.0.json"
@@ -135,7 +135,7 @@ def test_second_sweep_scans_only_the_new_blobs_and_still_reports_everything(tmp_
     assert first.code == 1, first.err  # findings, no failure
     with sqlite3.connect(db) as con:
         assert con.execute("PRAGMA journal_mode").fetchone() == ("wal",)
-        assert con.execute("PRAGMA user_version").fetchone() == (2,)
+        assert con.execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,)
     assert last_run_blobs(db) == {str(repo.resolve()): blob_count(repo)}
 
     commit(repo, {"src/util.py": "def f():\n    return 2\n", "docs/guide.md": "# guide\n"}, "two new files")
@@ -193,15 +193,59 @@ def test_a_version_1_store_is_upgraded_in_place(tmp_path, rng):
     assert run_cli("sweep", repo, "--db", db, "--jobs", "1").code == 1
     with sqlite3.connect(db) as con:  # back to what version 1 wrote
         con.execute("ALTER TABLE location DROP COLUMN gone_run_id")
+        con.execute("ALTER TABLE repository DROP COLUMN history_complete")
+        con.execute("ALTER TABLE run_repository DROP COLUMN history_complete")
         con.execute("PRAGMA user_version = 1")
 
     assert run_cli("sweep", repo, "--db", db, "--jobs", "1").code == 1
 
     with sqlite3.connect(db) as con:
-        assert con.execute("PRAGMA user_version").fetchone() == (2,)
+        assert con.execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,)
         assert con.execute("SELECT count(*) FROM location WHERE gone_run_id IS NULL").fetchone() == (1,)
     [finding] = report_json(db)["findings"]
     assert "unreachable" not in finding["locations"][0]
+
+
+def test_a_version_2_store_learns_whether_each_history_was_complete(tmp_path, rng):
+    key_id, secret = key_pair(rng)
+    repo = new_repo(tmp_path / "app", {"keys.ini": credentials_file(key_id, secret)})
+    db = tmp_path / "sweep.db"
+    assert run_cli("sweep", repo, "--db", db, "--jobs", "1").code == 1
+    with sqlite3.connect(db) as con:  # back to what version 2 wrote
+        con.execute("ALTER TABLE repository DROP COLUMN history_complete")
+        con.execute("ALTER TABLE run_repository DROP COLUMN history_complete")
+        con.execute("PRAGMA user_version = 2")
+
+    with Store(db) as store:
+        assert store.incomplete_repositories() == []
+    with sqlite3.connect(db) as con:
+        assert con.execute("PRAGMA user_version").fetchone() == (3,)
+        assert con.execute("SELECT history_complete FROM repository").fetchall() == [(None,)]
+    commit(repo, {"more.txt": "more\n"})
+    assert run_cli("sweep", repo, "--db", db, "--jobs", "1").code == 1
+    with sqlite3.connect(db) as con:
+        assert con.execute("SELECT history_complete FROM repository").fetchall() == [(1,)]
+
+
+def test_a_shallow_clone_is_swept_with_a_warning_and_stored_as_incomplete(tmp_path, rng):
+    key_id, secret = key_pair(rng)
+    origin = new_repo(tmp_path / "origin", {"keys.ini": credentials_file(key_id, secret)})
+    commit(origin, {"keys.ini": None, "app.py": "x = 1\n"}, "remove the key")
+    shallow = tmp_path / "shallow"
+    subprocess.run(["git", "clone", "-q", "--depth", "1", origin.as_uri(), str(shallow)], check=True)
+    db = tmp_path / "sweep.db"
+
+    run = run_cli("sweep", shallow, origin, "--db", db, "--jobs", "1")
+
+    assert run.code == 1, run.err
+    assert f"warning: {shallow.resolve()}: history incomplete: shallow clone" in run.err
+    with sqlite3.connect(db) as con:
+        assert dict(con.execute("SELECT key, history_complete FROM repository")) == {
+            str(shallow.resolve()): 0, str(origin.resolve()): 1}
+    summary = report_json(db)["summary"]
+    assert summary["history_complete"] is False
+    assert f"repository {shallow.resolve()}: history incomplete (a shallow or partial clone): only what it holds " \
+           f"was scanned" in summary["notes"]
 
 
 def test_a_fork_costs_only_its_own_blobs_and_gets_its_own_locations(tmp_path, rng):
@@ -293,16 +337,26 @@ def test_failed_repositories_are_recorded_and_the_sweep_goes_on(tmp_path, rng):
     corrupt = new_repo(tmp_path / "corrupt", {"data.txt": "some content\n"})
     oid = git(corrupt, "rev-parse", "HEAD:data.txt").strip()
     (corrupt / ".git" / "objects" / oid[:2] / oid[2:]).unlink()
+    truncated = new_repo(tmp_path / "truncated", {"data.txt": "".join(f"line {n}\n" for n in range(5000))})
+    head, branch = git(truncated, "rev-parse", "HEAD").strip(), git(truncated, "symbolic-ref", "HEAD").strip()
+    git(truncated, "gc", "-q")
+    [pack] = (truncated / ".git" / "objects" / "pack").glob("*.pack")
+    pack.chmod(0o644)
+    with open(pack, "r+b") as handle:
+        handle.truncate(pack.stat().st_size // 2)
     missing = tmp_path / "missing"
     bad_url = (tmp_path / "no-such-remote").as_uri()
     db = tmp_path / "sweep.db"
 
-    run = run_cli("sweep", good, corrupt, missing, bad_url, "--db", db, "--jobs", "2")
+    run = run_cli("sweep", good, corrupt, truncated, missing, bad_url, "--db", db, "--jobs", "2")
     assert run.code == 2, run.err
     with Store(db, create=False) as store:
         failed = dict(store.failed_repositories())
-    assert set(failed) == {str(corrupt.resolve()), str(missing), bad_url}
-    assert "missing" in failed[str(corrupt.resolve())] or "corrupt" in failed[str(corrupt.resolve())]
+    assert set(failed) == {str(corrupt.resolve()), str(truncated.resolve()), str(missing), bad_url}
+    assert failed[str(corrupt.resolve())] == f"{corrupt.resolve()}: object {oid} is missing (corrupt repository; " \
+                                             f"git fsck tells more)"
+    assert failed[str(truncated.resolve())] == f"{truncated.resolve()}: ref {branch} points at missing " \
+                                               f"object {head} (corrupt repository; git fsck tells more)"
     assert failed[str(missing)] == f"{missing}: no such file or directory"
     assert failed[bad_url].startswith(f"{bad_url}: clone failed: fatal:")
     for key, error in failed.items():

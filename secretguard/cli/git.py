@@ -11,7 +11,7 @@ import typer
 from secretguard.cli import app as main_app
 from secretguard.cli.common import (
     BaselineOpt, ConfigOpt, FormatOpt, JobsOpt, NoProgressOpt, OutputOpt, QuietOpt, RevealOpt, SkipAccountOpt,
-    ValidateJobsOpt, ValidateOpt, finish, load_inputs, progress_bar,
+    ValidateJobsOpt, ValidateOpt, finish, load_inputs, progress_bar, warn,
 )
 from secretguard.cli.scan import app
 from secretguard.report import reporter_for
@@ -55,7 +55,8 @@ def scan_git(
     with progress_bar(not no_progress and not quiet, "scanning history") as (set_total, advance):
         result = scan_history(repo, cfg, jobs or default_jobs(), accepted, refs=branch or (),
                               exclude=[since] if since else (), all_objects=all_objects,
-                              on_total=set_total, on_advance=advance)  # type: ignore[arg-type]
+                              on_total=set_total, on_advance=advance,  # type: ignore[arg-type]
+                              warn=(lambda m: None) if quiet else warn)
     from secretguard.cli.aws import apply_validation
 
     apply_validation(result.findings, validate, validate_jobs, skip_account, quiet=quiet)

@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from secretguard.cli import app
-from secretguard.cli.common import ConfigOpt, FormatOpt, JobsOpt, OutputOpt, QuietOpt, finish, load_inputs
+from secretguard.cli.common import ConfigOpt, FormatOpt, JobsOpt, OutputOpt, QuietOpt, finish, load_inputs, warn
 from secretguard.report import reporter_for
 from secretguard.scanning import default_jobs
 
@@ -52,7 +52,7 @@ def sweep_command(
         if quiet:
             return
         for line in rec.warnings:
-            typer.echo(f"warning: {line}", err=True)
+            warn(line)
         if rec.error:
             typer.echo(f"failed  {rec.error}", err=True)
         else:

@@ -21,6 +21,8 @@ class ScanSummary:
     scanned_bytes: int = 0
     skipped: tuple[tuple[str, str], ...] = ()
     notes: tuple[str, ...] = field(default_factory=tuple)
+    history_complete: bool | None = None
+    """For a git history: False when the repository lacks part of it (shallow or partial clone); else None."""
 
 
 class Reporter(Protocol):

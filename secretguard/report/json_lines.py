@@ -20,6 +20,7 @@ def write_json(findings: list[Finding], out: TextIO, summary: ScanSummary, revea
             "scanned_bytes": summary.scanned_bytes,
             "skipped": [{"path": p, "reason": r} for p, r in summary.skipped],
             "notes": list(summary.notes),
+            **({"history_complete": summary.history_complete} if summary.history_complete is not None else {}),
         },
         "findings": [f.to_dict(reveal) for f in findings],
     }

@@ -48,6 +48,12 @@ class GitScanResult:
     skipped: list[tuple[str, str]] = field(default_factory=list)
     unreachable_commits: frozenset[str] = frozenset()
     """Of the commits the caller asked to watch, those the walk did not reach (history was rewritten)."""
+    history_gap: str | None = None
+    """Why the repository does not hold its whole history (a shallow or partial clone); None when it does."""
+
+    @property
+    def history_complete(self) -> bool:
+        return self.history_gap is None
 
 
 def open_repository(path: str | Path, flags: RepositoryOpenFlag = RepositoryOpenFlag.DEFAULT) -> pygit2.Repository:
@@ -80,8 +86,13 @@ def _peel(repo: pygit2.Repository, oid: pygit2.Oid) -> pygit2.Object | None:
     return obj
 
 
+def _where(repo: pygit2.Repository) -> str:
+    """The repository as errors name it: its work tree, or its git directory when it has none."""
+    return (repo.workdir or repo.path).rstrip("/")
+
+
 def _resolve(repo: pygit2.Repository, rev: str) -> pygit2.Object:
-    where = (repo.workdir or repo.path).rstrip("/")
+    where = _where(repo)
     try:
         obj = repo.revparse_single(rev)
     except (KeyError, ValueError, pygit2.GitError):
@@ -92,17 +103,55 @@ def _resolve(repo: pygit2.Repository, rev: str) -> pygit2.Object:
     return peeled
 
 
-def _ref_targets(repo: pygit2.Repository) -> Iterator[pygit2.Oid]:
-    """Every ref's target (branches, tags, remotes, notes, HEAD), and every stash entry, not only the last."""
-    for name in [*repo.listall_references(), "HEAD"]:
+def _ref_targets(repo: pygit2.Repository) -> Iterator[tuple[str, pygit2.Oid]]:
+    """Every ref's name and target (branches, tags, remotes, notes, HEAD), and every stash entry, not only the last.
+
+    A ref that does not parse is an error; a symbolic ref to nothing (HEAD before the first commit) is passed over.
+    """
+    names = repo.listall_references()
+    for name in _loose_refs(repo) - set(names):  # libgit2 leaves out loose refs it cannot parse
+        raise SourceError(f"{_where(repo)}: ref {name} is corrupt (git fsck tells more)")
+    for name in [*names, "HEAD"]:
         try:
-            target = repo.references[name].resolve().target
-        except (KeyError, pygit2.GitError):  # a dangling symbolic ref, or HEAD before the first commit
+            ref = repo.references[name]
+        except pygit2.GitError:
+            raise SourceError(f"{_where(repo)}: ref {name} is corrupt (git fsck tells more)") from None
+        try:
+            target = ref.resolve().target
+        except KeyError:  # a dangling symbolic ref, or HEAD before the first commit
             continue
         if isinstance(target, pygit2.Oid):
-            yield target
-    for stash in repo.listall_stashes():
-        yield stash.commit_id
+            yield name, target
+    for index, stash in enumerate(repo.listall_stashes()):
+        yield f"stash@{{{index}}}", stash.commit_id
+
+
+def _loose_refs(repo: pygit2.Repository) -> set[str]:
+    """The names of the loose ref files under ``refs/`` of the repository's (common) git directory."""
+    git_dir = Path(repo.path)
+    common = git_dir / "commondir"
+    if common.is_file():  # a linked work tree keeps its refs in the main git directory
+        git_dir = git_dir / common.read_text(encoding="utf-8").strip()
+    refs = git_dir / "refs"
+    return {f"refs/{path.relative_to(refs).as_posix()}" for path in refs.rglob("*") if path.is_file()}
+
+
+def history_gap(repo: pygit2.Repository) -> str | None:
+    """Why ``repo`` lacks part of its history: a shallow clone, or a partial clone whose promisor remote
+    holds the objects it left out; None for a complete repository."""
+    if repo.is_shallow:
+        return "shallow clone: the commits before its shallow boundary are not in it"
+    if _is_partial(repo):
+        return "partial clone: the objects its promisor remote kept back are not in it"
+    return None
+
+
+def _is_partial(repo: pygit2.Repository) -> bool:
+    """A partial clone: objects may be missing by design, left with a promisor remote."""
+    config = repo.config
+    return "extensions.partialclone" in config or any(
+        entry.name.startswith("remote.") and entry.name.endswith(".promisor") and config.get_bool(entry.name)
+        for entry in config)
 
 
 Introduction = tuple[pygit2.Oid | None, str]
@@ -120,8 +169,10 @@ class History:
 
     def __init__(self, repo: pygit2.Repository, commits: Sequence[pygit2.Oid], hidden: Sequence[pygit2.Oid] = (),
                  trees: Sequence[pygit2.Oid] = (), blobs: Sequence[pygit2.Oid] = (),
-                 watch: Iterable[str] = ()) -> None:
+                 watch: Iterable[str] = (), on_missing: Callable[[pygit2.Oid, str], None] | None = None) -> None:
         self.repo = repo
+        self.on_missing = on_missing
+        """Told of each tree the object database lacks (a partial clone); None: a missing tree raises KeyError."""
         self.unreached: set[pygit2.Oid] = {pygit2.Oid(hex=c) for c in watch}
         """Watched commits the walk has not reached (yet)."""
         self.introduced: dict[pygit2.Oid, Introduction] = {}
@@ -164,7 +215,14 @@ class History:
             return
         self._seen_trees.add(tree_id)
         introduced = self.introduced
-        for entry in cast(pygit2.Tree, self.repo[tree_id]):
+        try:
+            tree = cast(pygit2.Tree, self.repo[tree_id])
+        except KeyError:
+            if self.on_missing is None:
+                raise
+            self.on_missing(tree_id, _path(prefix) or "/")
+            return
+        for entry in tree:
             kind = entry.__class__  # far cheaper than .filemode, which builds an enum per entry
             if kind is pygit2.Tree:
                 self._tree(entry.id, prefix + (entry.raw_name or b"") + b"/", commit, found)
@@ -203,11 +261,22 @@ def _path(raw: bytes) -> str:
     return raw.decode("utf-8", "backslashreplace")
 
 
+def _peel_ref(repo: pygit2.Repository, name: str, target: pygit2.Oid) -> pygit2.Object:
+    """The object ref ``name`` finally points at; a missing one is an error naming the ref and the object."""
+    obj = _peel(repo, target)
+    if obj is None:
+        raise SourceError(f"{_where(repo)}: ref {name} points at missing object {target} "
+                          f"(corrupt repository; git fsck tells more)")
+    return obj
+
+
 def _starts(repo: pygit2.Repository, refs: Sequence[str], all_objects: bool
             ) -> tuple[list[pygit2.Oid], list[pygit2.Oid], list[pygit2.Oid]]:
     """Commits, trees and blobs to start from: ``refs``, or every ref; with ``all_objects`` the whole ODB."""
-    targets = [_resolve(repo, r) for r in refs] if refs else [
-        obj for obj in (_peel(repo, t) for t in dict.fromkeys(_ref_targets(repo))) if obj is not None]
+    named: dict[pygit2.Oid, str] = {}
+    for name, target in ([] if refs else _ref_targets(repo)):
+        named.setdefault(target, name)
+    targets = [_resolve(repo, r) for r in refs] if refs else [_peel_ref(repo, name, t) for t, name in named.items()]
     starts: dict[ObjectType, list[pygit2.Oid]] = defaultdict(list)
     for obj in targets:
         starts[obj.type].append(obj.id)
@@ -315,7 +384,10 @@ def _new_in(commit: pygit2.Commit, path: str, hits: list[Hit]) -> list[Hit]:
         except KeyError:
             continue
         if isinstance(entry, pygit2.Blob):
-            before.append(entry.data)
+            try:
+                before.append(entry.data)
+            except KeyError:  # left out of a partial clone
+                continue
     if not before:
         return hits
 
@@ -351,12 +423,18 @@ def scan_repository(
     """
     repo = open_repository(repo_path)
     detector_for(selection)  # check the rules before any work; forked workers inherit the detector
-    result = GitScanResult()
+    result = GitScanResult(history_gap=history_gap(repo))
+    partial = _is_partial(repo)
+
+    def left_out(oid: pygit2.Oid, path: str) -> None:
+        result.skipped.append((str(oid), f"not in this partial clone, at {path}"))
+
     try:
         commits, trees, blobs = _starts(repo, refs, all_objects)
         hidden = [obj.id for obj in (_resolve(repo, r) for r in exclude)]
-        history = History(repo, commits, hidden, trees, blobs, watch_commits)
-        items = delta_order(repo.path, list(_sized(repo, history, result, skip_blobs, max_blob_size, on_total)))
+        history = History(repo, commits, hidden, trees, blobs, watch_commits, on_missing=left_out if partial else None)
+        sized = _sized(repo, history, result, skip_blobs, max_blob_size, on_total, left_out if partial else None)
+        items = delta_order(repo.path, list(sized))
         if result.scanned_bytes < INLINE_BYTES:
             jobs = 1  # a small range (a push, a hook): starting workers would cost more than they save
         result.unreachable_commits = frozenset(str(oid) for oid in history.unreached)
@@ -367,23 +445,34 @@ def scan_repository(
             for hit in batch_hits:
                 blob_hits[hit.origin.commit or ""].append(hit)
         result.hits = _place(repo, repo_path, history, blob_hits)
-    except pygit2.GitError as exc:
-        raise SourceError(f"{repo_path}: cannot read git repository: {exc}") from None
-    except KeyError as exc:
+    except KeyError as exc:  # pygit2's NotFoundError too
         raise SourceError(f"{repo_path}: object {exc.args[0] if exc.args else ''} is missing "
-                          f"(corrupt or shallow repository)") from None
+                          f"(corrupt repository; git fsck tells more)") from None
+    except pygit2.GitError as exc:
+        raise SourceError(f"{repo_path}: cannot read git repository: {' '.join(str(exc).split())} "
+                          f"(corrupt repository; git fsck tells more)") from None
     return result
 
 
 def _sized(repo: pygit2.Repository, history: History, result: GitScanResult,
-           skip_blobs: Callable[[str], bool] | None, max_blob_size: int, on_total: Progress) -> Iterator[BlobItem]:
-    """The blobs worth scanning with their sizes; records what is scanned and what is skipped in ``result``."""
+           skip_blobs: Callable[[str], bool] | None, max_blob_size: int, on_total: Progress,
+           on_missing: Callable[[pygit2.Oid, str], None] | None) -> Iterator[BlobItem]:
+    """The blobs worth scanning with their sizes; records what is scanned and what is skipped in ``result``.
+
+    A blob the object database lacks goes to ``on_missing``, or raises KeyError when that is None.
+    """
     odb = repo.odb
     for oid, path in history.blobs():
         oid_hex = str(oid)
         if skip_blobs is not None and skip_blobs(oid_hex):
             continue
-        size = odb.read_header(oid)[1]
+        try:
+            size = odb.read_header(oid)[1]
+        except KeyError:
+            if on_missing is None:
+                raise
+            on_missing(oid, path)
+            continue
         if size > max_blob_size:
             result.skipped.append((oid_hex, f"larger than {max_blob_size} bytes, at {path}"))
             continue
@@ -395,13 +484,21 @@ def _sized(repo: pygit2.Repository, history: History, result: GitScanResult,
 
 def scan_history(repo_path: Path, config: Config, jobs: int, baseline: frozenset[str] = frozenset(), *,
                  refs: Sequence[str] = (), exclude: Sequence[str] = (), all_objects: bool = False,
-                 on_total: Progress = lambda n: None, on_advance: Progress = lambda n: None) -> ScanResult:
-    """A whole history scan: hits gathered into findings through the allowlist and the baseline."""
+                 on_total: Progress = lambda n: None, on_advance: Progress = lambda n: None,
+                 warn: Callable[[str], None] = lambda message: None) -> ScanResult:
+    """A whole history scan: hits gathered into findings through the allowlist and the baseline.
+
+    ``warn`` hears, in one line, that the repository lacks part of its history (a shallow or partial clone).
+    """
     info = rule_info(config)
     result = scan_repository(str(repo_path), config.rules, jobs, all_objects=all_objects,
                              max_blob_size=config.max_file_size, refs=refs, exclude=exclude,
                              on_total=on_total, on_advance=on_advance)
+    gap = () if result.history_gap is None else (f"{repo_path}: history incomplete: {result.history_gap}",)
+    for message in gap:
+        warn(message)
     findings = collect(result.hits, info, user_filter(config.allowlist, baseline))
     summary = ScanSummary(target=str(repo_path), source="blobs", scanned=len(result.scanned_blobs),
-                          scanned_bytes=result.scanned_bytes, skipped=tuple(result.skipped))
+                          scanned_bytes=result.scanned_bytes, skipped=tuple(result.skipped), notes=gap,
+                          history_complete=result.history_complete)
     return ScanResult(findings, summary)

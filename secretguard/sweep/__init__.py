@@ -144,7 +144,11 @@ def report_from_store(store: Store, include_triaged: bool = False) -> tuple[list
     if last is not None:
         notes.append(f"last run #{last.id} ({last.status}, started {last.started_at}): {last.repositories} "
                      f"repositories, {len(last.failed)} failed, {last.blobs_scanned} blobs scanned")
+    incomplete = store.incomplete_repositories()
+    notes += [f"repository {key}: history incomplete (a shallow or partial clone): only what it holds was scanned"
+              for key in incomplete]
     failed = tuple((key, error.removeprefix(f"{key}: ")) for key, error in store.failed_repositories())
     summary = ScanSummary(target=str(store.path), source="repositories", scanned=store.repository_count(),
-                          scanned_bytes=store.bytes_scanned(), skipped=failed, notes=tuple(notes))
+                          scanned_bytes=store.bytes_scanned(), skipped=failed, notes=tuple(notes),
+                          history_complete=not incomplete)
     return findings, summary

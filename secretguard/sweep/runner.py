@@ -147,7 +147,7 @@ def scan_repo(task: RepoTask, known: KnownBlobs) -> RepoRecord:
                                           skip_blobs=lambda oid: oid not in task.placed).hits
         hits = [replace(hit, origin=replace(hit.origin, repo=task.key)) for hit in hits]
         findings = collect(hits, task.rule_info, user_filter(task.config.allowlist))
-        warnings: list[str] = []
+        warnings = [] if result.history_gap is None else [f"{task.key}: history incomplete: {result.history_gap}"]
         if task.validate:
             _validate(findings, warnings)
         return RepoRecord(
@@ -155,7 +155,7 @@ def scan_repo(task: RepoTask, known: KnownBlobs) -> RepoRecord:
             scanned_blobs=tuple(result.scanned_blobs), matched_blobs=_blob_oids(path, hits),
             scanned_bytes=result.scanned_bytes, skipped_blobs=len(result.skipped), size_bytes=object_bytes(path),
             refs_sha256=refs, seconds=time.monotonic() - started, warnings=tuple(warnings),
-            unreachable_commits=result.unreachable_commits)
+            unreachable_commits=result.unreachable_commits, history_complete=result.history_complete)
     except SecretguardError as exc:
         error = str(exc)
     except Exception as exc:  # one repository's surprise must not end the sweep of the others

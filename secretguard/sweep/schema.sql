@@ -1,4 +1,4 @@
--- secretguard sweep store, schema version 2 (PRAGMA user_version = 2).
+-- secretguard sweep store, schema version 3 (PRAGMA user_version = 3).
 --
 -- One SQLite file (WAL mode) holds everything a sweep of many repositories knows: the repositories, the
 -- blobs already scanned (shared by every repository, so a fork costs nothing twice), the findings with
@@ -37,7 +37,9 @@ CREATE TABLE repository (
                                             -- that succeeded: while it stays the same, nothing new is reachable
     status      TEXT CHECK (status IN ('ok', 'failed')),   -- of the last attempt; NULL before any
     error       TEXT,                       -- one line, when the last attempt failed
-    last_run_id INTEGER REFERENCES run (id)
+    last_run_id INTEGER REFERENCES run (id),
+    history_complete INTEGER CHECK (history_complete IN (0, 1))  -- 0: a shallow or partial clone when last
+                                            -- walked, so part of its history was not scanned; NULL: not yet walked
 ) STRICT;
 
 -- What one run did with one repository. Written in the same transaction as everything the repository
@@ -53,6 +55,7 @@ CREATE TABLE run_repository (
     new_findings    INTEGER NOT NULL,
     seconds         REAL NOT NULL,
     finished_at     TEXT NOT NULL,
+    history_complete INTEGER CHECK (history_complete IN (0, 1)),  -- as in repository; NULL: not walked
     PRIMARY KEY (run_id, repository_id)
 ) STRICT;
 
@@ -135,4 +138,4 @@ CREATE TABLE triage (
 
 CREATE INDEX triage_finding ON triage (finding_id, id);
 
-PRAGMA user_version = 2;
+PRAGMA user_version = 3;

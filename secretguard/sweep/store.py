@@ -27,7 +27,7 @@ from typing import Any, cast
 from secretguard.errors import SecretguardError
 from secretguard.findings import Finding, Origin, Pair, redact, sort_findings
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 APPLICATION_ID = 0x53475357  # 'SGSW'
 BUSY_TIMEOUT_SECONDS = 30.0
 TRIAGE_STATUSES = ("false-positive", "revoked", "accepted")
@@ -37,6 +37,10 @@ UPGRADES = (
     "",  # version 0 is an empty file: it gets the whole schema
     # 1 -> 2: locations that history rewriting left unreachable
     "ALTER TABLE location ADD COLUMN gone_run_id INTEGER REFERENCES run (id);\nPRAGMA user_version = 2;\n",
+    # 2 -> 3: whether a repository held its whole history (not a shallow or partial clone) when last walked
+    "ALTER TABLE repository ADD COLUMN history_complete INTEGER CHECK (history_complete IN (0, 1));\n"
+    "ALTER TABLE run_repository ADD COLUMN history_complete INTEGER CHECK (history_complete IN (0, 1));\n"
+    "PRAGMA user_version = 3;\n",
 )
 """``UPGRADES[v]`` takes a store from version ``v`` to ``v + 1``."""
 
@@ -117,6 +121,8 @@ class RepoRecord:
     unreachable_commits: frozenset[str] | None = None
     """Commits of this repository's stored locations that no ref reaches now; None when the history was not
     walked this time (refs unchanged, or the scan failed)."""
+    history_complete: bool | None = None
+    """False for a shallow or partial clone; None when the history was not walked this time."""
 
 
 @dataclass(frozen=True)
@@ -311,14 +317,18 @@ class Store:
                     new += self._write_finding(db, run.id, repo_id, finding, now)
                 if rec.unreachable_commits is not None:
                     self._mark_reachability(db, run.id, repo_id, rec.unreachable_commits)
+            complete = None if rec.history_complete is None else int(rec.history_complete)
             db.execute("UPDATE repository SET status = ?, error = ?, last_run_id = ?, "
-                       "size_bytes = coalesce(?, size_bytes), refs_sha256 = coalesce(?, refs_sha256) WHERE id = ?",
-                       ("failed" if rec.error else "ok", rec.error, run.id, rec.size_bytes, rec.refs_sha256, repo_id))
+                       "size_bytes = coalesce(?, size_bytes), refs_sha256 = coalesce(?, refs_sha256), "
+                       "history_complete = coalesce(?, history_complete) WHERE id = ?",
+                       ("failed" if rec.error else "ok", rec.error, run.id, rec.size_bytes, rec.refs_sha256,
+                        complete, repo_id))
             db.execute(
                 "INSERT OR REPLACE INTO run_repository (run_id, repository_id, status, error, blobs_scanned, "
-                "bytes_scanned, blobs_skipped, new_findings, seconds, finished_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                "bytes_scanned, blobs_skipped, new_findings, seconds, finished_at, history_complete) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                 (run.id, repo_id, "failed" if rec.error else "ok", rec.error, len(rec.scanned_blobs),
-                 rec.scanned_bytes, rec.skipped_blobs, new, round(rec.seconds, 3), now))
+                 rec.scanned_bytes, rec.skipped_blobs, new, round(rec.seconds, 3), now, complete))
         return new
 
     @staticmethod
@@ -393,6 +403,11 @@ class Store:
     def failed_repositories(self) -> list[tuple[str, str]]:
         """Repositories whose last attempt failed, with the error."""
         return list(self.db.execute("SELECT key, error FROM repository WHERE status = 'failed' ORDER BY key"))
+
+    def incomplete_repositories(self) -> list[str]:
+        """Repositories that lacked part of their history (shallow or partial clones) when last walked."""
+        return [key for (key,) in self.db.execute(
+            "SELECT key FROM repository WHERE history_complete = 0 ORDER BY key")]
 
     def repository_count(self) -> int:
         return int(self.db.execute("SELECT count(*) FROM repository").fetchone()[0])
