@@ -293,3 +293,63 @@ def test_scan_git_validate_marks_a_live_key(aws, tmp_path: Path) -> None:
     assert finding["validation"]["status"] == "live"
     assert finding["locations"][0]["path"] == "deploy.sh"
     assert key["SecretAccessKey"] not in run.out + run.err
+
+
+class ProxyErrorPage:
+    """A loopback stand-in for a proxy in front of STS: every request gets an HTML page with HTTP ``status``."""
+
+    PAGE = b"<html><head><title>Proxy error</title></head><body><h1>Upstream unreachable</h1></body></html>"
+
+    def __init__(self, status: int) -> None:
+        stand_in = self
+        self.requests = 0
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                stand_in.requests += 1
+                self.send_response(status)
+                self.send_header("Content-Type", "text/html")
+                self.send_header("Content-Length", str(len(ProxyErrorPage.PAGE)))
+                self.end_headers()
+                self.wfile.write(ProxyErrorPage.PAGE)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.mark.parametrize("status, detail, requests", [
+    (200, "unreadable answer (KeyError: 'GetCallerIdentityResult')", 1),
+    (403, "HTTP 403, not an STS answer", 1),
+    (502, "502: Bad Gateway", 2),  # one retry, as documented
+])
+def test_a_proxy_error_page_is_the_keys_error_and_the_scan_writes_its_report(
+        status: int, detail: str, requests: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+    key_id, secret = random_key_id(), random_secret()
+    (tmp_path / "tree").mkdir()
+    (tmp_path / "tree" / "aws.ini").write_text(f"[default]\naws_access_key_id = {key_id}\n"
+                                               f"aws_secret_access_key = {secret}\n")
+    proxy = ProxyErrorPage(status)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", proxy.url)
+    report = tmp_path / "report.json"
+    try:
+        code = _run_cli(["scan", "dir", str(tmp_path / "tree"), "--validate", "--format", "json",
+                         "--output", str(report), "--no-progress"])
+    finally:
+        proxy.close()
+
+    err = capsys.readouterr().err
+    assert code == 1
+    assert err == f"warning: cannot validate {key_id[:4]}{'*' * 12}{key_id[-4:]}: sts:GetCallerIdentity at " \
+                  f"{proxy.url}: {detail}\n"
+    [finding] = [f for f in json.loads(report.read_text())["findings"] if f["rule"] == "aws-access-key-id"]
+    assert finding["validation"] == {"status": "error", "error": f"sts:GetCallerIdentity at {proxy.url}: {detail}"}
+    assert proxy.requests == requests

@@ -26,7 +26,7 @@ READ_CONFIG = Config(
 )
 """For reading an account: patient with throttling, quick to give up on a dead endpoint."""
 PROBE_CONFIG = Config(
-    retries={"mode": "adaptive", "max_attempts": 2},
+    retries={"mode": "adaptive", "total_max_attempts": 2},  # botocore's max_attempts counts retries only
     connect_timeout=3,
     read_timeout=5,
     user_agent_extra=USER_AGENT,

@@ -72,18 +72,38 @@ class KeyPair:
 
 
 def check_pair(session: boto3.Session, pair: KeyPair, endpoint_url: str | None = None) -> Validation:
-    """Call ``sts:GetCallerIdentity`` signed by ``pair`` and map the answer to a validation status."""
+    """Call ``sts:GetCallerIdentity`` signed by ``pair`` and map the answer to a validation status.
+
+    Any failure of the call (network, timeout, an answer that is not STS's, such as a proxy's HTML error page)
+    is status ``error`` with one line naming the call and the endpoint; it never raises.
+    """
+    endpoint = endpoint_url or "the default STS endpoint"
     try:
         client = make_client(session, "sts", endpoint_url=endpoint_url, config=PROBE_CONFIG,
                              aws_access_key_id=pair.key_id, aws_secret_access_key=pair.secret,
                              aws_session_token=pair.token)
+        endpoint = client.meta.endpoint_url
         identity = client.get_caller_identity()
     except ClientError as exc:
         status = STATUS_BY_CODE.get(error_code(exc))
-        return {"status": status} if status else {"status": "error", "error": pair.scrub(error_line(exc))}
+        if status:
+            return {"status": status}
+        http = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        detail = error_line(exc) if exc.response.get("Error", {}).get("Code") else f"HTTP {http}, not an STS answer"
+        return _failed(pair, endpoint, detail)
     except BotoCoreError as exc:
-        return {"status": "error", "error": pair.scrub(error_line(exc))}
+        return _failed(pair, endpoint, error_line(exc))
+    except Exception as exc:  # botocore's parsers raise plain KeyError and friends on answers STS would not give
+        return _failed(pair, endpoint, f"unreadable answer ({type(exc).__name__}: {exc})")
+    if not isinstance(identity.get("Arn"), str):
+        return _failed(pair, endpoint, "unreadable answer (no ARN)")
     return {"status": "live", "arn": identity.get("Arn"), "account": identity.get("Account")}
+
+
+def _failed(pair: KeyPair, endpoint: str, detail: str) -> Validation:
+    """Status ``error``: the call, the endpoint and what went wrong, in one line without the secret."""
+    line = " ".join(f"sts:GetCallerIdentity at {endpoint}: {detail}".split())
+    return {"status": "error", "error": pair.scrub(line)}
 
 
 def _place(origin: Origin) -> tuple[str | None, ...]:
