@@ -1,5 +1,8 @@
-"""The git hooks: ``python -m secretguard.hook pre-commit``, ``… pre-push REMOTE URL`` and, on a server,
+"""The git hooks: ``python -m secretguard.hook pre-commit [FILE...]``, ``… pre-push REMOTE URL`` and, on a server,
 ``… pre-receive [OPTIONS]`` (see :mod:`secretguard.prereceive`).
+
+``pre-commit`` scans the staged change (the lines the commit adds); given file names, as the pre-commit framework
+passes them, it scans those files whole instead, so ``pre-commit run --all-files`` checks every tracked file.
 
 This is the path every commit pays for, so it imports only what the scan needs: no command line
 (typer), no pygit2 (the staged change comes from git itself), and no rich unless there are findings to
@@ -65,10 +68,11 @@ def _baseline(top: Path) -> frozenset[str]:
     return load_baseline(path) if path is not None else frozenset()
 
 
-def pre_commit(out: TextIO) -> int:
-    """Scan the staged change; 1 (block) when it adds a secret."""
-    top = Path.cwd()  # git runs a hook at the top of the work tree
-    result = scan_staged(top, find_config(None, top), _baseline(top))
+def pre_commit(out: TextIO, paths: list[str] | None = None) -> int:
+    """Scan the staged change, or with ``paths`` (from the pre-commit framework) those files whole; 1 (block)
+    when a secret is found."""
+    top = Path.cwd()  # git and the framework run a hook at the top of the work tree
+    result = scan_staged(top, find_config(None, top), _baseline(top), paths)
     if not result.findings:
         return 0
     report_blocked(result.findings, "commit", COMMIT_ADVICE, out)
@@ -203,7 +207,7 @@ def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     try:
         if args[:1] == ["pre-commit"]:
-            return pre_commit(sys.stderr)
+            return pre_commit(sys.stderr, args[1:])
         if args[:1] == ["pre-push"]:
             return pre_push(args[1:], sys.stdin, sys.stderr)
         if args[:1] == ["pre-receive"]:
@@ -213,7 +217,7 @@ def main(argv: list[str] | None = None) -> int:
     except SecretguardError as exc:
         print(f"secretguard: error: {exc}", file=sys.stderr)
         return 2
-    print("usage: python -m secretguard.hook pre-commit | pre-push REMOTE URL | pre-receive [OPTIONS]",
+    print("usage: python -m secretguard.hook pre-commit [FILE...] | pre-push REMOTE URL | pre-receive [OPTIONS]",
           file=sys.stderr)
     return 2
 

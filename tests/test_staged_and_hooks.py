@@ -296,8 +296,10 @@ def test_pre_push_scans_only_the_commits_being_pushed(tmp_path: Path) -> None:
 
 def test_pre_commit_framework_manifest(tmp_path: Path) -> None:
     hooks = {h["id"]: h for h in yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())}
-    assert set(hooks) == {"secretguard", "secretguard-pre-push"}
-    assert all(h["language"] == "python" and h["pass_filenames"] is False for h in hooks.values())
+    assert set(hooks) == {"secretguard", "secretguard-staged", "secretguard-pre-push"}
+    assert all(h["language"] == "python" for h in hooks.values())
+    assert {i: h["pass_filenames"] for i, h in hooks.items()} == {
+        "secretguard": True, "secretguard-staged": False, "secretguard-pre-push": False}
     repo = project(tmp_path)
     base = git(repo, "rev-parse", "HEAD")
     write(repo, {"a.txt": f"key: {token(118)}\n"})
@@ -316,6 +318,83 @@ def test_pre_commit_framework_manifest(tmp_path: Path) -> None:
     assert entry("secretguard-pre-push", {**framework_push, "PRE_COMMIT_FROM_REF": head}).returncode == 0
 
 
+def framework(repo: Path, *hook_ids: str) -> None:
+    """Configure the pre-commit framework in ``repo`` with these hooks of the manifest, run by this Python.
+
+    ``repo: local`` with ``language: system`` keeps each hook's entry, file passing and stages as the
+    manifest has them, without the framework building a virtualenv (which needs the network).
+    """
+    manifest = {h["id"]: h for h in yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())}
+    hooks = [{**{k: v for k, v in manifest[i].items() if k != "minimum_pre_commit_version"}, "language": "system",
+              "entry": manifest[i]["entry"].replace("python", shlex.quote(sys.executable), 1)} for i in hook_ids]
+    (repo / ".pre-commit-config.yaml").write_text(yaml.safe_dump({"repos": [{"repo": "local", "hooks": hooks}]}))
+    git(repo, "add", ".pre-commit-config.yaml")
+    git(repo, "commit", "-q", "--no-verify", "-m", "pre-commit config")
+
+
+def run_framework(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "pre_commit", *args], cwd=repo, capture_output=True, text=True,
+                          check=False)
+
+
+def test_framework_all_files_finds_a_key_committed_before(tmp_path: Path) -> None:
+    repo = project(tmp_path)
+    secret = token(120)
+    commit(repo, {"deploy/old.env": f"name=demo\nkey: {secret}\n", "clean.txt": "nothing\n"})  # no hook ran
+    framework(repo, "secretguard", "secretguard-staged")
+
+    whole = run_framework(repo, "run", "secretguard", "--all-files")
+    staged_only = run_framework(repo, "run", "secretguard-staged", "--all-files")
+
+    assert whole.returncode == 1, whole.stdout
+    assert "deploy/old.env:2:6" in whole.stdout and secret not in whole.stdout
+    assert staged_only.returncode == 0, staged_only.stdout  # as documented: the staged change only
+
+
+def test_framework_blocks_a_real_commit_of_a_file_with_a_key(tmp_path: Path) -> None:
+    repo = project(tmp_path)
+    framework(repo, "secretguard")
+    installed = run_framework(repo, "install")
+    assert installed.returncode == 0, installed.stderr
+    head = git(repo, "rev-parse", "HEAD")
+    write(repo, {"app.env": f"key: {token(121)}\n"})
+    git(repo, "add", "app.env")
+
+    blocked = try_commit(repo)
+    write(repo, {"app.env": "key: from-the-vault\n"})
+    git(repo, "add", "app.env")
+    clean = try_commit(repo)
+
+    assert blocked.returncode != 0
+    assert "app.env:1:6" in blocked.stdout + blocked.stderr
+    assert clean.returncode == 0, clean.stdout + clean.stderr
+    assert git(repo, "rev-parse", "HEAD~1") == head
+
+
+def test_named_files_are_scanned_whole_and_unreadable_ones_are_an_error(tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    from secretguard.errors import SourceError
+
+    repo = project(tmp_path)
+    old = token(122)
+    commit(repo, {"a.txt": f"key: {old}\n", "big.txt": "x" * 100})
+    (repo / "gone").symlink_to(repo / "nowhere")
+
+    result = scan_staged(repo, Config(rules=RuleSelection(extra_files=(MINI_RULES,)), max_file_size=50),
+                         paths=["a.txt", "big.txt", "gone"])
+
+    assert [(f.secret, o.source, o.path, o.line) for f in result.findings for o in f.locations] == \
+        [(old, "file", "a.txt", 1)]
+    assert result.summary.skipped == (("big.txt", "larger than 50 bytes"),)
+
+    def denied(self: Path) -> bytes:
+        raise PermissionError(13, "Permission denied", str(self))
+
+    monkeypatch.setattr(Path, "read_bytes", denied)
+    with pytest.raises(SourceError, match="^a.txt: cannot read: Permission denied$"):
+        scan_staged(repo, CONFIG, paths=["a.txt"])
+
+
 HEAVY_MODULES = ("yaml", "regex", "boto3", "botocore", "rich", "typer", "pygit2", "multiprocessing")
 
 
@@ -326,6 +405,7 @@ def test_a_clean_commit_imports_no_parser_client_or_terminal_library(tmp_path: P
     write(repo, {"app.py": "def handler(event):\n    return sorted(event)\n"})
     git(repo, "add", "-A")
     probe = ("import io, sys\nfrom secretguard.hook import pre_commit\nassert pre_commit(io.StringIO()) == 0\n"
+             "assert pre_commit(io.StringIO(), ['app.py', 'README.md']) == 0\n"
              f"print(*[m for m in {HEAVY_MODULES!r} if m in sys.modules])")
     for _ in range(2):  # the first run also fills the parsed-rules cache
         done = subprocess.run([sys.executable, "-c", probe], cwd=repo, capture_output=True, text=True, check=False)

@@ -148,10 +148,42 @@ def staged_files(top: Path, max_file_size: int, skipped: list[tuple[str, str]]) 
     return files
 
 
-def scan_staged(top: Path, config: Config, baseline: frozenset[str] = frozenset()) -> ScanResult:
-    """Scan the change staged in the work tree ``top``: findings on added lines, through allowlist and baseline."""
+def named_files(top: Path, paths: list[str], max_file_size: int, skipped: list[tuple[str, str]]) -> list[StagedFile]:
+    """The files at ``paths`` (relative to ``top``), read whole from the work tree, every line counting.
+
+    What the pre-commit framework passes: the staged files at commit time (it sets unstaged edits aside first),
+    every tracked file under ``pre-commit run --all-files``. Binary and oversized files are skipped; a named
+    file that cannot be read is an error, since it would otherwise pass unseen.
+    """
+    files: list[StagedFile] = []
+    for name in paths:
+        path = top / name
+        if not path.is_file():  # a symlink to a directory, or to nothing: no content of its own to scan
+            continue
+        try:
+            size = path.stat().st_size
+            if size > max_file_size:
+                skipped.append((name, f"larger than {max_file_size} bytes"))
+                continue
+            data = path.read_bytes()
+        except OSError as exc:
+            raise SourceError(f"{name}: cannot read: {exc.strerror or exc}") from None
+        if not looks_binary(data):
+            files.append(StagedFile(name, data, None))
+    return files
+
+
+def scan_staged(top: Path, config: Config, baseline: frozenset[str] = frozenset(),
+                paths: list[str] | None = None) -> ScanResult:
+    """Scan the change staged in the work tree ``top``: findings on added lines, through allowlist and baseline.
+
+    With ``paths`` (what the pre-commit framework passes), those files are scanned whole instead.
+    """
     skipped: list[tuple[str, str]] = []
-    files = staged_files(top, config.max_file_size, skipped)
+    if paths:
+        files, source = named_files(top, paths, config.max_file_size, skipped), "file"
+    else:
+        files, source = staged_files(top, config.max_file_size, skipped), "staged"
     total = sum(len(f.data) for f in files)
     findings = []
     if files:
@@ -159,10 +191,10 @@ def scan_staged(top: Path, config: Config, baseline: frozenset[str] = frozenset(
         detector = Detector(rules, use_hyperscan=None if total >= REGEX_ONLY_BELOW else False)
         hits: list[Hit] = []
         for f in files:
-            origin = Origin(source="staged", repo=str(top), path=f.path)
+            origin = Origin(source=source, repo=str(top), path=f.path)
             hits.extend(h for h in scan_chunk(detector, Chunk(f.data, origin), decode_depth=config.rules.decode_depth)
                         if f.adds(h))
         findings = collect(hits, rule_info(config), user_filter(config.allowlist, baseline))
-    summary = ScanSummary(target=str(top), source="staged files", scanned=len(files), scanned_bytes=total,
+    summary = ScanSummary(target=str(top), source=f"{source} files", scanned=len(files), scanned_bytes=total,
                           skipped=tuple(skipped))
     return ScanResult(findings, summary)
