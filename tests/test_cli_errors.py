@@ -100,3 +100,53 @@ def test_bad_baseline(tmp_path: Path):
 
 def test_unknown_option_is_one_line(tmp_path: Path):
     assert_one_line_error(run_cli("scan", "dir", tmp_path, "--colour"), "--colour")
+
+
+def _command_paths() -> list[list[str]]:
+    """Every command and group of the command line, as the words that name it."""
+    import typer
+
+    from secretguard.cli import app
+
+    paths, todo = [], [([], typer.main.get_command(app))]
+    while todo:
+        words, command = todo.pop()
+        paths.append(words)
+        for name, sub in getattr(command, "commands", {}).items():
+            todo.append(([*words, name], sub))
+    return sorted(paths)
+
+
+def test_every_command_has_dash_h_and_version():
+    from secretguard import __version__
+
+    paths = _command_paths()
+    assert ["scan", "dir"] in paths and ["findings", "triage"] in paths and ["sweep"] in paths
+    for words in paths:
+        short = run_cli(*words, "-h")
+        assert short.code == 0 and "Usage: secretguard" in short.out, words
+        version = run_cli(*words, "--version")
+        assert (version.code, version.out, version.err) == (0, f"secretguard {__version__}\n", ""), words
+
+
+@pytest.mark.parametrize("words", [["scan", "dir"], ["scan", "git"], ["sweep"], ["baseline", "create"]])
+def test_help_shows_meaningful_defaults(words, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "250")
+    shown = run_cli(*words, "-h").out
+    assert "[default: 0]" not in shown
+    assert "(default: all cores)" in shown
+    if words == ["sweep"]:
+        assert "secretguard[ray]" in shown and "--no-progress" in shown
+
+
+@pytest.mark.parametrize("args, option", [
+    (["scan", "dir", ".", "--jobs", "-1"], "--jobs"),
+    (["scan", "dir", ".", "--jobs", "0"], "--jobs"),
+    (["scan", "dir", ".", "--max-file-size", "-5"], "--max-file-size"),
+    (["scan", "git", ".", "--max-file-size", "0"], "--max-file-size"),
+    (["scan", "git", ".", "-j", "-2"], "--jobs"),
+    (["sweep", ".", "--jobs", "-3"], "--jobs"),
+    (["scan", "dir", ".", "--validate-jobs", "-1"], "--validate-jobs"),
+])
+def test_negative_counts_and_sizes_are_refused(args, option):
+    assert_one_line_error(run_cli(*args), f"Invalid value for '{option}'", "is not in the range x>=1")

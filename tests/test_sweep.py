@@ -235,7 +235,7 @@ def test_a_shallow_clone_is_swept_with_a_warning_and_stored_as_incomplete(tmp_pa
     subprocess.run(["git", "clone", "-q", "--depth", "1", origin.as_uri(), str(shallow)], check=True)
     db = tmp_path / "sweep.db"
 
-    run = run_cli("sweep", shallow, origin, "--db", db, "--jobs", "1")
+    run = run_cli("sweep", shallow, origin, "--db", db, "--jobs", "1", "--no-progress")
 
     assert run.code == 1, run.err
     assert f"warning: {shallow.resolve()}: history incomplete: shallow clone" in run.err

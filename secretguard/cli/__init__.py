@@ -9,6 +9,7 @@ import sys
 
 import typer
 
+from secretguard import __version__
 from secretguard.errors import SecretguardError
 
 EXIT_FINDINGS = 1
@@ -16,11 +17,14 @@ EXIT_ERROR = 2
 
 app = typer.Typer(
     name="secretguard",
-    help="Find cloud credentials, tell whether they are live, and move them where they belong.",
+    help="Find cloud credentials, tell whether they are live, and move them where they belong.\n\n"
+         "--version (after any command, too) shows the version; -h or --help, the help of any command.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},  # every subcommand inherits them
 )
+
 
 
 def _register() -> None:
@@ -38,10 +42,20 @@ def _register() -> None:
 _register()
 
 
+def _end_of_options(args: list[str]) -> int:
+    """Where the options end: at ``--``, after which every word is an argument."""
+    return args.index("--") if "--" in args else len(args)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run the command line and exit with its code."""
+    args = sys.argv[1:] if argv is None else argv
     try:
-        code = app(args=argv, standalone_mode=False)
+        if "--version" in args[:_end_of_options(args)]:
+            print(f"secretguard {__version__}")
+            code = 0
+        else:
+            code = app(args=args, prog_name="secretguard", standalone_mode=False)
     except typer.Exit as exc:
         code = exc.exit_code
     except typer.Abort:

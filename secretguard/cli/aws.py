@@ -53,7 +53,7 @@ def scan_aws(
     reveal: RevealOpt = False,
     config: ConfigOpt = None,
     baseline: BaselineOpt = None,
-    jobs: Annotated[int, typer.Option("--jobs", "-j", help="Regions and services read at once.")] = 8,
+    jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, help="Regions and services read at once.")] = 8,
     quiet: QuietOpt = False,
     validate: ValidateOpt = False,
     validate_jobs: ValidateJobsOpt = 4,

@@ -20,7 +20,7 @@ GitOpt = Annotated[bool, typer.Option("--git", help="Record the findings of PATH
 StagedOpt = Annotated[bool, typer.Option("--staged", help="Record the findings of the change staged in PATH's repository.")]
 
 
-def _scan(path: Path, config: Path | None, jobs: int, git: bool, staged: bool) -> tuple[list[Finding], Path]:
+def _scan(path: Path, config: Path | None, jobs: int | None, git: bool, staged: bool) -> tuple[list[Finding], Path]:
     """The findings to record, and where the baseline goes by default."""
     if git and staged:
         raise SecretguardError("choose one of --git and --staged")
@@ -45,7 +45,7 @@ def _scan(path: Path, config: Path | None, jobs: int, git: bool, staged: bool) -
 
 
 @app.command("create")
-def create(path: PathArg = Path("."), output: OutputOpt = None, config: ConfigOpt = None, jobs: JobsOpt = 0,
+def create(path: PathArg = Path("."), output: OutputOpt = None, config: ConfigOpt = None, jobs: JobsOpt = None,
            git: GitOpt = False, staged: StagedOpt = False) -> int:
     """Scan PATH and write every finding to a new baseline."""
     findings, default = _scan(path, config, jobs, git, staged)
@@ -56,7 +56,7 @@ def create(path: PathArg = Path("."), output: OutputOpt = None, config: ConfigOp
 
 
 @app.command("update")
-def update(path: PathArg = Path("."), output: OutputOpt = None, config: ConfigOpt = None, jobs: JobsOpt = 0,
+def update(path: PathArg = Path("."), output: OutputOpt = None, config: ConfigOpt = None, jobs: JobsOpt = None,
            git: GitOpt = False, staged: StagedOpt = False) -> int:
     """Scan PATH and add its findings to an existing baseline (entries already there are kept)."""
     findings, default = _scan(path, config, jobs, git, staged)

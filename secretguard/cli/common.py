@@ -21,12 +21,13 @@ OutputOpt = Annotated[Path | None, typer.Option("--output", "-o", help="Write th
 RevealOpt = Annotated[bool, typer.Option("--reveal", help="Show secrets in full (redacted by default).")]
 ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="Configuration file (default: .secretguard.yaml in the target).")]
 BaselineOpt = Annotated[Path | None, typer.Option("--baseline", "-b", help="Do not report findings whose fingerprint is in this baseline.")]
-JobsOpt = Annotated[int, typer.Option("--jobs", "-j", help="Worker processes (default: all cores).")]
+JobsOpt = Annotated[int | None, typer.Option("--jobs", "-j", min=1, show_default=False, help="Worker processes (default: all cores).")]
 NoProgressOpt = Annotated[bool, typer.Option("--no-progress", help="No progress bar.")]
 ValidateOpt = Annotated[bool, typer.Option("--validate", help="Check found AWS key pairs against STS (sends them to AWS).")]
-ValidateJobsOpt = Annotated[int, typer.Option("--validate-jobs", help="Key pairs checked at once.")]
+ValidateJobsOpt = Annotated[int, typer.Option("--validate-jobs", min=1, help="Key pairs checked at once.")]
 SkipAccountOpt = Annotated[list[str] | None, typer.Option("--skip-account", help="Never call AWS with keys of this account (repeatable; canary accounts are built in).")]
-QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing; only the exit code tells.")]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing on the terminal (--output files are still written); the exit code tells.")]
+MaxFileSizeOpt = Annotated[int | None, typer.Option("--max-file-size", min=1, show_default=False, metavar="BYTES", help="Skip files larger than this many bytes (default: 10 MB, or the config's max_file_size).")]
 
 
 def warn(line: str) -> None:
@@ -71,16 +72,21 @@ def finish(findings: list[Finding], summary: ScanSummary, fmt: str, output: Path
 
 
 @contextlib.contextmanager
-def progress_bar(enabled: bool, label: str) -> Iterator[tuple[object, object]]:
-    """``(set_total, advance)`` callbacks drawing a bar on stderr when it is a terminal."""
+def progress_bar(enabled: bool, label: str, unit: str = "bytes") -> Iterator[tuple[object, object]]:
+    """``(set_total, advance)`` callbacks drawing a bar on stderr when it is a terminal.
+
+    ``unit`` is ``bytes`` (sizes and a transfer rate) or the name of what is counted (``repositories``).
+    """
     if not enabled or not sys.stderr.isatty():
         yield (lambda n: None), (lambda n: None)
         return
     from rich.console import Console
-    from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn, TransferSpeedColumn
+    from rich.progress import (
+        BarColumn, DownloadColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn,
+    )
 
-    with Progress("[progress.description]{task.description}", BarColumn(), DownloadColumn(),
-                  TransferSpeedColumn(), TimeRemainingColumn(), console=Console(stderr=True),
-                  transient=True) as bar:
+    columns = (DownloadColumn(), TransferSpeedColumn()) if unit == "bytes" else (MofNCompleteColumn(), TextColumn(unit))
+    with Progress("[progress.description]{task.description}", BarColumn(), *columns, TimeRemainingColumn(),
+                  console=Console(stderr=True), transient=True) as bar:
         task = bar.add_task(label, total=None)
         yield (lambda n: bar.update(task, total=n)), (lambda n: bar.advance(task, n))

@@ -10,7 +10,7 @@ import typer
 
 from secretguard.cli import app as main_app
 from secretguard.cli.common import (
-    BaselineOpt, ConfigOpt, FormatOpt, JobsOpt, NoProgressOpt, OutputOpt, QuietOpt, RevealOpt, SkipAccountOpt,
+    BaselineOpt, ConfigOpt, FormatOpt, JobsOpt, MaxFileSizeOpt, NoProgressOpt, OutputOpt, QuietOpt, RevealOpt, SkipAccountOpt,
     ValidateJobsOpt, ValidateOpt, finish, load_inputs, progress_bar, warn,
 )
 from secretguard.cli.scan import app
@@ -21,7 +21,6 @@ RepoArg = Annotated[Path, typer.Argument(help="Repository: a work tree, a bare o
 SinceOpt = Annotated[str | None, typer.Option("--since", help="Only commits after REV (REV and its ancestors are left out).", metavar="REV")]
 BranchOpt = Annotated[list[str] | None, typer.Option("--branch", help="Only the history of this branch or revision (repeatable; default: every ref).", metavar="NAME")]
 AllObjectsOpt = Annotated[bool, typer.Option("--all-objects", help="Every object in the database, unreachable ones too (deleted branches, dropped stashes).")]
-MaxSizeOpt = Annotated[int, typer.Option("--max-file-size", help="Skip blobs larger than this many bytes (default 10 MB, or the config's max_file_size).")]
 
 hook_app = typer.Typer(help="Install the git hooks that stop commits and pushes adding secrets.", no_args_is_help=True)
 
@@ -34,13 +33,13 @@ def scan_git(
     reveal: RevealOpt = False,
     config: ConfigOpt = None,
     baseline: BaselineOpt = None,
-    jobs: JobsOpt = 0,
+    jobs: JobsOpt = None,
     no_progress: NoProgressOpt = False,
     quiet: QuietOpt = False,
     since: SinceOpt = None,
     branch: BranchOpt = None,
     all_objects: AllObjectsOpt = False,
-    max_file_size: MaxSizeOpt = 0,
+    max_file_size: MaxFileSizeOpt = None,
     validate: ValidateOpt = False,
     validate_jobs: ValidateJobsOpt = 4,
     skip_account: SkipAccountOpt = None,
@@ -50,7 +49,7 @@ def scan_git(
 
     reporter_for(fmt)  # a bad --format fails before any work
     cfg, accepted = load_inputs(config, repo, baseline)
-    if max_file_size > 0:
+    if max_file_size is not None:
         cfg = replace(cfg, max_file_size=max_file_size)
     with progress_bar(not no_progress and not quiet, "scanning history") as (set_total, advance):
         result = scan_history(repo, cfg, jobs or default_jobs(), accepted, refs=branch or (),

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from secretguard.cli.common import (
-    BaselineOpt, ConfigOpt, FormatOpt, JobsOpt, NoProgressOpt, OutputOpt, QuietOpt, RevealOpt, SkipAccountOpt,
+    BaselineOpt, ConfigOpt, FormatOpt, JobsOpt, MaxFileSizeOpt, NoProgressOpt, OutputOpt, QuietOpt, RevealOpt, SkipAccountOpt,
     ValidateJobsOpt, ValidateOpt, finish, load_inputs, progress_bar,
 )
 from secretguard.report import reporter_for
@@ -25,11 +25,11 @@ def scan_dir(
     reveal: RevealOpt = False,
     config: ConfigOpt = None,
     baseline: BaselineOpt = None,
-    jobs: JobsOpt = 0,
+    jobs: JobsOpt = None,
     no_progress: NoProgressOpt = False,
     quiet: QuietOpt = False,
     respect_gitignore: Annotated[bool, typer.Option("--respect-gitignore", help="Skip files git ignores.")] = False,
-    max_file_size: Annotated[int, typer.Option("--max-file-size", help="Skip files larger than this many bytes (default 10 MB, or the config's max_file_size).")] = 0,
+    max_file_size: MaxFileSizeOpt = None,
     decode_depth: Annotated[int | None, typer.Option("--decode-depth", help="Decode base64, hex, %-escapes and JSON escapes this many layers deep (default 2, or the config's decode_depth); 0 turns decoders off.")] = None,
     validate: ValidateOpt = False,
     validate_jobs: ValidateJobsOpt = 4,
@@ -47,7 +47,7 @@ def scan_dir(
     if decode_depth is not None and not is_decode_depth(decode_depth):
         raise SecretguardError(f"--decode-depth must be a whole number from 0 to {MAX_DECODE_DEPTH}")
     cfg, accepted = load_inputs(config, path, baseline)
-    if max_file_size > 0:
+    if max_file_size is not None:
         cfg = replace(cfg, max_file_size=max_file_size)
     if decode_depth is not None:
         cfg = replace(cfg, rules=replace(cfg.rules, decode_depth=decode_depth))

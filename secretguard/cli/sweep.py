@@ -11,7 +11,9 @@ from typing import Annotated
 import typer
 
 from secretguard.cli import app
-from secretguard.cli.common import ConfigOpt, FormatOpt, JobsOpt, OutputOpt, QuietOpt, finish, load_inputs, warn
+from secretguard.cli.common import (
+    ConfigOpt, FormatOpt, JobsOpt, NoProgressOpt, OutputOpt, QuietOpt, finish, load_inputs, progress_bar, warn,
+)
 from secretguard.report import reporter_for
 from secretguard.scanning import default_jobs
 
@@ -29,10 +31,11 @@ def sweep_command(
     from_file: Annotated[Path | None, typer.Option("--from-file", help="Also sweep the repositories listed in FILE, one per line (# comments).")] = None,
     db: DbOpt = Path("sweep.db"),
     cache_dir: Annotated[Path | None, typer.Option("--cache-dir", help="Where URLs are mirrored (default: DB's name + '.mirrors', beside it).")] = None,
-    jobs: JobsOpt = 0,
-    ray: Annotated[str | None, typer.Option("--ray", help="Run on a Ray cluster: 'auto' or its ADDRESS (needs secretguard[ray]).")] = None,
+    jobs: JobsOpt = None,
+    ray: Annotated[str | None, typer.Option("--ray", help="Run on a Ray cluster: 'auto' or its ADDRESS (needs secretguard\\[ray]).")] = None,
     validate: Annotated[bool, typer.Option("--validate", help="Check found AWS key pairs against STS (sends them to AWS).")] = False,
     config: ConfigOpt = None,
+    no_progress: NoProgressOpt = False,
     quiet: QuietOpt = False,
 ) -> int:
     """Scan the full history of many repositories into one store; only blobs it has not seen are scanned.
@@ -59,10 +62,17 @@ def sweep_command(
             typer.echo(f"ok      {rec.key}: {len(rec.scanned_blobs)} blobs scanned, {len(rec.findings)} findings "
                        f"({rec.seconds:.1f} s)", err=True)
 
-    runner: Runner = RayRunner(ray, jobs) if ray else LocalRunner(jobs or default_jobs())
+    runner: Runner = RayRunner(ray, jobs or 0) if ray else LocalRunner(jobs or default_jobs())
     try:
-        with Store(db) as store:
-            result = sweep(sources, store, runner, cfg, mirrors, validate, on_record=show)
+        with Store(db) as store, progress_bar(not no_progress and not quiet, "sweeping", "repositories") as bar:
+            set_total, advance = bar
+
+            def record(rec: RepoRecord) -> None:
+                show(rec)
+                advance(1)  # type: ignore[operator]
+
+            result = sweep(sources, store, runner, cfg, mirrors, validate, on_record=record,
+                           on_total=set_total)  # type: ignore[arg-type]
             open_findings = len(store.findings())
     finally:
         runner.close()

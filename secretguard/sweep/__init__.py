@@ -84,8 +84,12 @@ class _Skips:
 
 
 def sweep(sources: Iterable[str], store: Store, runner: Runner, config: Config, cache_dir: Path,
-          validate: bool = False, on_record: Callable[[RepoRecord], None] = lambda rec: None) -> SweepResult:
-    """Scan every repository in ``sources`` (paths or URLs) into ``store``; failures are recorded, not raised."""
+          validate: bool = False, on_record: Callable[[RepoRecord], None] = lambda rec: None,
+          on_total: Callable[[int], None] = lambda n: None) -> SweepResult:
+    """Scan every repository in ``sources`` (paths or URLs) into ``store``; failures are recorded, not raised.
+
+    ``on_total`` hears how many repositories this run still has to do (fewer than given when it resumes one).
+    """
     started = time.monotonic()
     if validate:
         import secretguard.aws.validate  # noqa: F401  (fail now, not in every task, if it is missing)
@@ -94,6 +98,7 @@ def sweep(sources: Iterable[str], store: Store, runner: Runner, config: Config, 
     digest = profile_digest(config)
     with store.exclusive():
         run = store.start_run(named, digest, runner.description)
+        on_total(len(named.keys() - run.done))
         skips = _Skips(store, run, runner)
 
         def tasks() -> Iterator[tuple[RepoTask, Any]]:
