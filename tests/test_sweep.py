@@ -472,6 +472,50 @@ def test_validate_marks_the_live_key_and_the_report_lists_it_first(aws, tmp_path
     assert "open findings by validation status: live 1, invalid 1" in report_json(db)["summary"]["notes"]
 
 
+def wait_for_a_recorded_repository(sweep: subprocess.Popen, db: Path) -> dict[str, tuple[int, str]]:
+    """Once the running ``sweep`` has recorded a repository: (blobs scanned, finished at) of each recorded one."""
+    deadline = time.monotonic() + 120
+    done: dict[str, tuple[int, str]] = {}
+    while not done and sweep.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+        try:
+            with sqlite3.connect(f"{db.as_uri()}?mode=ro", uri=True) as con:
+                done = {k: (b, t) for k, b, t in con.execute(
+                    "SELECT r.key, rr.blobs_scanned, rr.finished_at FROM run_repository rr "
+                    "JOIN repository r ON r.id = rr.repository_id")}
+        except sqlite3.OperationalError:  # not created yet
+            continue
+    return done
+
+
+@pytest.mark.parametrize("when", ["workers starting", "repositories recorded"])
+def test_ctrl_c_ends_a_sweep_with_130_and_no_traceback(tmp_path, when):
+    repos = [bulk_repo(tmp_path / f"repo{i}", seed=20 + i)[0] for i in range(8)]
+    db = tmp_path / "sweep.db"
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    sweep = subprocess.Popen([sys.executable, "-m", "secretguard", "sweep", *map(str, repos), "--db", str(db),
+                              "--jobs", "2"], start_new_session=True, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True, env={**os.environ, "TMPDIR": str(temp)})
+    try:
+        if when == "workers starting":  # a worker process exists, still importing secretguard
+            children = Path(f"/proc/{sweep.pid}/task/{sweep.pid}/children")
+            while not children.read_text().split() and sweep.poll() is None:
+                time.sleep(0.002)
+        else:
+            assert wait_for_a_recorded_repository(sweep, db)
+        os.killpg(sweep.pid, signal.SIGINT)  # as Ctrl-C does: the driver and every worker get it
+        _, err = sweep.communicate(timeout=60)
+    finally:
+        sweep.kill()
+    assert sweep.returncode == 130, err
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err
+    assert err.endswith("interrupted: run the same sweep again to resume it\n")
+    assert list(temp.iterdir()) == []
+    with sqlite3.connect(db) as con:
+        assert con.execute("SELECT status FROM run").fetchall() == [("running",)]  # the next sweep resumes it
+
+
 # --- resumption after SIGKILL --------------------------------------------------------------------------------------
 
 def test_a_sweep_killed_mid_way_resumes_without_rescanning_or_losing_anything(tmp_path):
@@ -481,20 +525,14 @@ def test_a_sweep_killed_mid_way_resumes_without_rescanning_or_losing_anything(tm
     db = tmp_path / "sweep.db"
     command = [sys.executable, "-m", "secretguard", "sweep", "--from-file", str(listing), "--db", str(db),
                "--jobs", "1"]
+    temp = tmp_path / "temp"  # the system's temporary folder, as both sweeps see it
+    temp.mkdir()
+    env = {**os.environ, "TMPDIR": str(temp)}
 
-    victim = subprocess.Popen(command, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    victim = subprocess.Popen(command, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                              env=env)
     try:
-        deadline = time.monotonic() + 120
-        done: dict[str, tuple[int, str]] = {}
-        while not done and victim.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.01)
-            try:
-                with sqlite3.connect(f"{db.as_uri()}?mode=ro", uri=True) as con:
-                    done = {k: (b, t) for k, b, t in con.execute(
-                        "SELECT r.key, rr.blobs_scanned, rr.finished_at FROM run_repository rr "
-                        "JOIN repository r ON r.id = rr.repository_id")}
-            except sqlite3.OperationalError:  # not created yet
-                continue
+        done = wait_for_a_recorded_repository(victim, db)
         os.killpg(victim.pid, signal.SIGKILL)
     finally:
         victim.wait()
@@ -502,9 +540,11 @@ def test_a_sweep_killed_mid_way_resumes_without_rescanning_or_losing_anything(tm
     assert 1 <= len(done) < len(repos)
     with sqlite3.connect(db) as con:
         assert con.execute("SELECT status FROM run").fetchall() == [("running",)]
+    assert [p.name.startswith(f"secretguard-sweep-{victim.pid}-") for p in temp.iterdir()] == [True]
 
-    resumed = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    resumed = subprocess.run(command, capture_output=True, text=True, timeout=300, env=env)
     assert resumed.returncode == 1, resumed.stderr
+    assert list(temp.iterdir()) == []  # the killed sweep's folder is gone, and this one cleaned up its own
     assert f"resumed run #1: {len(done)} repositories were already done" in resumed.stderr
     for key in done:
         assert f"ok      {key}:" not in resumed.stderr

@@ -74,6 +74,10 @@ def sweep_command(
             result = sweep(sources, store, runner, cfg, mirrors, validate, on_record=record,
                            on_total=set_total)  # type: ignore[arg-type]
             open_findings = len(store.findings())
+    except KeyboardInterrupt:
+        if not quiet:
+            typer.echo("interrupted: run the same sweep again to resume it", err=True)
+        raise
     finally:
         runner.close()
     t = result.totals

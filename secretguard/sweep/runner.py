@@ -15,6 +15,8 @@ import hashlib
 import logging
 import mmap
 import os
+import shutil
+import signal
 import tempfile
 import threading
 import time
@@ -22,7 +24,7 @@ from collections.abc import Generator, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, replace
-from multiprocessing import get_context
+from multiprocessing import active_children, get_context
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -34,6 +36,8 @@ from secretguard.sweep.mirror import ensure_mirror, is_url, object_bytes
 from secretguard.sweep.store import RepoRecord, StoredFinding
 
 OID_BYTES = 20
+TEMP_PREFIX = "secretguard-sweep-"
+"""A local sweep's temporary folder is ``TEMP_PREFIX`` + its process ID + ``-`` + a random suffix."""
 BASE_TASK_MEMORY = 512 * 1024 * 1024
 """What a repository's task needs besides its object database: interpreter, rules, OID sets, one blob."""
 RAY_MAX_RETRIES = 3
@@ -184,6 +188,28 @@ class Runner(Protocol):
 
 # --- local process pool ---------------------------------------------------------------------------------
 
+def remove_stale_temp_dirs() -> None:
+    """Remove this user's sweep temporary folders whose process is gone (killed by SIGKILL or the OOM killer)."""
+    for path in Path(tempfile.gettempdir()).glob(f"{TEMP_PREFIX}*-*"):
+        pid = path.name.removeprefix(TEMP_PREFIX).partition("-")[0]
+        try:
+            mine = path.is_dir() and path.stat().st_uid == os.getuid()
+        except OSError:
+            continue
+        if mine and pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
 _mapped: tuple[str, KnownBlobs] | None = None
 
 
@@ -203,7 +229,15 @@ def _local_task(task: RepoTask, snapshot_path: str) -> RepoRecord:
 
 
 def _exit_with_parent(parent: int) -> None:
-    """Pool initializer: a worker whose driver died (even by SIGKILL) exits instead of waiting forever."""
+    """Pool initializer: a worker whose driver died (even by SIGKILL) exits instead of waiting forever.
+
+    Ctrl-C reaches every process of the terminal's process group. A worker leaves it to the driver, which
+    ends the workers itself, so the user sees no traceback from each of them: it starts with SIGINT blocked
+    (see :meth:`LocalRunner._submit`) and from here on ignores it, while the git commands it runs do not.
+    """
+    signal.signal(signal.SIGINT, lambda signum, frame: None)  # a handler, unlike SIG_IGN, is not inherited
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
     def watch() -> None:
         while os.getppid() == parent:
             time.sleep(0.5)
@@ -218,7 +252,8 @@ class LocalRunner:
     def __init__(self, jobs: int) -> None:
         self.jobs = max(1, jobs)
         self.description = f"local:{self.jobs}"
-        self._dir = tempfile.TemporaryDirectory(prefix="secretguard-sweep-")
+        remove_stale_temp_dirs()
+        self._dir = tempfile.TemporaryDirectory(prefix=f"{TEMP_PREFIX}{os.getpid()}-")
         self._shared: list[str] = []
 
     def share(self, snapshot: bytes) -> str:
@@ -234,16 +269,30 @@ class LocalRunner:
         return ProcessPoolExecutor(self.jobs, mp_context=get_context("spawn"),
                                    initializer=_exit_with_parent, initargs=(os.getpid(),))
 
+    @staticmethod
+    def _submit(pool: ProcessPoolExecutor, task: RepoTask, shared: str) -> Future[RepoRecord]:
+        """Queue a task. The pool starts its workers here, and they inherit SIGINT blocked: a Ctrl-C while one
+        is still importing would print its traceback. The driver gets a Ctrl-C that came meanwhile on return."""
+        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        try:
+            return pool.submit(_local_task, task, shared)
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+
     def run(self, tasks: Iterator[tuple[RepoTask, Any]]) -> Iterator[RepoRecord]:
         pool = self._pool()
         pending: dict[Future[RepoRecord], tuple[RepoTask, str]] = {}
         try:
             for task, shared in tasks:
-                pending[pool.submit(_local_task, task, shared)] = (task, shared)
+                pending[self._submit(pool, task, shared)] = (task, shared)
                 while len(pending) >= 2 * self.jobs:  # one queued per worker, so none waits on the driver
                     pool = yield from self._drain(pool, pending)
             while pending:
                 pool = yield from self._drain(pool, pending)
+        except BaseException:  # Ctrl-C (workers ignore SIGINT), or the driver gave up: end them, not wait for them
+            for worker in active_children():
+                worker.terminate()
+            raise
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
 
@@ -276,7 +325,7 @@ class LocalRunner:
             pool = self._pool()
             for task, shared in broken:
                 try:
-                    yield pool.submit(_local_task, task, shared).result()
+                    yield self._submit(pool, task, shared).result()
                 except BrokenProcessPool:
                     pool.shutdown(wait=True, cancel_futures=True)
                     pool = self._pool()
