@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """History-scan and pre-commit-hook speed, against the targets of the git issue.
 
-History: builds a repository with ../shared/bench/make_history.py (3,000 commits x 400 files, about
+History: builds a repository with make_history.py beside this script (3,000 commits x 400 files, about
 170 MB of unique blob content), and a copy of it repacked the way a server packs a fetch (deep deltas);
 then for each (and each --repo given) times ``secretguard scan git`` as a user runs it (a fresh process,
 all rules, all cores) and the same repository's ``git cat-file --batch-all-objects --batch --unordered``,
@@ -32,7 +32,7 @@ from pathlib import Path
 
 import secretguard
 
-MAKE_HISTORY = Path(__file__).resolve().parents[2] / "shared" / "bench" / "make_history.py"
+MAKE_HISTORY = Path(__file__).resolve().parent / "make_history.py"
 FLOOR = ["git", "cat-file", "--batch-all-objects", "--batch", "--unordered"]
 PAGE = os.sysconf("SC_PAGE_SIZE")
 

@@ -37,3 +37,22 @@ def test_wheel_ships_patterns_and_scans_from_a_clean_install(tmp_path: Path):
                          cwd=tmp_path, env=env, capture_output=True, text=True)
     assert run.returncode == 1, run.stderr
     assert [f["rule"] for f in json.loads(run.stdout)["findings"]] == ["github-pat"]
+
+
+def test_the_git_benchmark_needs_nothing_outside_the_project(tmp_path: Path):
+    """bench_git.py builds its history with a script shipped beside it, which runs from a copy of benchmarks/."""
+    import shutil
+
+    copy = tmp_path / "elsewhere" / "benchmarks"
+    shutil.copytree(ROOT / "benchmarks", copy)
+    probe = ("import runpy, sys\n"
+             f"bench = runpy.run_path({str(copy / 'bench_git.py')!r})\n"
+             "print(bench['MAKE_HISTORY'])\n")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=tmp_path)
+    make_history = Path(done.stdout.strip())
+    assert make_history.parent == copy
+
+    history = tmp_path / "history"
+    subprocess.run([sys.executable, str(make_history), str(history), "--commits", "20", "--files", "5",
+                    "--secrets", "2"], check=True, capture_output=True)
+    assert json.loads(history.with_name("history.planted.json").read_text())

@@ -145,3 +145,20 @@ def test_a_rule_file_that_is_not_utf8_names_the_file(tmp_path):
     path.write_bytes(RULE_FILE.format(name="Caf\xe9", description="x").encode("latin-1"))
     with pytest.raises(RuleError, match="latin1.yaml.*not UTF-8"):
         load_rule_file(path)
+
+
+def test_the_readme_sample_rule_passes_rules_test(tmp_path):
+    """A rule copied from the README (under a new id) is one `rules test` accepts."""
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    sample = re.search(r"```yaml\n(.*?)```", readme[readme.index("\n## Rules\n"):], re.S)
+    assert sample is not None
+    rules = tmp_path / "mine.yaml"
+    rules.write_text(sample[1].replace("id: aws-access-key-id", "id: my-sample-key", 1))
+
+    run = run_cli("rules", "test", "--rules", rules)
+
+    assert run.code == 0, run.out + run.err
+    assert "my-sample-key" not in run.out + run.err
