@@ -75,3 +75,17 @@ def test_revealed_reports_are_private_files(reveal: bool, leaky_repo: Path, tmp_
     assert run.code == 1, run.err
     assert stat.S_IMODE(output.stat().st_mode) == (0o600 if reveal else 0o644)
     assert json.loads(output.read_text())["findings"]
+
+
+def test_validate_quiet_with_output_writes_the_file(leaky_repo: Path, tmp_path: Path) -> None:
+    """STS is unreachable here (the tests point AWS at a closed local port): each key is an error, silently."""
+    revealed = tmp_path / "revealed.json"
+    assert run_cli("scan", "dir", leaky_repo, "--format", "json", "--reveal", "--output", revealed,
+                   "--no-progress").code == 1
+    output = tmp_path / "validated.json"
+
+    run = run_cli("validate", revealed, "--format", "json", "--output", output, "--quiet")
+
+    assert (run.code, run.out, run.err) == (1, "", "")
+    statuses = [f["validation"]["status"] for f in json.loads(output.read_text())["findings"] if "validation" in f]
+    assert statuses and set(statuses) <= {"error", "unchecked", "canary"}
