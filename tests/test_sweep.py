@@ -186,16 +186,30 @@ def test_rewritten_history_keeps_the_old_location_marked_and_places_the_secret_a
         {before: False, after: True}
 
 
-def test_a_version_1_store_is_upgraded_in_place(tmp_path, rng):
+ADDED_BY_STEP = {
+    2: ["ALTER TABLE location DROP COLUMN gone_run_id"],
+    3: ["ALTER TABLE repository DROP COLUMN history_complete",
+        "ALTER TABLE run_repository DROP COLUMN history_complete"],
+}
+"""For each schema version, the statements that undo what its upgrade step added."""
+
+
+def store_of_version(tmp_path: Path, rng: random.Random, version: int) -> tuple[Path, Path]:
+    """A repository swept into a store with one finding, the store taken back to what ``version`` wrote."""
     key_id, secret = key_pair(rng)
     repo = new_repo(tmp_path / "app", {"keys.ini": credentials_file(key_id, secret)})
     db = tmp_path / "sweep.db"
     assert run_cli("sweep", repo, "--db", db, "--jobs", "1").code == 1
-    with sqlite3.connect(db) as con:  # back to what version 1 wrote
-        con.execute("ALTER TABLE location DROP COLUMN gone_run_id")
-        con.execute("ALTER TABLE repository DROP COLUMN history_complete")
-        con.execute("ALTER TABLE run_repository DROP COLUMN history_complete")
-        con.execute("PRAGMA user_version = 1")
+    with sqlite3.connect(db) as con:
+        for step in range(SCHEMA_VERSION, version, -1):
+            for statement in ADDED_BY_STEP[step]:
+                con.execute(statement)
+        con.execute(f"PRAGMA user_version = {version}")
+    return repo, db
+
+
+def test_a_version_1_store_is_upgraded_in_place(tmp_path, rng):
+    repo, db = store_of_version(tmp_path, rng, 1)
 
     assert run_cli("sweep", repo, "--db", db, "--jobs", "1").code == 1
 
@@ -207,19 +221,12 @@ def test_a_version_1_store_is_upgraded_in_place(tmp_path, rng):
 
 
 def test_a_version_2_store_learns_whether_each_history_was_complete(tmp_path, rng):
-    key_id, secret = key_pair(rng)
-    repo = new_repo(tmp_path / "app", {"keys.ini": credentials_file(key_id, secret)})
-    db = tmp_path / "sweep.db"
-    assert run_cli("sweep", repo, "--db", db, "--jobs", "1").code == 1
-    with sqlite3.connect(db) as con:  # back to what version 2 wrote
-        con.execute("ALTER TABLE repository DROP COLUMN history_complete")
-        con.execute("ALTER TABLE run_repository DROP COLUMN history_complete")
-        con.execute("PRAGMA user_version = 2")
+    repo, db = store_of_version(tmp_path, rng, 2)
 
     with Store(db) as store:
         assert store.incomplete_repositories() == []
     with sqlite3.connect(db) as con:
-        assert con.execute("PRAGMA user_version").fetchone() == (3,)
+        assert con.execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,)
         assert con.execute("SELECT history_complete FROM repository").fetchall() == [(None,)]
     commit(repo, {"more.txt": "more\n"})
     assert run_cli("sweep", repo, "--db", db, "--jobs", "1").code == 1

@@ -43,13 +43,15 @@ def iam_key(user: str = "deployer") -> dict[str, str]:
 
 class Recorder:
     """A local HTTP server that counts requests and answers every one like STS rejecting the key (by default
-    as an unknown key)."""
+    as an unknown key), or with ``page`` (HTML, such as a proxy's error page) and HTTP ``status``."""
 
     def __init__(self, code: str = "InvalidClientTokenId",
-                 message: str = "The security token included in the request is invalid.") -> None:
+                 message: str = "The security token included in the request is invalid.",
+                 *, status: int = 403, page: bytes | None = None) -> None:
         recorder = self
-        error = (f"<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message>"
-                 "</Error><RequestId>1</RequestId></ErrorResponse>").encode()
+        error = page or (f"<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message>"
+                         "</Error><RequestId>1</RequestId></ErrorResponse>").encode()
+        content_type = "text/html" if page else "text/xml"
         self.requests = 0
 
         class Handler(BaseHTTPRequestHandler):
@@ -59,8 +61,8 @@ class Recorder:
             def do_POST(self) -> None:
                 self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 recorder.requests += 1
-                self.send_response(403)
-                self.send_header("Content-Type", "text/xml")
+                self.send_response(status)
+                self.send_header("Content-Type", content_type)
                 self.send_header("Content-Length", str(len(error)))
                 self.end_headers()
                 self.wfile.write(error)
@@ -69,13 +71,16 @@ class Recorder:
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
 
 @pytest.fixture
 def recorder() -> Iterator[Recorder]:
     rec = Recorder()
     yield rec
-    rec.server.shutdown()
-    rec.server.server_close()
+    rec.close()
 
 
 def test_statuses_against_sts_with_credential_checking(aws) -> None:
@@ -145,8 +150,7 @@ def test_an_expired_session_is_reported_as_expired() -> None:
                         locations=[Origin(source="file", path="app/settings.py", line=11, column=1)])
         validate_findings([key, token], endpoint_url=sts.url)
     finally:
-        sts.server.shutdown()
-        sts.server.server_close()
+        sts.close()
     assert key.validation == {"status": "expired"}
     assert sts.requests == 1
 
@@ -295,35 +299,7 @@ def test_scan_git_validate_marks_a_live_key(aws, tmp_path: Path) -> None:
     assert key["SecretAccessKey"] not in run.out + run.err
 
 
-class ProxyErrorPage:
-    """A loopback stand-in for a proxy in front of STS: every request gets an HTML page with HTTP ``status``."""
-
-    PAGE = b"<html><head><title>Proxy error</title></head><body><h1>Upstream unreachable</h1></body></html>"
-
-    def __init__(self, status: int) -> None:
-        stand_in = self
-        self.requests = 0
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: object) -> None:
-                pass
-
-            def do_POST(self) -> None:
-                self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                stand_in.requests += 1
-                self.send_response(status)
-                self.send_header("Content-Type", "text/html")
-                self.send_header("Content-Length", str(len(ProxyErrorPage.PAGE)))
-                self.end_headers()
-                self.wfile.write(ProxyErrorPage.PAGE)
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+PROXY_ERROR_PAGE = b"<html><head><title>Proxy error</title></head><body><h1>Upstream unreachable</h1></body></html>"
 
 
 @pytest.mark.parametrize("status, detail, requests", [
@@ -337,7 +313,7 @@ def test_a_proxy_error_page_is_the_keys_error_and_the_scan_writes_its_report(
     (tmp_path / "tree").mkdir()
     (tmp_path / "tree" / "aws.ini").write_text(f"[default]\naws_access_key_id = {key_id}\n"
                                                f"aws_secret_access_key = {secret}\n")
-    proxy = ProxyErrorPage(status)
+    proxy = Recorder(status=status, page=PROXY_ERROR_PAGE)  # a proxy in front of STS
     monkeypatch.setenv("AWS_ENDPOINT_URL", proxy.url)
     report = tmp_path / "report.json"
     try:
