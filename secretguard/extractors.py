@@ -39,12 +39,18 @@ MAX_NAME = 60
 
 @dataclass(frozen=True, slots=True)
 class Record:
-    """One named value, the decoders it went through, and the chunk offset it is reported at."""
+    """One named value, the decoders it went through, and the chunk offset it is reported at.
+
+    A record of a credential-file ``view`` (see :mod:`secretguard.credfiles`) is written ``VIEW::NAME=value``,
+    for the rules of that view; a decoded one keeps its encoded ``token``, which gives way to what it hides.
+    """
 
     name: str
     value: str
     offset: int
     chain: tuple[str, ...] = ()
+    view: str = ""
+    token: bytes = b""
 
 
 _BY_SUFFIX = {
@@ -56,7 +62,13 @@ _BY_NAME = {".env": "env", ".pypirc": "ini", "credentials": "ini", "package-lock
 
 
 def file_kind(path: str | None, data: bytes) -> str | None:
-    """Which extractor reads this file: by its name, else (for blobs without one) by a look at the content."""
+    """Which extractor reads this file: a credential file's own reader, else one by its name, else (for blobs
+    without one) by a look at the content."""
+    from secretguard.credfiles import credential_kind, is_settings_file
+
+    kind = credential_kind(path)
+    if kind is not None:
+        return kind
     name = (path or "").rpartition("/")[2].lower()
     if name in _BY_NAME:
         return _BY_NAME[name]
@@ -64,7 +76,7 @@ def file_kind(path: str | None, data: bytes) -> str | None:
         return "env"
     stem, dot, suffix = name.rpartition(".")
     if dot and stem:
-        return _BY_SUFFIX.get(suffix)
+        return "python-settings" if suffix == "py" and is_settings_file(path) else _BY_SUFFIX.get(suffix)
     head = data[:4096].lstrip()
     if head[:1] in (b"{", b"["):
         return "notebook" if b'"nbformat"' in data else "json"
@@ -75,6 +87,8 @@ def file_kind(path: str | None, data: bytes) -> str | None:
 
 def extract_regions(path: str | None, data: bytes, depth: int, budget: list[int]) -> list[Region]:
     """Regions of synthetic ``NAME="value"`` text (notebook cells as they are), and what decodes inside them."""
+    from secretguard.credfiles import is_settings_file
+
     kind = file_kind(path, data)
     if kind is None or depth <= 0 or len(data) > MAX_PARSE_BYTES:
         return []
@@ -83,7 +97,7 @@ def extract_regions(path: str | None, data: bytes, depth: int, budget: list[int]
         if kind == "notebook":
             regions = _notebook(data, text)
         else:
-            records = list(EXTRACTORS[kind](data, text))
+            records = list(read_records(kind, data, text, settings=is_settings_file(path)))
             for record in records:
                 if "base64" in record.chain:
                     budget[0] -= len(record.value)
@@ -97,6 +111,32 @@ def extract_regions(path: str | None, data: bytes, depth: int, budget: list[int]
     return regions + nested
 
 
+def read_records(kind: str, data: bytes, text: str, settings: bool = False) -> Iterator[Record]:
+    """The records of the ``kind`` reader; in a settings file, credential-named values in the settings view."""
+    from secretguard import credfiles
+
+    if kind in EXTRACTORS:
+        records = EXTRACTORS[kind](data, text)
+        return credfiles.settings_records(kind, records) if settings else records
+    if kind == "python-settings":
+        return credfiles.settings_records(kind, credfiles.READERS[kind](data, text))
+    return credfiles.READERS[kind](data, text)
+
+
+def extractor_names() -> frozenset[str]:
+    """Every reader a rule may name as its ``extractor``."""
+    from secretguard.credfiles import READERS
+
+    return frozenset(EXTRACTORS) | frozenset(READERS)
+
+
+def view_text(kind: str, data: bytes) -> bytes:
+    """The lines the ``kind`` reader makes of ``data`` read as a settings file, as rules see them (for rule
+    examples written in a file format)."""
+    text = data.decode("utf-8", "replace")
+    return b"\n".join(r.text for r in _regions(list(read_records(kind, data, text, settings=True))))
+
+
 def _quoted(value: str) -> str:
     for quote in ('"', "'"):
         if quote not in value:
@@ -105,17 +145,18 @@ def _quoted(value: str) -> str:
 
 
 def _regions(records: list[Record]) -> list[Region]:
-    """One region per decode chain: a ``NAME="value"`` line per record (a multi-line value spans lines)."""
-    by_chain: dict[tuple[str, ...], tuple[list[str], list[int]]] = {}
+    """One region per decode chain (and encoded token): a ``NAME="value"`` line per record (a multi-line value
+    spans lines), ``VIEW::NAME=value`` for a view's records."""
+    by_chain: dict[tuple[tuple[str, ...], bytes], tuple[list[str], list[int]]] = {}
     for record in records:
-        lines, origins = by_chain.setdefault(record.chain, ([], []))
+        lines, origins = by_chain.setdefault((record.chain, record.token), ([], []))
         name = _NAME_CHARS.sub("_", record.name)[-MAX_NAME:] or "value"
-        line = f"{name}={_quoted(record.value)}"
+        line = f"{record.view}::{name}={record.value}" if record.view else f"{name}={_quoted(record.value)}"
         lines.append(line)
         origins.extend([record.offset] * (line.count("\n") + 1))
     return [
-        Region("\n".join(lines).encode("utf-8", "surrogateescape"), chain, tuple(origins))
-        for chain, (lines, origins) in by_chain.items()
+        Region("\n".join(lines).encode("utf-8", "surrogateescape"), chain, tuple(origins), token)
+        for (chain, token), (lines, origins) in by_chain.items()
     ]
 
 

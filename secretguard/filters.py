@@ -25,7 +25,7 @@ PLACEHOLDER_WORDS = frozenset({
 })
 PLACEHOLDER_SHAPES = re.compile(
     r"""(?xi)
-      \$\{ | \{\{ | \}\} | %\( | <[^>]*> | ^\$[A-Za-z_{]      (?# template, shell and format references )
+      \$\{ | \{\{ | \}\} | %\( | <[^>]*> | ^\$(?![A-Za-z0-9]{1,8}\$)[A-Za-z_{]   (?# template, shell and format references; not $apr1$ hashes )
     | os\.environ | process\.env | getenv | ENV\[              (?# environment lookups in code )
     | ^your | [_-]your[_-] | [_-]here$                         (?# YOUR_API_KEY_HERE )
     """

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, NamedTuple
 
 from secretguard.aws.keys import account_from_key_id
 
@@ -89,6 +89,8 @@ class Finding:
     locations: list[Origin] = field(default_factory=list)
     decoded: tuple[str, ...] = ()
     validation: dict[str, Any] | None = None
+    kind: str | None = None
+    """``hash`` when the secret is a password hash rather than the credential itself."""
 
     @property
     def fingerprint(self) -> str:
@@ -110,6 +112,7 @@ class Finding:
             "rule": self.rule,
             "name": self.name,
             "severity": self.severity,
+            **({"kind": self.kind} if self.kind else {}),
             "secret": shown(self.secret),
             "secret_sha256": self.secret_sha256,
         }
@@ -139,7 +142,7 @@ class Finding:
             entropy=float(data.get("entropy", 0.0)),
             pair=Pair(str(pair["rule"]), str(pair["secret"])) if pair else None,
             locations=[Origin.from_dict(o) for o in data.get("locations", [])],
-            decoded=tuple(data.get("decoded", ())),
+            decoded=tuple(data.get("decoded", ())), kind=data.get("kind"),
         )
 
 
@@ -167,12 +170,20 @@ class Hit:
     decoded: tuple[str, ...] = ()
 
 
+class RuleInfo(NamedTuple):
+    """What a finding takes from its rule."""
+
+    name: str
+    severity: str
+    kind: str | None = None
+
+
 def collect(
     hits: Iterable[Hit],
-    rule_info: dict[str, tuple[str, str]],
+    rule_info: Mapping[str, RuleInfo | tuple[str, str]],
     keep: Callable[[Hit], bool] = lambda hit: True,
 ) -> list[Finding]:
-    """Group sightings into one finding per (rule, secret); ``rule_info`` maps rule id to (name, severity).
+    """Group sightings into one finding per (rule, secret); ``rule_info`` maps rule id to (name, severity[, kind]).
 
     ``keep`` is the user's filters (allowlists, baseline); a dropped sighting is dropped everywhere.
     """
@@ -183,9 +194,9 @@ def collect(
         key = (hit.rule, hit.secret)
         finding = by_key.get(key)
         if finding is None:
-            name, severity = rule_info.get(hit.rule, (hit.rule, "high"))
-            finding = by_key[key] = Finding(hit.rule, name, severity, hit.secret, hit.entropy,
-                                            pair=hit.pair, decoded=hit.decoded)
+            info = RuleInfo(*rule_info.get(hit.rule, (hit.rule, "high")))
+            finding = by_key[key] = Finding(hit.rule, info.name, info.severity, hit.secret, hit.entropy,
+                                            pair=hit.pair, decoded=hit.decoded, kind=info.kind)
         elif finding.pair is None and hit.pair is not None:
             finding.pair = hit.pair
         if hit.origin not in finding.locations:

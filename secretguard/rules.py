@@ -29,8 +29,10 @@ UNBOUNDED_WIDTH = 4096
 """Bytes searched before a prefilter hit when a pattern's width has no bound."""
 KNOWN_KEYS = {
     "id", "name", "severity", "keywords", "pattern", "entropy", "pair", "requires", "validate",
-    "examples", "negative_examples", "references", "description",
+    "examples", "negative_examples", "references", "description", "extractor", "kind",
 }
+KINDS = ("hash",)
+"""What a finding is when it is not the credential itself: ``hash``, a password hash (shadow, htpasswd, dumps)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +61,9 @@ class RuleSpec:
     negative_examples: tuple[str, ...] = ()
     references: tuple[str, ...] = ()
     description: str = ""
+    extractor: str | None = None
+    """The reader whose lines the pattern matches (a credential-file view); its examples are in that format."""
+    kind: str | None = None
 
 
 @dataclass(frozen=True)
@@ -136,6 +141,10 @@ def parse_rule(raw: Any, path: str, index: int) -> RuleSpec:
     entropy = raw.get("entropy")
     if entropy is not None and not isinstance(entropy, (int, float)):
         raise RuleError(path, rule_id, "'entropy' must be a number")
+    if raw.get("kind") is not None and raw["kind"] not in KINDS:
+        raise RuleError(path, rule_id, f"'kind' must be one of {', '.join(KINDS)}")
+    if raw.get("extractor") is not None and not isinstance(raw["extractor"], str):
+        raise RuleError(path, rule_id, "'extractor' must be the name of a reader")
     spec = RuleSpec(
         id=rule_id,
         name=raw["name"],
@@ -151,6 +160,8 @@ def parse_rule(raw: Any, path: str, index: int) -> RuleSpec:
         negative_examples=_as_str_tuple(raw.get("negative_examples"), path, rule_id, "negative_examples"),
         references=_as_str_tuple(raw.get("references"), path, rule_id, "references"),
         description=str(raw.get("description", "")),
+        extractor=raw.get("extractor"),
+        kind=raw.get("kind"),
     )
     if not spec.keywords and spec.requires is None:
         raise RuleError(path, rule_id, "'keywords' is required unless the rule 'requires' another")

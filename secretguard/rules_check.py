@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from secretguard.engine import Detector, Match, hyperscan
+from secretguard.extractors import extractor_names, view_text
 from secretguard.rules import Rule
 
 MIN_EXAMPLES = 2
@@ -48,9 +49,15 @@ def check_rules(rules: list[Rule], min_examples: int = MIN_EXAMPLES) -> list[Pro
             problem(f"needs at least {min_examples} examples")
         if len(spec.negative_examples) < min_examples:
             problem(f"needs at least {min_examples} negative_examples")
+        if spec.extractor is not None and spec.extractor not in extractor_names():
+            problem(f"unknown extractor '{spec.extractor}'")
+            continue
         for expect, examples in ((True, spec.examples), (False, spec.negative_examples)):
             for example in examples:
-                results = [d.scan(example.encode()) for d in detectors]
+                data = example.encode()
+                if spec.extractor is not None:  # written in the file's format: the rule sees the reader's lines
+                    data = view_text(spec.extractor, data)
+                results = [d.scan(data) for d in detectors]
                 for detector, matches in zip(detectors, results):
                     path = "hyperscan" if detector.uses_hyperscan else "regex"
                     if (spec.id in rules_seen(matches)) != expect:

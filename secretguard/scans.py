@@ -8,7 +8,7 @@ from pathlib import Path
 
 from secretguard.config import Config
 from secretguard.filters import user_filter
-from secretguard.findings import Finding, collect
+from secretguard.findings import Finding, RuleInfo, collect
 from secretguard.report import ScanSummary
 from secretguard.rules import load_rules
 from secretguard.scanning import run_batches
@@ -25,9 +25,10 @@ class ScanResult:
     summary: ScanSummary
 
 
-def rule_info(config: Config) -> dict[str, tuple[str, str]]:
-    """Rule id to (name, severity), for turning hits into findings."""
-    return {r.id: (r.spec.name, r.spec.severity) for r in load_rules(config.rules.extra_files, config.rules.disabled)}
+def rule_info(config: Config) -> dict[str, RuleInfo]:
+    """Rule id to (name, severity, kind), for turning hits into findings."""
+    return {r.id: RuleInfo(r.spec.name, r.spec.severity, r.spec.kind)
+            for r in load_rules(config.rules.extra_files, config.rules.disabled)}
 
 
 def scan_directory(root: Path, config: Config, jobs: int, baseline: frozenset[str] = frozenset(),

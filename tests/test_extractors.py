@@ -188,7 +188,9 @@ def test_notebook_private_key_split_over_cell_lines():
 
 def test_env_file_values():
     text = f"# comment\nexport API_TOKEN='Zt7#qL2m!Vx9pK'\nDB_PASSWORD=\"{PASSWORD}\"  # prod\nDEBUG=1\n"
-    assert lines(".env", text) == [("API_TOKEN=\"Zt7#qL2m!Vx9pK\"", 2), (f'DB_PASSWORD="{PASSWORD}"', 3)]
+    assert lines(".env.example", text) == [("API_TOKEN=\"Zt7#qL2m!Vx9pK\"", 2), (f'DB_PASSWORD="{PASSWORD}"', 3)]
+    # in a settings file (not a template of one), credential-named values are in its view
+    assert lines(".env", text) == [("env::API_TOKEN=Zt7#qL2m!Vx9pK", 2), (f"env::DB_PASSWORD={PASSWORD}", 3)]
 
 
 def test_ini_section_names_the_value():

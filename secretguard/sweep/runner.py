@@ -31,7 +31,7 @@ from typing import Any, Protocol
 from secretguard.config import Config
 from secretguard.errors import SecretguardError
 from secretguard.filters import user_filter
-from secretguard.findings import Finding, Hit, collect
+from secretguard.findings import Finding, Hit, RuleInfo, collect
 from secretguard.sweep.mirror import ensure_mirror, is_url, object_bytes
 from secretguard.sweep.store import RepoRecord, StoredFinding
 
@@ -52,7 +52,7 @@ class RepoTask:
     """As the user named it: a local path, or a URL (possibly with credentials, so never shown)."""
     cache_dir: str
     config: Config
-    rule_info: dict[str, tuple[str, str]]
+    rule_info: dict[str, RuleInfo]
     validate: bool
     also_skip: frozenset[str]
     profile: str

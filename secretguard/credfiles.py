@@ -1,0 +1,429 @@
+"""Credential files and settings files: each read with its own reader, each credential field one record.
+
+A credential file (``.pgpass``, ``.git-credentials``, FileZilla's ``sitemanager.xml``, ``.docker/config.json``,
+``/etc/shadow``, a SQL dump, …) exists to hold credentials, so every value in one of its credential fields is a
+secret whatever its entropy: ``admin123`` in ``.pgpass`` is a real password. Settings files (``.env``,
+``settings.py``, ``application.properties``, ``appsettings.json``, ``config/*.yml``) hold many values; there a
+value whose *name* says it is a credential (``*_PASSWORD``, ``*_SECRET``, ``*_TOKEN``, ``*_KEY``) is one.
+
+Each record is rendered as a line ``VIEW::FIELD=value`` (``pgpass::password=…``), a shape no source code
+has and the generic rules do not read; the rules of ``patterns/credential-files.yaml`` name their view as
+their ``extractor`` and match these lines only. What a format encodes is decoded first (FileZilla and docker
+base64, JetBrains' scrambled passwords, git's percent-escapes), with the decoder named in the chain.
+References (``${VAR}``, ``$VAR``, ``%VAR%``, ``{{ var }}``) and documented defaults are never records.
+"""
+
+from __future__ import annotations
+
+import binascii
+import html
+import re
+from collections.abc import Callable, Iterator
+from urllib.parse import unquote
+
+from secretguard.decoders import is_text
+from secretguard.extractors import Record, _ini, _json, _line_starts, _quoted_value, _yaml
+
+Reader = Callable[[bytes, str], Iterator[Record]]
+
+# --- which files -----------------------------------------------------------------------------------------------
+
+_BY_NAME = {
+    ".git-credentials": "git-credentials", "git-credentials": "git-credentials",
+    ".pgpass": "pgpass", "pgpass.conf": "pgpass",
+    "recentservers.xml": "filezilla", "sitemanager.xml": "filezilla", "filezilla.xml": "filezilla",
+    "sftp-config.json": "sftp-config", ".ftpconfig": "ftpconfig", ".remote-sync.json": "remote-sync",
+    "webservers.xml": "jetbrains-webservers", "data-sources.json": "dbeaver",
+    "robomongo.json": "robomongo", "robo3t.json": "robomongo", "mongoid.yml": "mongoid",
+    ".s3cfg": "s3cfg", ".tugboat": "tugboat", ".netrc": "netrc", "_netrc": "netrc",
+    ".dockercfg": "docker-config", ".dockerconfigjson": "docker-config", ".npmrc": "npmrc", "npmrc": "npmrc",
+    "master.key": "rails-master-key", "shadow": "shadow", "shadow-": "shadow",
+    ".htpasswd": "htpasswd", "htpasswd": "htpasswd", "ftpd.passwd": "passwd", ".esmtprc": "esmtprc",
+    "esmtprc": "esmtprc", "ventrilo_srv.ini": "ventrilo", ".my.cnf": "mysql-cnf", "my.cnf": "mysql-cnf",
+    "logins.json": "firefox-logins",
+}
+_BY_PATH = (
+    (re.compile(r"(?:^|/)\.docker/config\.json$"), "docker-config"),
+    (re.compile(r"(?:^|/)config/credentials/[^/]+\.key$"), "rails-master-key"),
+    (re.compile(r"\.sql$"), "sql-dump"),
+    (re.compile(r"\.htpasswd$"), "htpasswd"),
+)
+_SETTINGS_PATH = re.compile(
+    r"""(?x)(?:^|/)(?:
+        \.env(?:\.[^/]+)? | [^/]+\.env                                   (?# .env, .env.production, prod.env )
+      | (?:[^/]*_)?settings(?:_[^/]*)?\.py | settings/[^/]+\.py           (?# Django: settings.py, local_settings.py )
+      | application(?:-[^/]+)?\.(?:properties|ya?ml)                     (?# Spring )
+      | appsettings(?:\.[^/]+)?\.json                                    (?# .NET )
+      | config/[^/]+\.ya?ml | (?:secrets|database|parameters)\.ya?ml     (?# Rails, Symfony )
+    )$""")
+
+
+_TEMPLATE = re.compile(r"example|sample|template|dist\b|\.tpl|default")
+"""Templates of settings files (``.env.example``) hold what to fill in, not what was filled in."""
+
+
+def credential_kind(path: str | None) -> str | None:
+    """The credential-file reader for this path, if its name or place says what it holds."""
+    if not path:
+        return None
+    lowered = path.lower()
+    kind = _BY_NAME.get(lowered.rpartition("/")[2])
+    if kind is not None:
+        return kind
+    return next((kind for pattern, kind in _BY_PATH if pattern.search(lowered)), None)
+
+
+def is_settings_file(path: str | None) -> bool:
+    """Whether the path names a settings file, where credential-named values are findings whatever they look like."""
+    lowered = (path or "").lower()
+    return _SETTINGS_PATH.search(lowered) is not None and _TEMPLATE.search(lowered.rpartition("/")[2]) is None
+
+
+# --- which values ----------------------------------------------------------------------------------------------
+
+_REFERENCE = re.compile(
+    r"""(?x)
+      \$\{ | ^\$(?![A-Za-z0-9]{1,8}\$)[A-Za-z_(] | ^%[A-Za-z_][A-Za-z0-9_]*%$ | \{\{ | ^<[^>]*>$ | ^\[[^\]]*\]$
+    | ^(?:env|getenv|ENV)\s*[(\[] | os\.environ | process\.env
+    """)
+DEFAULTS = frozenset({
+    "", "x", "*", "null", "none", "nil", "true", "false", "yes", "no", "on", "off", "root", "admin", "toor",
+    "postgres", "mysql", "guest", "pass", "passwd", "secret", "password", "changeme", "homestead", "forge",
+    "put your unique phrase here", "database_name_here", "username_here", "password_here",
+})
+"""Values documentation and framework skeletons ship (Laravel's homestead/forge, WordPress' phrases)."""
+
+
+def is_literal(value: str) -> bool:
+    """A value that is itself a credential: not empty, not a reference to one, not a shipped default."""
+    stripped = value.strip()
+    return stripped.lower() not in DEFAULTS and _REFERENCE.search(stripped) is None and "\n" not in stripped
+
+
+def _record(view: str, field: str, value: str, offset: int, chain: tuple[str, ...] = (),
+            token: bytes = b"") -> Iterator[Record]:
+    if is_literal(value):
+        yield Record(field, value.strip(), offset, chain, view=view, token=token)
+
+
+# --- colon-separated files: .pgpass, .git-credentials, shadow, htpasswd, passwd ----------------------------------
+
+def _lines(data: bytes) -> Iterator[tuple[int, bytes]]:
+    for start in _line_starts(data):
+        end = data.find(b"\n", start)
+        line = data[start : len(data) if end == -1 else end].rstrip(b"\r")
+        if line.strip() and not line.lstrip().startswith(b"#"):
+            yield start, line
+
+
+def _text(raw: bytes) -> str:
+    return raw.decode("utf-8", "surrogateescape")
+
+
+_PGPASS_FIELD = re.compile(rb"(?:[^:\\]|\\.)*")
+
+
+def _pgpass(data: bytes, text: str) -> Iterator[Record]:
+    """``host:port:database:user:password``; ``\\:`` and ``\\\\`` escape within a field."""
+    for start, line in _lines(data):
+        fields, pos = [], 0
+        while len(fields) < 5:
+            m = _PGPASS_FIELD.match(line, pos)
+            assert m is not None  # the pattern matches the empty string
+            fields.append((m.start(), m.group()))
+            pos = m.end() + 1
+            if m.end() >= len(line):
+                break
+        if len(fields) == 5:
+            at, raw = fields[4]
+            yield from _record("pgpass", "password", _text(re.sub(rb"\\(.)", rb"\1", raw)), start + at)
+
+
+_CREDENTIAL_URL = re.compile(rb"^\s*[A-Za-z][A-Za-z0-9+.-]*://[^:@/\s]*:([^@\s]+)@[^\s@]+")
+
+
+def _git_credentials(data: bytes, text: str) -> Iterator[Record]:
+    """``https://user:password@host``: git stores the password percent-encoded."""
+    for start, line in _lines(data):
+        m = _CREDENTIAL_URL.match(line)
+        if m:
+            raw = _text(m.group(1))
+            plain = unquote(raw)
+            chain, token = (("percent",), m.group(1)) if plain != raw else ((), b"")
+            yield from _record("git-credentials", "password", plain, start + m.start(1), chain, token)
+
+
+_LOCKED = re.compile(r"^[!*]+$|^x$")
+
+
+def _colon_hashes(view: str) -> Reader:
+    """The second field of ``user:hash[:…]`` lines (shadow, htpasswd, ProFTPd's passwd): hashes, never locks."""
+    def read(data: bytes, text: str) -> Iterator[Record]:
+        for start, line in _lines(data):
+            user, colon, rest = line.partition(b":")
+            field = rest.split(b":", 1)[0]
+            value = _text(field).lstrip("!")
+            if colon and user.strip() and value and not _LOCKED.match(_text(field)):
+                yield from _record(view, "hash", value, start + len(user) + 1 + len(field) - len(value))
+    return read
+
+
+# --- XML: FileZilla, JetBrains --------------------------------------------------------------------------------
+
+_FILEZILLA_PASS = re.compile(rb'<Pass(\s+encoding="base64")?\s*>([^<]+)</Pass>')
+
+
+def _filezilla(data: bytes, text: str) -> Iterator[Record]:
+    """``<Pass>`` of each server, plain (FileZilla 2) or ``encoding="base64"`` (FileZilla 3)."""
+    for m in _FILEZILLA_PASS.finditer(data):
+        raw = html.unescape(_text(m.group(2)))
+        if not m.group(1):
+            yield from _record("filezilla", "password", raw, m.start(2))
+            continue
+        try:
+            decoded = binascii.a2b_base64(raw.encode("ascii"), strict_mode=True)
+        except (binascii.Error, UnicodeEncodeError):
+            continue
+        if is_text(decoded):
+            yield from _record("filezilla", "password", _text(decoded), m.start(2), ("base64",), m.group(2))
+
+
+_XML_PASSWORD = re.compile(rb'\bpassword="([^"]+)"|<option\s+name="password"\s+value="([^"]+)"')
+_SCRAMBLED = re.compile(r"(?:[0-9a-f]{4})+")
+JETBRAINS_XOR = 0xDFAA
+"""IntelliJ's ``PasswordUtil`` writes each character as four hex digits of its code XOR this."""
+
+
+def _unscramble(value: str) -> str | None:
+    if not _SCRAMBLED.fullmatch(value):
+        return None
+    chars = [int(value[i : i + 4], 16) ^ JETBRAINS_XOR for i in range(0, len(value), 4)]
+    return "".join(map(chr, chars)) if all(32 <= c < 127 for c in chars) else None
+
+
+def _jetbrains(data: bytes, text: str) -> Iterator[Record]:
+    """Deployment servers' ``password`` attributes, unscrambled where IntelliJ scrambled them."""
+    for m in _XML_PASSWORD.finditer(data):
+        group = 1 if m.group(1) is not None else 2
+        raw = html.unescape(_text(m.group(group)))
+        plain = _unscramble(raw)
+        if plain is None:
+            yield from _record("jetbrains-webservers", "password", raw, m.start(group))
+        else:
+            yield from _record("jetbrains-webservers", "password", plain, m.start(group), ("jetbrains-scramble",),
+                               m.group(group))
+
+
+# --- structured formats, read by the generic extractors and picked by field -------------------------------------
+
+def _fields(view: str, read: Reader, fields: dict[str, str]) -> Reader:
+    """The records of ``read``, those whose last name part is one of ``fields`` (in lower case) in the view."""
+    def pick(data: bytes, text: str) -> Iterator[Record]:
+        for record in read(data, text):
+            field = fields.get(record.name.rpartition(".")[2].lower())
+            if field is None:
+                yield record
+            else:
+                yield from _record(view, field, record.value, record.offset, record.chain)
+    return pick
+
+
+def _docker_config(data: bytes, text: str) -> Iterator[Record]:
+    """Each registry's ``auth``, base64 of ``user:password``: the password, decoded."""
+    for record in _json(data, text):
+        if record.name.rpartition(".")[2] != "auth":
+            continue
+        try:
+            decoded = binascii.a2b_base64(record.value.encode("ascii"), strict_mode=True)
+        except (binascii.Error, UnicodeEncodeError):
+            continue
+        user, colon, password = _text(decoded).partition(":")
+        if colon and is_text(decoded):
+            yield from _record("docker-config", "password", password, record.offset, ("base64",),
+                               record.value.encode("ascii"))
+
+
+_NPMRC_AUTH = re.compile(rb"(?m)^[ \t]*(?:\S*:)?(_auth|_password)[ \t]*=[ \t]*")
+
+
+def _npmrc(data: bytes, text: str) -> Iterator[Record]:
+    """``_auth`` (base64 of ``user:password``) and ``_password`` (base64 of the password), global or per registry."""
+    for m in _NPMRC_AUTH.finditer(data):
+        raw = _quoted_value(data, m.end(), double_escapes=False)
+        if raw is None:
+            continue
+        try:
+            decoded = binascii.a2b_base64(raw.encode("ascii"), strict_mode=True)
+        except (binascii.Error, UnicodeEncodeError):
+            continue
+        if not is_text(decoded):
+            continue
+        password = _text(decoded)
+        if m.group(1) == b"_auth":
+            user, colon, password = password.partition(":")
+            if not colon:
+                continue
+        yield from _record("npmrc", "password", password, m.end(), ("base64",), raw.encode("ascii"))
+
+
+def _netrc(data: bytes, text: str) -> Iterator[Record]:
+    """Every ``password`` token's value, however the entries are spread over lines."""
+    for m in re.finditer(rb"(?:^|\s)password\s+(\S+)", data):
+        yield from _record("netrc", "password", _text(m.group(1)), m.start(1))
+
+
+def _esmtprc(data: bytes, text: str) -> Iterator[Record]:
+    """``password = value`` (quoted or not) in each identity."""
+    for m in re.finditer(rb"(?m)^[ \t]*password[ \t]*=[ \t]*", data):
+        value = _quoted_value(data, m.end(), double_escapes=True)
+        if value is not None:
+            yield from _record("esmtprc", "password", value, m.end())
+
+
+def _rails_master_key(data: bytes, text: str) -> Iterator[Record]:
+    """The whole file: 32 hex digits that decrypt ``credentials.yml.enc``."""
+    m = re.fullmatch(rb"\s*([0-9a-f]{32})\s*", data)
+    if m:
+        yield from _record("rails-master-key", "key", _text(m.group(1)), m.start(1))
+
+
+# --- SQL dumps -------------------------------------------------------------------------------------------------
+
+_SQL_NAME = rb"[`\"\[]?(\w+)[`\"\]]?"
+_CREATE = re.compile(rb"(?is)CREATE\s+TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?(?:\w+\.)?" + _SQL_NAME + rb"\s*\(")
+_COLUMN = re.compile(rb"(?m)^\s*[`\"\[]?(\w+)[`\"\]]?\s+\w")
+_INSERT = re.compile(rb"(?is)INSERT\s+(?:IGNORE\s+)?INTO\s+(?:\w+\.)?" + _SQL_NAME
+                     + rb"\s*(?:\(([^)]*)\))?\s*VALUES\s*")
+_SQL_TOKEN = re.compile(rb"'((?:[^'\\]|\\.|'')*)'|([^,()\s']+)|(\()|(\))|(,)|(;)|\s+", re.S)
+PASSWORD_COLUMN = re.compile(r"(?i)pass|pwd")
+HASH_SHAPE = re.compile(
+    r"""(?x)^(?:
+        \$(?:1|2[abxy]?|5|6|y|gy|7|apr1|P|H|argon2(?:id|i|d)|pbkdf2[-\w]*|scrypt|sha1|md5)\$\S+
+      | \{(?:SSHA|SHA|SMD5|MD5|CRYPT|SSHA256|SSHA512|PBKDF2[-\w]*)\}\S+
+      | pbkdf2_sha\d+\$\S+ | bcrypt(?:_sha256)?\$\S+ | argon2\$\S+                 (?# Django )
+      | [0-9a-fA-F]{32} | [0-9a-fA-F]{40} | [0-9a-fA-F]{64} | [0-9a-fA-F]{128}
+    )$""")
+
+
+def _columns(header: bytes) -> list[str]:
+    return [_text(m.group(1)) for m in re.finditer(rb"[`\"\[]?(\w+)[`\"\]]?", header)]
+
+
+def _sql_dump(data: bytes, text: str) -> Iterator[Record]:
+    """Values of password columns in ``INSERT`` rows; the columns come from the statement or its ``CREATE TABLE``."""
+    tables: dict[bytes, list[str]] = {}
+    for m in _CREATE.finditer(data):
+        end = data.find(b";", m.end())
+        tables[m.group(1).lower()] = [_text(c.group(1)) for c in _COLUMN.finditer(data, m.end(),
+                                                                                len(data) if end == -1 else end)]
+    for m in _INSERT.finditer(data):
+        columns = _columns(m.group(2)) if m.group(2) else tables.get(m.group(1).lower(), [])
+        wanted = {i for i, name in enumerate(columns) if PASSWORD_COLUMN.search(name)}
+        if wanted:
+            yield from _sql_rows(data, m.end(), wanted)
+
+
+def _sql_rows(data: bytes, at: int, wanted: set[int]) -> Iterator[Record]:
+    """The wanted columns of each ``(…), (…)`` row, up to the end of the statement."""
+    depth, index, pos = 0, 0, at
+    while True:
+        token = _SQL_TOKEN.match(data, pos)
+        if token is None or token.end() == pos:
+            return
+        pos = token.end()
+        quoted, bare, opening, closing, comma, end = token.groups()
+        if end is not None:
+            return
+        if opening is not None:
+            depth, index = depth + 1, 0 if depth == 0 else index
+        elif closing is not None:
+            depth -= 1
+            if depth < 0:
+                return
+        elif comma is not None:
+            index += depth == 1
+        elif quoted is not None or bare is not None:
+            if depth == 0:
+                return  # past the last row: ON DUPLICATE KEY …
+            if depth == 1 and index in wanted and not (bare is not None and bare.upper() == b"NULL"):
+                raw = quoted if quoted is not None else bare
+                value = _text(re.sub(rb"\\(.)|''", lambda e: e.group(1) or b"'", raw))
+                field = "hash" if HASH_SHAPE.match(value) else "password"
+                yield from _record("sql-dump", field, value, token.start(1 if quoted is not None else 2))
+
+
+# --- settings files ----------------------------------------------------------------------------------------------
+
+_PY_ASSIGNMENT = re.compile(
+    rb"""(?mx)^[ \t]*(?:([A-Z_][A-Z0-9_]*)[ \t]*=|["']([A-Za-z_][A-Za-z0-9_]*)["'][ \t]*:)[ \t]*
+         [rbuRBU]{0,2}(["'])((?:(?!\3)[^\\\n]|\\.)*)\3[ \t]*,?[ \t]*(?:\#.*)?\r?$""")
+
+
+def _python_settings(data: bytes, text: str) -> Iterator[Record]:
+    """Literal strings in module-level ``NAME = '…'`` lines and in ``'NAME': '…'`` dictionary entries."""
+    for m in _PY_ASSIGNMENT.finditer(data):
+        name = _text(m.group(1) or m.group(2))
+        yield Record(name, _text(m.group(4)), m.start(4))
+
+
+_WORDS = re.compile(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])")
+CREDENTIAL_WORDS = ("password", "passwd", "pwd", "secret", "token", "apikey", "secretkey", "privatekey", "passphrase",
+                    "credential", "credentials")
+NOT_SECRET_KEYS = frozenset({
+    "public", "pub", "publishable", "site", "cache", "sort", "primary", "foreign", "partition", "routing", "lookup",
+    "idempotency", "hash", "object", "s3", "storage", "field", "column", "index", "group", "map", "host", "ssh",
+    "csrf", "page", "next", "continuation", "sync", "i18n", "translation",
+})
+
+
+def is_settings_credential(name: str) -> bool:
+    """A settings name that says its value is a credential: ``DB_PASSWORD``, ``clientSecret``, ``API_KEY``,
+    ``db.pass``; not ``AWS_ACCESS_KEY_ID``, ``STRIPE_PUBLISHABLE_KEY``, ``CACHE_KEY``, ``SSL_KEY_PATH``, ``monkey``."""
+    words = [w.lower() for w in _WORDS.findall(name.rpartition(".")[2])]
+    if len(words) < 1 or any(w in ("public", "publishable", "pub") for w in words):
+        return False
+    last, before = words[-1], words[-2] if len(words) > 1 else ""
+    if before in NOT_SECRET_KEYS or any(last.startswith(w) for w in ("csrf", "public")):
+        return False
+    if last == "key":
+        return bool(before)
+    return last == "pass" and bool(before) or last.endswith(CREDENTIAL_WORDS)
+
+
+def settings_records(kind: str, records: Iterator[Record]) -> Iterator[Record]:
+    """A settings file's records: credential-named literals become records of the ``kind`` view, the rest stay."""
+    for record in records:
+        if is_settings_credential(record.name) and not record.chain:
+            if is_literal(record.value) and len(record.value.strip()) >= 4:
+                yield Record(record.name, record.value.strip(), record.offset, view=kind)
+        elif kind != "python-settings":
+            yield record
+
+
+READERS: dict[str, Reader] = {
+    "git-credentials": _git_credentials,
+    "pgpass": _pgpass,
+    "filezilla": _filezilla,
+    "sftp-config": _fields("sftp-config", _json, {"password": "password"}),
+    "ftpconfig": _fields("ftpconfig", _json, {"pass": "password", "password": "password"}),
+    "remote-sync": _fields("remote-sync", _json, {"password": "password"}),
+    "jetbrains-webservers": _jetbrains,
+    "dbeaver": _fields("dbeaver", _json, {"password": "password"}),
+    "robomongo": _fields("robomongo", _json, {"userpassword": "password", "password": "password"}),
+    "mongoid": _fields("mongoid", _yaml, {"password": "password"}),
+    "s3cfg": _fields("s3cfg", _ini, {"secret_key": "secret_key"}),
+    "tugboat": _fields("tugboat", _yaml, {"api_key": "api_key", "access_token": "api_key"}),
+    "netrc": _netrc,
+    "docker-config": _docker_config,
+    "npmrc": _npmrc,
+    "rails-master-key": _rails_master_key,
+    "shadow": _colon_hashes("shadow"),
+    "htpasswd": _colon_hashes("htpasswd"),
+    "passwd": _colon_hashes("passwd"),
+    "esmtprc": _esmtprc,
+    "ventrilo": _fields("ventrilo", _ini, {"password": "password", "adminpassword": "password"}),
+    "mysql-cnf": _fields("mysql-cnf", _ini, {"password": "password"}),
+    "firefox-logins": _fields("firefox-logins", _json, {"encryptedpassword": "encrypted_password"}),
+    "sql-dump": _sql_dump,
+    "python-settings": _python_settings,
+}
