@@ -216,16 +216,34 @@ def _jetbrains(data: bytes, text: str) -> Iterator[Record]:
 
 # --- structured formats, read by the generic extractors and picked by field -------------------------------------
 
-def _fields(view: str, read: Reader, fields: dict[str, str]) -> Reader:
-    """The records of ``read``, those whose last name part is one of ``fields`` (in lower case) in the view."""
+def _fields(view: str, read: Reader, fields: dict[str, str], unquote_values: bool = False) -> Reader:
+    """The records of ``read``, those whose last name part is one of ``fields`` (in lower case) in the view;
+    ``unquote_values`` for option files, whose readers strip one pair of quotes around a value."""
     def pick(data: bytes, text: str) -> Iterator[Record]:
         for record in read(data, text):
             field = fields.get(record.name.rpartition(".")[2].lower())
             if field is None:
                 yield record
-            else:
-                yield from _record(view, field, record.value, record.offset, record.chain)
+                continue
+            value, offset = record.value, record.offset
+            if unquote_values and len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+                value, offset = value[1:-1], offset + 1
+            yield from _record(view, field, value, offset, record.chain)
     return pick
+
+
+_JSON_COMMENT = re.compile(rb'"(?:[^"\\\n]|\\.)*"|//[^\n]*|/\*.*?\*/', re.S)
+
+
+def _jsonc(data: bytes, text: str) -> Iterator[Record]:
+    """JSON with ``//`` and ``/* */`` comments (Sublime's and VS Code's settings): comments become spaces, so
+    offsets stay where they were."""
+    def blank(m: re.Match[bytes]) -> bytes:
+        token = m.group()
+        return token if token[:1] == b'"' else re.sub(rb"[^\n]", b" ", token)
+
+    stripped = _JSON_COMMENT.sub(blank, data)
+    return _json(stripped, stripped.decode("utf-8", "replace"))
 
 
 def _docker_config(data: bytes, text: str) -> Iterator[Record]:
@@ -404,14 +422,14 @@ READERS: dict[str, Reader] = {
     "git-credentials": _git_credentials,
     "pgpass": _pgpass,
     "filezilla": _filezilla,
-    "sftp-config": _fields("sftp-config", _json, {"password": "password"}),
+    "sftp-config": _fields("sftp-config", _jsonc, {"password": "password"}),
     "ftpconfig": _fields("ftpconfig", _json, {"pass": "password", "password": "password"}),
     "remote-sync": _fields("remote-sync", _json, {"password": "password"}),
     "jetbrains-webservers": _jetbrains,
     "dbeaver": _fields("dbeaver", _json, {"password": "password"}),
     "robomongo": _fields("robomongo", _json, {"userpassword": "password", "password": "password"}),
     "mongoid": _fields("mongoid", _yaml, {"password": "password"}),
-    "s3cfg": _fields("s3cfg", _ini, {"secret_key": "secret_key"}),
+    "s3cfg": _fields("s3cfg", _ini, {"secret_key": "secret_key"}, unquote_values=True),
     "tugboat": _fields("tugboat", _yaml, {"api_key": "api_key", "access_token": "api_key"}),
     "netrc": _netrc,
     "docker-config": _docker_config,
@@ -422,7 +440,7 @@ READERS: dict[str, Reader] = {
     "passwd": _colon_hashes("passwd"),
     "esmtprc": _esmtprc,
     "ventrilo": _fields("ventrilo", _ini, {"password": "password", "adminpassword": "password"}),
-    "mysql-cnf": _fields("mysql-cnf", _ini, {"password": "password"}),
+    "mysql-cnf": _fields("mysql-cnf", _ini, {"password": "password"}, unquote_values=True),
     "firefox-logins": _fields("firefox-logins", _json, {"encryptedpassword": "encrypted_password"}),
     "sql-dump": _sql_dump,
     "python-settings": _python_settings,

@@ -478,12 +478,18 @@ def _generic_rules(detector: Detector) -> frozenset[str]:
     return frozenset(r.id for r in detector.rules if r.is_generic)
 
 
+@lru_cache(maxsize=8)
+def _superseded(detector: Detector) -> dict[str, frozenset[str]]:
+    return {r.id: frozenset(r.spec.supersedes) for r in detector.rules if r.spec.supersedes}
+
+
 def merge(detector: Detector, hits: list[Hit], recovered: Iterable[Recovered]) -> list[Hit]:
     """The plain ``hits`` with what decoding and extraction recovered.
 
     A recovered secret already seen (in the plain scan or an earlier region) is not reported again, but it
     improves the earlier hit: a specific rule replaces a generic one (as in the detector), and a pair is
-    given to a hit that has none; the earlier hit keeps its place (a plain hit's is exact). A hit that is the
+    given to a hit that has none; so does a rule that supersedes the earlier one (a credential file's rule over a
+    rule that knows the value by its shape alone); the earlier hit keeps its place (a plain hit's is exact). A hit that is the
     encoded form of a newly recovered one (the base64 blob, the ``%2F``-escaped password) gives way to it, and
     as in the detector, a secret claimed as a pair is not reported on its own.
     """
@@ -491,6 +497,7 @@ def merge(detector: Detector, hits: list[Hit], recovered: Iterable[Recovered]) -
     if not recovered:
         return hits
     generic = _generic_rules(detector)
+    superseded = _superseded(detector)
     out = list(hits)
     first: dict[str, int] = {}
     for i, hit in enumerate(hits):
@@ -500,7 +507,7 @@ def merge(detector: Detector, hits: list[Hit], recovered: Iterable[Recovered]) -
         hit, key = item.hit, _same(item.hit.secret)
         if key in first:
             earlier = out[first[key]]
-            if earlier.rule in generic and hit.rule not in generic:
+            if (earlier.rule in generic and hit.rule not in generic) or earlier.rule in superseded.get(hit.rule, ()):
                 earlier = replace(earlier, rule=hit.rule, entropy=hit.entropy, pair=earlier.pair or hit.pair)
             if earlier.pair is None and hit.pair is not None and earlier.rule == hit.rule:
                 earlier = replace(earlier, pair=hit.pair, decoded=earlier.decoded or hit.decoded)

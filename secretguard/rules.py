@@ -29,7 +29,7 @@ UNBOUNDED_WIDTH = 4096
 """Bytes searched before a prefilter hit when a pattern's width has no bound."""
 KNOWN_KEYS = {
     "id", "name", "severity", "keywords", "pattern", "entropy", "pair", "requires", "validate",
-    "examples", "negative_examples", "references", "description", "extractor", "kind",
+    "examples", "negative_examples", "references", "description", "extractor", "kind", "supersedes",
 }
 KINDS = ("hash",)
 """What a finding is when it is not the credential itself: ``hash``, a password hash (shadow, htpasswd, dumps)."""
@@ -64,6 +64,8 @@ class RuleSpec:
     extractor: str | None = None
     """The reader whose lines the pattern matches (a credential-file view); its examples are in that format."""
     kind: str | None = None
+    supersedes: tuple[str, ...] = ()
+    """Rules that read the same secret by its shape alone: where both find it, this rule's finding stands."""
 
 
 @dataclass(frozen=True)
@@ -162,6 +164,7 @@ def parse_rule(raw: Any, path: str, index: int) -> RuleSpec:
         description=str(raw.get("description", "")),
         extractor=raw.get("extractor"),
         kind=raw.get("kind"),
+        supersedes=_as_str_tuple(raw.get("supersedes"), path, rule_id, "supersedes"),
     )
     if not spec.keywords and spec.requires is None:
         raise RuleError(path, rule_id, "'keywords' is required unless the rule 'requires' another")
@@ -281,6 +284,9 @@ def _load_rules(extra_files: tuple[Path, ...], disabled: frozenset[str], builtin
         for key, ref in (("pair", spec.pair), ("requires", spec.requires)):
             if ref is not None and ref.rule not in ids:
                 raise RuleError(spec.source, spec.id, f"'{key}' names unknown rule '{ref.rule}'")
+        for other in spec.supersedes:
+            if other not in ids:
+                raise RuleError(spec.source, spec.id, f"'supersedes' names unknown rule '{other}'")
     # A rule that requires a disabled rule can never fire: it goes too.
     off = set(disabled)
     while True:

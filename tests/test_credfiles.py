@@ -1,0 +1,181 @@
+"""Credential files and settings files, each a hand-written fixture in its real format (tests/data/credfiles/real),
+with a placeholder variant of each (tests/data/credfiles/placeholder) that must stay silent."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from secretguard.credfiles import credential_kind, is_literal, is_settings_credential, is_settings_file
+from secretguard.extractors import view_text
+from tests.helpers import run_cli
+
+DATA = Path(__file__).parent / "data" / "credfiles"
+WP_SALTS = [
+    "Q4|Fm<7@e-xP~Rk}2bV9 Lz+8wJ!hN3%aY6,cD0]uG5^tS1", "bT8~wq2!Zr+M5v@Lk9#Xp3$Nd6^Jc1&Hy4*Gf7(Ue0)Sa",
+    "Pz3@Wn8!Kq5#Vr2$Lm7%Xt9^Bc4&Hj6*Gd1(Fs0)Ya+Ue", "Mk6!Rt2@Wz9#Lp4$Qv7%Nx1^Hc8&Jb3*Fd5(Gs0)Ye+Ua",
+    "Xr5@Kt8!Mq2#Wz7$Lv4%Pn9^Bc1&Hd6*Jg3(Fs0)Ya+Ue", "Nw4!Zq7@Rk2#Lt9$Mv5%Xp8^Hc3&Jb6*Gd1(Fs0)Ye+Ua",
+    "Tv9@Lq3!Wk6#Zr8$Mp2%Nx5^Hc7&Jb4*Gd1(Fs0)Ya+Ue", "Kz2!Rw5@Mq8#Lt3$Xv6%Pn9^Hc4&Jb7*Gd1(Fs0)Ye+Ua",
+]
+SHADOW_ROOT = ("$6$Wk2Lp9Qz$Hq7mW2vXk9LpRt8Wz1Ns6Jd3Hy5Bc0FgQ4Fm7eXpRk2bV9Lz8wJhN3aY6cD0uG5tS1Pn4wq9ZKj3vT8qMx4tq7")
+BCRYPT = "$2y$10$Lh8GxJf0qW2c9vZ3kN7mT1pR4sY6uB5dE8aQ0wX2zC4vN6bM8kJ1h"
+
+# (path, line, rule, secret, decoded): every finding the real tree gives, and nothing else.
+EXPECTED = [
+    (".git-credentials", 1, "git-credentials", "ghx7Qm2pLw9Zk4Rt", None),
+    (".git-credentials", 2, "git-credentials", "Tr0ub4dor&3x", ["percent"]),
+    (".pgpass", 2, "pgpass-password", "admin123", None),
+    (".pgpass", 3, "pgpass-password", "Qw:9x!Lm2v", None),
+    ("filezilla/recentservers.xml", 10, "filezilla-password", "Vt9#qLm2!xRb", ["base64"]),
+    ("filezilla/sitemanager.xml", 10, "filezilla-password", "shopweb2024", ["base64"]),
+    ("sublime/sftp-config.json", 19, "sftp-config-password", "Wq7!pZ3k", None),
+    (".ftpconfig", 6, "ftpconfig-password", "Kj3#vT8q", None),
+    (".remote-sync.json", 6, "remote-sync-password", "bluebird88", None),
+    (".idea/WebServers.xml", 6, "jetbrains-webservers-password", "Sd7!kq2Lp", ["jetbrains-scramble"]),
+    ("dbeaver/data-sources.json", 18, "dbeaver-password", "Yt5#kp9Wq", None),
+    ("robomongo/robomongo.json", 14, "robomongo-password", "Mx4!tq7Zp", None),
+    ("config/mongoid.yml", 16, "mongoid-password", "mongoShop77", None),
+    (".s3cfg", 7, "s3cfg-secret-key", "p7Lk2Qm9Xv4Rt8Wz1Ns6Jd3Hy5Bc0Fg", None),
+    (".tugboat", 3, "tugboat-api-key", "9f2c7a1e4b8d6f03a5c9e7b1d2f4a6c8e0b3d5f7a9c1e3b5d7f9a2c4e6b8d0f1", None),
+    (".netrc", 3, "heroku-api-key", "2b9f6c1e-7d4a-4e8b-9c3f-5a1d2e7b8f60", None),  # the provider's rule stands
+    (".netrc", 7, "netrc-password", "tulip99", None),
+    (".docker/config.json", 4, "docker-config-password", "Hq7mW2vXk9Lp", ["base64"]),
+    (".npmrc", 2, "npmrc-password", "Rk4!zP8qWm", ["base64"]),
+    ("keys/deploy.ppk", 8, "putty-private-key", "AAAAIGm4Tq8Wz2Lp6Xv9Rk3Nc7Bd1Hf5Jy0Qs4Ue8Ag2Mo6", None),
+    ("rails/config/master.key", 1, "rails-master-key", "6875d8a200330a91f9f3443896678cf4", None),
+    ("rails/config/secrets.yml", 5, "rails-secret-key-base",
+     "15a92ace8b8070bd17bf4367608427715864607c9c1a8cd3967cb13f43983da6b923904221eaf91322ea28ed93eebd8aa19bb3831cbea"
+     "fb8d05d87dc9fd9b4a6", None),
+    ("rails/config/database.yml", 10, "generic-password", "railsdb2024", None),
+    ("django/settings.py", 8, "django-secret-key", "django-insecure-8f#k2l!x9q@m3n$w7p^r5t&y1u*i0o(e)z", None),
+    ("django/settings.py", 19, "generic-config-credential", "shop1234pg", None),
+    ("django/settings.py", 25, "generic-password", "mailpass2024", None),
+    ("laravel/.env", 3, "laravel-app-key", "i38uJifSE7iF+kIzcbFwva4dlaouM7rUI62xBoO19Zs=", None),
+    ("laravel/.env", 14, "generic-config-credential", "admin123", None),
+    ("laravel/.env", 17, "generic-config-credential", "RedisPass1!", None),
+    ("laravel/.env", 24, "generic-password", "mailgun2024pw", None),
+    ("wordpress/wp-config.php", 14, "wordpress-db-password", "wpAdmin2024", None),
+    *[("wordpress/wp-config.php", 22 + i, "wordpress-auth-key", salt, None) for i, salt in enumerate(WP_SALTS)],
+    ("etc/shadow", 1, "unix-password-hash", SHADOW_ROOT, None),
+    ("etc/shadow", 5, "unix-password-hash",
+     "$y$j9T$F5Jx0qW2c9vZ3kN7mT1pR.$Lh8GxJf0qW2c9vZ3kN7mT1pR4sY6uB5dE8aQ0wX2zC4", None),
+    (".htpasswd", 1, "htpasswd-password-hash", "$apr1$Qw9xLm2v$F5Jx0qW2c9vZ3kN7mT1pR/", None),
+    (".htpasswd", 2, "htpasswd-password-hash", BCRYPT, None),
+    ("proftpd/ftpd.passwd", 1, "proftpd-password-hash", "$1$Rk4zP8qW$Lh8GxJf0qW2c9vZ3kN7mT1", None),
+    (".esmtprc", 4, "esmtprc-password", "Sm7!tp4Qx", None),
+    ("ventrilo/ventrilo_srv.ini", 6, "ventrilo-password", "Vn8!qr2Lx", None),
+    ("ventrilo/ventrilo_srv.ini", 7, "ventrilo-password", "raidnight7", None),
+    ("dumps/users.sql", 16, "sql-dump-password", "Summer2024!", None),
+    ("dumps/users.sql", 16, "sql-dump-password-hash", BCRYPT, None),
+    (".my.cnf", 3, "mysql-cnf-password", "Mq5!zr8Wp", None),
+    ("firefox/logins.json", 1, "firefox-logins-password",
+     "MDoEEPgAAAAAAAAAAAAAAAAAAAEwFAYIKoZIhvcNAwcECLm2Vw5Zc8KpBBCq0Xf3Ns6Jd4Hy7Bg1Qe2R", None),
+    ("spring/application.properties", 4, "generic-config-credential", "orders2024", None),
+    ("dotnet/appsettings.json", 11, "generic-config-credential", "apiSecret99", None),
+]
+HASH_RULES = {"unix-password-hash", "htpasswd-password-hash", "proftpd-password-hash", "sql-dump-password-hash"}
+
+
+def sightings(findings: list[dict]) -> list[tuple[str, int, str, str, list[str] | None]]:
+    return sorted((o["path"], o["line"], f["rule"], f["secret"], f.get("decoded"))
+                  for f in findings for o in f["locations"])
+
+
+@pytest.fixture(scope="module")
+def real_findings() -> list[dict]:
+    run = run_cli("scan", "dir", DATA / "real", "--format", "json", "--reveal")
+    assert run.code == 1, run.err
+    return json.loads(run.out)["findings"]
+
+
+@pytest.mark.parametrize("path, line, rule, secret, decoded", EXPECTED, ids=lambda v: str(v)[:40])
+def test_each_credential_field_is_found_at_its_line(real_findings, path, line, rule, secret, decoded):
+    assert (path, line, rule, secret, decoded) in sightings(real_findings)
+
+
+def test_nothing_else_is_found_in_the_real_files(real_findings):
+    assert sightings(real_findings) == sorted(EXPECTED)
+
+
+def test_every_real_file_gives_a_finding(real_findings):
+    files = {str(p.relative_to(DATA / "real")) for p in (DATA / "real").rglob("*") if p.is_file()}
+    assert files == {path for path, *_ in EXPECTED}
+
+
+def test_hashes_are_low_severity_findings_of_kind_hash(real_findings):
+    for finding in real_findings:
+        if finding["rule"] in HASH_RULES:
+            assert (finding["severity"], finding["kind"]) == ("low", "hash")
+        else:
+            assert "kind" not in finding
+
+
+def test_secrets_are_redacted_without_reveal():
+    run = run_cli("scan", "dir", DATA / "real" / ".pgpass", "--format", "json")
+    assert "admin123" not in run.out and "Qw:9x!Lm2v" not in run.out
+
+
+@pytest.mark.parametrize("path", sorted(str(p.relative_to(DATA / "placeholder"))
+                                        for p in (DATA / "placeholder").rglob("*") if p.is_file()))
+def test_placeholder_variant_is_silent(path):
+    assert (DATA / "real" / path).is_file()  # each placeholder file is the variant of a real one
+    run = run_cli("scan", "dir", DATA / "placeholder" / path, "--format", "json", "--reveal")
+    assert run.code == 0, run.out
+
+
+# --- recognition and filters ------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("path, kind", [
+    ("home/mira/.git-credentials", "git-credentials"), (".pgpass", "pgpass"), ("x/.docker/config.json", "docker-config"),
+    ("app/config/credentials/production.key", "rails-master-key"), ("backup/2024-06-11.sql", "sql-dump"),
+    ("site/.htpasswd", "htpasswd"), ("etc/shadow", "shadow"), ("AppData/FileZilla/sitemanager.xml", "filezilla"),
+    ("config.json", None), ("src/app.py", None), (None, None),
+])
+def test_credential_files_are_recognised_by_name_and_place(path, kind):
+    assert credential_kind(path) == kind
+
+
+@pytest.mark.parametrize("path, settings", [
+    (".env", True), ("deploy/.env.production", True), ("prod.env", True), ("shop/settings.py", True),
+    ("shop/local_settings.py", True), ("src/main/resources/application-prod.properties", True),
+    ("appsettings.Development.json", True), ("config/database.yml", True), (".env.example", False),
+    ("config/settings.sample.yml", False), ("app/models.py", False), ("docs/settings.md", False),
+])
+def test_settings_files_by_path(path, settings):
+    assert is_settings_file(path) is settings
+
+
+@pytest.mark.parametrize("name, credential", [
+    ("DB_PASSWORD", True), ("REDIS_PASSWORD", True), ("clientSecret", True), ("API_KEY", True),
+    ("AzureAd.ClientSecret", True), ("spring.datasource.password", True), ("AWS_SECRET_ACCESS_KEY", True),
+    ("AWS_ACCESS_KEY_ID", False), ("STRIPE_PUBLISHABLE_KEY", False), ("CACHE_KEY", False), ("SSL_KEY_PATH", False),
+    ("monkey", False), ("CSRF_TOKEN", False), ("token_type", False), ("PUBLIC_KEY", False), ("key", False),
+])
+def test_settings_credential_names(name, credential):
+    assert is_settings_credential(name) is credential
+
+
+@pytest.mark.parametrize("value, literal", [
+    ("admin123", True), ("$6$salt$hash", True), ("${DB_PASSWORD}", False), ("$DB_PASSWORD", False),
+    ("%DB_PASSWORD%", False), ("{{ db_password }}", False), ("", False), ("homestead", False), ("null", False),
+    ("put your unique phrase here", False), ("<password>", False),
+])
+def test_references_empty_values_and_defaults_are_not_literals(value, literal):
+    assert is_literal(value) is literal
+
+
+def test_view_lines_are_what_the_rules_read():
+    assert view_text("pgpass", b"db:5432:orders:app:admin123\n") == b"pgpass::password=admin123"
+    assert view_text("env", b"DEBUG=1\nDB_PASSWORD=admin123\n") == b"env::DB_PASSWORD=admin123"
+
+
+def test_settings_rule_does_not_reach_source_code(tree):
+    """The same weak assignment is a finding in a settings file and not in ordinary code."""
+    root = tree({"shop/settings.py": "DB_PASSWORD = 'admin123'\n", "shop/models.py": "DB_PASSWORD = 'admin123'\n"})
+    run = run_cli("scan", "dir", root, "--format", "json")
+    assert run.code == 1, run.err
+    [finding] = json.loads(run.out)["findings"]
+    assert finding["rule"] == "generic-config-credential"
+    assert [o["path"] for o in finding["locations"]] == ["shop/settings.py"]
