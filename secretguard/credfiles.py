@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterator
 from urllib.parse import unquote
 
 from secretguard.decoders import is_text
-from secretguard.extractors import Record, _ini, _json, _line_starts, _quoted_value, _yaml
+from secretguard.extractors import Record, ini_records, json_records, line_starts, quoted_value, yaml_records
 
 Reader = Callable[[bytes, str], Iterator[Record]]
 
@@ -58,8 +58,10 @@ _SETTINGS_PATH = re.compile(
     )$""")
 
 
-_TEMPLATE = re.compile(r"example|sample|template|dist\b|\.tpl|default")
-"""Templates of settings files (``.env.example``) hold what to fill in, not what was filled in."""
+_TEMPLATE = re.compile(r"example|sample|template|dist\b|\.tpl|default|test")
+"""Templates of settings files (``.env.example``) hold what to fill in, not what was filled in; test settings
+(``test_settings.py``, ``.env.test``) hold made-up values."""
+_TEST_DIR = re.compile(r"(?:^|/)(?:tests?|testing|fixtures|examples?|samples?|docs?)/")
 
 
 def credential_kind(path: str | None) -> str | None:
@@ -76,7 +78,8 @@ def credential_kind(path: str | None) -> str | None:
 def is_settings_file(path: str | None) -> bool:
     """Whether the path names a settings file, where credential-named values are findings whatever they look like."""
     lowered = (path or "").lower()
-    return _SETTINGS_PATH.search(lowered) is not None and _TEMPLATE.search(lowered.rpartition("/")[2]) is None
+    return (_SETTINGS_PATH.search(lowered) is not None and _TEMPLATE.search(lowered.rpartition("/")[2]) is None
+            and _TEST_DIR.search(lowered) is None)
 
 
 # --- which values ----------------------------------------------------------------------------------------------
@@ -109,7 +112,7 @@ def _record(view: str, field: str, value: str, offset: int, chain: tuple[str, ..
 # --- colon-separated files: .pgpass, .git-credentials, shadow, htpasswd, passwd ----------------------------------
 
 def _lines(data: bytes) -> Iterator[tuple[int, bytes]]:
-    for start in _line_starts(data):
+    for start in line_starts(data):
         end = data.find(b"\n", start)
         line = data[start : len(data) if end == -1 else end].rstrip(b"\r")
         if line.strip() and not line.lstrip().startswith(b"#"):
@@ -243,13 +246,14 @@ def _jsonc(data: bytes, text: str) -> Iterator[Record]:
         return token if token[:1] == b'"' else re.sub(rb"[^\n]", b" ", token)
 
     stripped = _JSON_COMMENT.sub(blank, data)
-    return _json(stripped, stripped.decode("utf-8", "replace"))
+    return json_records(stripped, stripped.decode("utf-8", "replace"))
 
 
 def _docker_config(data: bytes, text: str) -> Iterator[Record]:
-    """Each registry's ``auth``, base64 of ``user:password``: the password, decoded."""
-    for record in _json(data, text):
+    """Each registry's ``auth``, base64 of ``user:password``: the password, decoded; other values as JSON's."""
+    for record in json_records(data, text):
         if record.name.rpartition(".")[2] != "auth":
+            yield record
             continue
         try:
             decoded = binascii.a2b_base64(record.value.encode("ascii"), strict_mode=True)
@@ -267,7 +271,7 @@ _NPMRC_AUTH = re.compile(rb"(?m)^[ \t]*(?:\S*:)?(_auth|_password)[ \t]*=[ \t]*")
 def _npmrc(data: bytes, text: str) -> Iterator[Record]:
     """``_auth`` (base64 of ``user:password``) and ``_password`` (base64 of the password), global or per registry."""
     for m in _NPMRC_AUTH.finditer(data):
-        raw = _quoted_value(data, m.end(), double_escapes=False)
+        raw = quoted_value(data, m.end(), double_escapes=False)
         if raw is None:
             continue
         try:
@@ -293,7 +297,7 @@ def _netrc(data: bytes, text: str) -> Iterator[Record]:
 def _esmtprc(data: bytes, text: str) -> Iterator[Record]:
     """``password = value`` (quoted or not) in each identity."""
     for m in re.finditer(rb"(?m)^[ \t]*password[ \t]*=[ \t]*", data):
-        value = _quoted_value(data, m.end(), double_escapes=True)
+        value = quoted_value(data, m.end(), double_escapes=True)
         if value is not None:
             yield from _record("esmtprc", "password", value, m.end())
 
@@ -423,14 +427,14 @@ READERS: dict[str, Reader] = {
     "pgpass": _pgpass,
     "filezilla": _filezilla,
     "sftp-config": _fields("sftp-config", _jsonc, {"password": "password"}),
-    "ftpconfig": _fields("ftpconfig", _json, {"pass": "password", "password": "password"}),
-    "remote-sync": _fields("remote-sync", _json, {"password": "password"}),
+    "ftpconfig": _fields("ftpconfig", json_records, {"pass": "password", "password": "password"}),
+    "remote-sync": _fields("remote-sync", json_records, {"password": "password"}),
     "jetbrains-webservers": _jetbrains,
-    "dbeaver": _fields("dbeaver", _json, {"password": "password"}),
-    "robomongo": _fields("robomongo", _json, {"userpassword": "password", "password": "password"}),
-    "mongoid": _fields("mongoid", _yaml, {"password": "password"}),
-    "s3cfg": _fields("s3cfg", _ini, {"secret_key": "secret_key"}, unquote_values=True),
-    "tugboat": _fields("tugboat", _yaml, {"api_key": "api_key", "access_token": "api_key"}),
+    "dbeaver": _fields("dbeaver", json_records, {"password": "password"}),
+    "robomongo": _fields("robomongo", json_records, {"userpassword": "password", "password": "password"}),
+    "mongoid": _fields("mongoid", yaml_records, {"password": "password"}),
+    "s3cfg": _fields("s3cfg", ini_records, {"secret_key": "secret_key"}, unquote_values=True),
+    "tugboat": _fields("tugboat", yaml_records, {"api_key": "api_key", "access_token": "api_key"}),
     "netrc": _netrc,
     "docker-config": _docker_config,
     "npmrc": _npmrc,
@@ -439,9 +443,9 @@ READERS: dict[str, Reader] = {
     "htpasswd": _colon_hashes("htpasswd"),
     "passwd": _colon_hashes("passwd"),
     "esmtprc": _esmtprc,
-    "ventrilo": _fields("ventrilo", _ini, {"password": "password", "adminpassword": "password"}),
-    "mysql-cnf": _fields("mysql-cnf", _ini, {"password": "password"}, unquote_values=True),
-    "firefox-logins": _fields("firefox-logins", _json, {"encryptedpassword": "encrypted_password"}),
+    "ventrilo": _fields("ventrilo", ini_records, {"password": "password", "adminpassword": "password"}),
+    "mysql-cnf": _fields("mysql-cnf", ini_records, {"password": "password"}, unquote_values=True),
+    "firefox-logins": _fields("firefox-logins", json_records, {"encryptedpassword": "encrypted_password"}),
     "sql-dump": _sql_dump,
     "python-settings": _python_settings,
 }

@@ -160,7 +160,7 @@ def _regions(records: list[Record]) -> list[Region]:
     ]
 
 
-def _line_starts(data: bytes) -> list[int]:
+def line_starts(data: bytes) -> list[int]:
     starts = [0]
     pos = data.find(b"\n")
     while pos != -1:
@@ -171,7 +171,7 @@ def _line_starts(data: bytes) -> list[int]:
 
 # --- YAML: Kubernetes Secrets, docker-compose environment, name/value pairs, credential-named keys ----------
 
-def _yaml(data: bytes, text: str) -> Iterator[Record]:
+def yaml_records(data: bytes, text: str) -> Iterator[Record]:
     if not _YAML_HINT.search(data):
         return
     import yaml  # here, not at the top: most scans meet no YAML worth parsing, and importing it is slow
@@ -180,7 +180,7 @@ def _yaml(data: bytes, text: str) -> Iterator[Record]:
         documents = list(yaml.compose_all(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)))
     except yaml.YAMLError:
         return
-    starts = _line_starts(data)
+    starts = line_starts(data)
 
     def offset(node: yaml.Node) -> int:
         mark = node.start_mark
@@ -267,7 +267,7 @@ class _Cursor:
         return self.pos
 
 
-def _json(data: bytes, text: str) -> Iterator[Record]:
+def json_records(data: bytes, text: str) -> Iterator[Record]:
     if not _JSON_HINT.search(data):
         return
     try:
@@ -352,12 +352,12 @@ def _env(data: bytes, text: str) -> Iterator[Record]:
         name = m.group(1).decode("ascii")
         if not _credential_name(name):
             continue
-        value = _quoted_value(data, m.end(), double_escapes=True)
+        value = quoted_value(data, m.end(), double_escapes=True)
         if value is not None:
             yield Record(name, value, m.end())
 
 
-def _quoted_value(data: bytes, at: int, double_escapes: bool) -> str | None:
+def quoted_value(data: bytes, at: int, double_escapes: bool) -> str | None:
     """The value starting at ``at``: a quoted string (to its closing quote) or the rest of the line."""
     quote = data[at : at + 1]
     if quote in (b'"', b"'"):
@@ -374,7 +374,7 @@ def _quoted_value(data: bytes, at: int, double_escapes: bool) -> str | None:
     return line.decode("utf-8", "surrogateescape") or None
 
 
-def _ini(data: bytes, text: str) -> Iterator[Record]:
+def ini_records(data: bytes, text: str) -> Iterator[Record]:
     import configparser
 
     parser = configparser.ConfigParser(interpolation=None, strict=False, allow_no_value=True)
@@ -441,16 +441,16 @@ def _tfvars(data: bytes, text: str) -> Iterator[Record]:
                 body = data[heredoc.end() : close.start()].rstrip(b"\r\n")
                 yield Record(name, body.decode("utf-8", "surrogateescape"), heredoc.end())
             continue
-        value = _quoted_value(data, m.end(), double_escapes=True)
+        value = quoted_value(data, m.end(), double_escapes=True)
         if value is not None:
             yield Record(name, value, m.end())
 
 
 EXTRACTORS = {
-    "yaml": _yaml,
-    "json": _json,
+    "yaml": yaml_records,
+    "json": json_records,
     "env": _env,
-    "ini": _ini,
+    "ini": ini_records,
     "properties": _properties,
     "tfvars": _tfvars,
 }

@@ -142,6 +142,7 @@ def test_credential_files_are_recognised_by_name_and_place(path, kind):
     ("shop/local_settings.py", True), ("src/main/resources/application-prod.properties", True),
     ("appsettings.Development.json", True), ("config/database.yml", True), (".env.example", False),
     ("config/settings.sample.yml", False), ("app/models.py", False), ("docs/settings.md", False),
+    ("shop/test_settings.py", False), (".env.test", False), ("tests/project/settings.py", False),
 ])
 def test_settings_files_by_path(path, settings):
     assert is_settings_file(path) is settings
@@ -179,3 +180,43 @@ def test_settings_rule_does_not_reach_source_code(tree):
     [finding] = json.loads(run.out)["findings"]
     assert finding["rule"] == "generic-config-credential"
     assert [o["path"] for o in finding["locations"]] == ["shop/settings.py"]
+
+
+# --- rule files: extractor, kind, supersedes --------------------------------------------------------------------
+
+RULE = """\
+rules:
+  - id: acme-pgpass
+    name: Acme pgpass
+    severity: low
+    keywords: ["pgpass::"]
+    pattern: '(?m)^pgpass::password=(?P<secret>[^\\n]+)'
+    examples: ["db:5432:orders:app:Acme2024x\\n", "db:5432:*:ci:Acme2025y\\n"]
+    negative_examples: ["db:5432:orders:app:\\n", "# db:5432:orders:app:Acme2024x\\n"]
+"""
+
+
+@pytest.mark.parametrize("extra, message", [
+    ("    extractor: pgpass\n    kind: salt\n", "rule 'acme-pgpass': 'kind' must be one of hash"),
+    ("    extractor: pgpass\n    supersedes: [no-such-rule]\n", "'supersedes' names unknown rule 'no-such-rule'"),
+])
+def test_bad_rule_keys_are_one_line_errors(tmp_path, extra, message):
+    rules = tmp_path / "acme.yaml"
+    rules.write_text(RULE + extra)
+    run = run_cli("rules", "list", "--rules", rules)
+    assert run.code == 2 and message in run.err and run.err.startswith("error:")
+
+
+@pytest.mark.parametrize("extra, problem", [
+    ("    extractor: pgpass\n", None),
+    ("", "example not found"),  # without it, examples in the file's own format are never found
+    ("    extractor: pgpass-v2\n", "unknown extractor 'pgpass-v2'"),
+])
+def test_rules_test_reads_examples_with_the_named_extractor(tmp_path, extra, problem):
+    rules = tmp_path / "acme.yaml"
+    rules.write_text(RULE + extra)
+    run = run_cli("rules", "test", "--rules", rules)
+    if problem is None:
+        assert run.code == 0 and "0 problem(s)" in run.out
+    else:
+        assert run.code == 1 and problem in run.err
