@@ -220,3 +220,23 @@ def test_rules_test_reads_examples_with_the_named_extractor(tmp_path, extra, pro
         assert run.code == 0 and "0 problem(s)" in run.out
     else:
         assert run.code == 1 and problem in run.err
+
+
+def test_credential_files_in_git_history_and_the_staged_change(tmp_path):
+    from tests.test_git_history import commit, git, init_repo, write
+
+    repo = init_repo(tmp_path / "repo")
+    commit(repo, {"README.md": "ops\n", "deploy/.pgpass": "db:5432:orders:app:admin123\n"})
+    commit(repo, {"deploy/.pgpass": None})  # deleted later: still in the history
+    run = run_cli("scan", "git", repo, "--format", "json", "--reveal")
+    assert run.code == 1, run.err
+    [finding] = json.loads(run.out)["findings"]
+    assert (finding["rule"], finding["secret"]) == ("pgpass-password", "admin123")
+    assert [(o["path"], o["line"]) for o in finding["locations"]] == [("deploy/.pgpass", 1)]
+
+    write(repo, {".my.cnf": "[client]\nuser=backup\npassword=dumpster42\n"})
+    git(repo, "add", "-A")
+    staged = run_cli("scan", "staged", repo, "--format", "json", "--reveal")
+    assert staged.code == 1, staged.err
+    assert [(f["rule"], f["secret"], f["locations"][0]["line"]) for f in json.loads(staged.out)["findings"]] == [
+        ("mysql-cnf-password", "dumpster42", 3)]
