@@ -123,23 +123,16 @@ def _text(raw: bytes) -> str:
     return raw.decode("utf-8", "surrogateescape")
 
 
-_PGPASS_FIELD = re.compile(rb"(?:[^:\\]|\\.)*")
+_PGPASS_LINE = re.compile(rb"(?:(?:[^:\\]|\\.)*:){4}((?:[^:\\]|\\.)*)")
 
 
 def _pgpass(data: bytes, text: str) -> Iterator[Record]:
     """``host:port:database:user:password``; ``\\:`` and ``\\\\`` escape within a field."""
     for start, line in _lines(data):
-        fields, pos = [], 0
-        while len(fields) < 5:
-            m = _PGPASS_FIELD.match(line, pos)
-            assert m is not None  # the pattern matches the empty string
-            fields.append((m.start(), m.group()))
-            pos = m.end() + 1
-            if m.end() >= len(line):
-                break
-        if len(fields) == 5:
-            at, raw = fields[4]
-            yield from _record("pgpass", "password", _text(re.sub(rb"\\(.)", rb"\1", raw)), start + at)
+        m = _PGPASS_LINE.match(line)
+        if m:
+            password = _text(re.sub(rb"\\(.)", rb"\1", m.group(1)))
+            yield from _record("pgpass", "password", password, start + m.start(1))
 
 
 _CREDENTIAL_URL = re.compile(rb"^\s*[A-Za-z][A-Za-z0-9+.-]*://[^:@/\s]*:([^@\s]+)@[^\s@]+")
@@ -391,25 +384,27 @@ def _python_settings(data: bytes, text: str) -> Iterator[Record]:
 _WORDS = re.compile(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])")
 CREDENTIAL_WORDS = ("password", "passwd", "pwd", "secret", "token", "apikey", "secretkey", "privatekey", "passphrase",
                     "credential", "credentials")
+PUBLIC_WORDS = frozenset({"public", "pub", "publishable"})
 NOT_SECRET_KEYS = frozenset({
-    "public", "pub", "publishable", "site", "cache", "sort", "primary", "foreign", "partition", "routing", "lookup",
+    "site", "cache", "sort", "primary", "foreign", "partition", "routing", "lookup",
     "idempotency", "hash", "object", "s3", "storage", "field", "column", "index", "group", "map", "host", "ssh",
     "csrf", "page", "next", "continuation", "sync", "i18n", "translation",
 })
 
 
 def is_settings_credential(name: str) -> bool:
-    """A settings name that says its value is a credential: ``DB_PASSWORD``, ``clientSecret``, ``API_KEY``,
-    ``db.pass``; not ``AWS_ACCESS_KEY_ID``, ``STRIPE_PUBLISHABLE_KEY``, ``CACHE_KEY``, ``SSL_KEY_PATH``, ``monkey``."""
+    """A settings name whose last word says its value is a credential: ``DB_PASSWORD``, ``clientSecret``,
+    ``API_KEY``, ``db_pass``; not ``AWS_ACCESS_KEY_ID``, ``STRIPE_PUBLISHABLE_KEY``, ``CACHE_KEY``,
+    ``SSL_KEY_PATH``, ``csrftoken``, ``monkey``."""
     words = [w.lower() for w in _WORDS.findall(name.rpartition(".")[2])]
-    if len(words) < 1 or any(w in ("public", "publishable", "pub") for w in words):
+    if not words or PUBLIC_WORDS.intersection(words) or words[-1].startswith(("csrf", "public")):
         return False
     last, before = words[-1], words[-2] if len(words) > 1 else ""
-    if before in NOT_SECRET_KEYS or any(last.startswith(w) for w in ("csrf", "public")):
+    if before in NOT_SECRET_KEYS:
         return False
-    if last == "key":
+    if last in ("key", "pass"):
         return bool(before)
-    return last == "pass" and bool(before) or last.endswith(CREDENTIAL_WORDS)
+    return last.endswith(CREDENTIAL_WORDS)
 
 
 def settings_records(kind: str, records: Iterator[Record]) -> Iterator[Record]:
