@@ -396,7 +396,7 @@ def is_settings_credential(name: str) -> bool:
     """A settings name whose last word says its value is a credential: ``DB_PASSWORD``, ``clientSecret``,
     ``API_KEY``, ``db_pass``; not ``AWS_ACCESS_KEY_ID``, ``STRIPE_PUBLISHABLE_KEY``, ``CACHE_KEY``,
     ``SSL_KEY_PATH``, ``csrftoken``, ``monkey``."""
-    words = [w.lower() for w in _WORDS.findall(name.rpartition(".")[2])]
+    words: list[str] = [w.lower() for w in _WORDS.findall(name.rpartition(".")[2])]
     if not words or PUBLIC_WORDS.intersection(words) or words[-1].startswith(("csrf", "public")):
         return False
     last, before = words[-1], words[-2] if len(words) > 1 else ""
