@@ -310,7 +310,9 @@ _COLUMN = re.compile(rb"(?m)^\s*[`\"\[]?(\w+)[`\"\]]?\s+\w")
 _INSERT = re.compile(rb"(?is)INSERT\s+(?:IGNORE\s+)?INTO\s+(?:\w+\.)?" + _SQL_NAME
                      + rb"\s*(?:\(([^)]*)\))?\s*VALUES\s*")
 _SQL_TOKEN = re.compile(rb"'((?:[^'\\]|\\.|'')*)'|([^,()\s']+)|(\()|(\))|(,)|(;)|\s+", re.S)
-PASSWORD_COLUMN = re.compile(r"(?i)pass|pwd")
+PASSWORD_COLUMN = re.compile(r"(?i)(?:^|_)(?:pass(?:word|wd)?|pwd)(?:_?(?:hash|digest))?$|^(?:user_?)?pass(?:word)?$")
+"""``password``, ``passwd``, ``user_pass``, ``encrypted_password``, ``password_hash``; not ``password_changed_at``
+or ``password_reset_token``."""
 HASH_SHAPE = re.compile(
     r"""(?x)^(?:
         \$(?:1|2[abxy]?|5|6|y|gy|7|apr1|P|H|argon2(?:id|i|d)|pbkdf2[-\w]*|scrypt|sha1|md5)\$\S+
