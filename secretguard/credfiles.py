@@ -190,7 +190,8 @@ JETBRAINS_XOR = 0xDFAA
 """IntelliJ's ``PasswordUtil`` writes each character as four hex digits of its code XOR this."""
 
 
-def _unscramble(value: str) -> str | None:
+def unscramble_jetbrains(value: str) -> str | None:
+    """The password IntelliJ scrambled into ``value``, or None when ``value`` is not such a scramble."""
     if not _SCRAMBLED.fullmatch(value):
         return None
     chars = [int(value[i : i + 4], 16) ^ JETBRAINS_XOR for i in range(0, len(value), 4)]
@@ -202,7 +203,7 @@ def _jetbrains(data: bytes, text: str) -> Iterator[Record]:
     for m in _XML_PASSWORD.finditer(data):
         group = 1 if m.group(1) is not None else 2
         raw = html.unescape(_text(m.group(group)))
-        plain = _unscramble(raw)
+        plain = unscramble_jetbrains(raw)
         if plain is None:
             yield from _record("jetbrains-webservers", "password", raw, m.start(group))
         else:

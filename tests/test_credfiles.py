@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from secretguard.credfiles import credential_kind, is_literal, is_settings_credential, is_settings_file
+from secretguard.credfiles import (
+    credential_kind, is_literal, is_settings_credential, is_settings_file, unscramble_jetbrains,
+)
 from secretguard.extractors import view_text
 from tests.helpers import run_cli
 
@@ -165,6 +167,12 @@ def test_settings_credential_names(name, credential):
 ])
 def test_references_empty_values_and_defaults_are_not_literals(value, literal):
     assert is_literal(value) is literal
+
+
+def test_jetbrains_scrambled_password_decodes_as_intellij_encodes_it():
+    # each character XOR 0xdfaa as four hex digits: "Password", as IntelliJ's PasswordUtil writes it
+    assert unscramble_jetbrains("dffadfcbdfd9dfd9dfdddfc5dfd8dfce") == "Password"
+    assert unscramble_jetbrains("Rq8!mv2Lx") is None and unscramble_jetbrains("deadbeef") is None
 
 
 def test_view_lines_are_what_the_rules_read():
