@@ -40,13 +40,14 @@ _BY_NAME = {
     "master.key": "rails-master-key", "shadow": "shadow", "shadow-": "shadow",
     ".htpasswd": "htpasswd", "htpasswd": "htpasswd", "ftpd.passwd": "passwd", ".esmtprc": "esmtprc",
     "esmtprc": "esmtprc", "ventrilo_srv.ini": "ventrilo", ".my.cnf": "mysql-cnf", "my.cnf": "mysql-cnf",
-    "logins.json": "firefox-logins",
+    "logins.json": "firefox-logins", ".pypirc": "pypirc", "auth.json": "composer-auth",
 }
 _BY_PATH = (
     (re.compile(r"(?:^|/)\.docker/config\.json$"), "docker-config"),
     (re.compile(r"(?:^|/)config/credentials/[^/]+\.key$"), "rails-master-key"),
     (re.compile(r"\.sql$"), "sql-dump"),
     (re.compile(r"\.htpasswd$"), "htpasswd"),
+    (re.compile(r"(?:^|/)(?:\.m2/|\.mvn/)?(?:[\w.-]*[_-])?settings\.xml$"), "maven-settings"),
 )
 _SETTINGS_PATH = re.compile(
     r"""(?x)(?:^|/)(?:
@@ -209,6 +210,17 @@ def _jetbrains(data: bytes, text: str) -> Iterator[Record]:
         else:
             yield from _record("jetbrains-webservers", "password", plain, m.start(group), ("jetbrains-scramble",),
                                m.group(group))
+
+
+_MAVEN_PASSWORD = re.compile(rb"<(password|passphrase)>([^<]+)</\1>")
+
+
+def _maven_settings(data: bytes, text: str) -> Iterator[Record]:
+    """Each ``<server>``'s ``<password>`` or ``<passphrase>`` (Maven may store them encrypted: ``{…}``)."""
+    if b"<servers>" not in data:
+        return
+    for m in _MAVEN_PASSWORD.finditer(data):
+        yield from _record("maven-settings", "password", html.unescape(_text(m.group(2))), m.start(2))
 
 
 # --- structured formats, read by the generic extractors and picked by field -------------------------------------
@@ -445,5 +457,8 @@ READERS: dict[str, Reader] = {
     "mysql-cnf": _fields("mysql-cnf", ini_records, {"password": "password"}, unquote_values=True),
     "firefox-logins": _fields("firefox-logins", json_records, {"encryptedpassword": "encrypted_password"}),
     "sql-dump": _sql_dump,
+    "maven-settings": _maven_settings,
+    "pypirc": _fields("pypirc", ini_records, {"password": "password"}),
+    "composer-auth": _fields("composer-auth", json_records, {"password": "password"}),
     "python-settings": _python_settings,
 }

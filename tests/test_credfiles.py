@@ -74,6 +74,9 @@ EXPECTED = [
     (".my.cnf", 3, "mysql-cnf-password", "Mq5!zr8Wp", None),
     ("firefox/logins.json", 1, "firefox-logins-password",
      "MDoEEPgAAAAAAAAAAAAAAAAAAAEwFAYIKoZIhvcNAwcECLm2Vw5Zc8KpBBCq0Xf3Ns6Jd4Hy7Bg1Qe2R", None),
+    (".m2/settings.xml", 9, "maven-settings-password", "Nx7!kd2Qp", None),
+    (".pypirc", 8, "pypirc-password", "wheelhouse42", None),
+    ("composer/auth.json", 5, "composer-auth-password", "packagist77", None),
     ("spring/application.properties", 4, "generic-config-credential", "orders2024", None),
     ("dotnet/appsettings.json", 11, "generic-config-credential", "apiSecret99", None),
 ]
@@ -133,6 +136,7 @@ def test_placeholder_variant_is_silent(path):
     ("home/mira/.git-credentials", "git-credentials"), (".pgpass", "pgpass"), ("x/.docker/config.json", "docker-config"),
     ("app/config/credentials/production.key", "rails-master-key"), ("backup/2024-06-11.sql", "sql-dump"),
     ("site/.htpasswd", "htpasswd"), ("etc/shadow", "shadow"), ("AppData/FileZilla/sitemanager.xml", "filezilla"),
+    ("home/ci/.m2/settings.xml", "maven-settings"), ("ci_settings.xml", "maven-settings"),
     ("config.json", None), ("src/app.py", None), (None, None),
 ])
 def test_credential_files_are_recognised_by_name_and_place(path, kind):
