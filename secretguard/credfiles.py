@@ -92,10 +92,10 @@ _REFERENCE = re.compile(
     """)
 DEFAULTS = frozenset({
     "", "x", "*", "null", "none", "nil", "true", "false", "yes", "no", "on", "off", "root", "admin", "toor",
-    "postgres", "mysql", "guest", "pass", "passwd", "secret", "password", "changeme", "homestead", "forge",
+    "postgres", "mysql", "guest", "pass", "passwd", "secret", "password", "changeme", "changeit", "homestead", "forge",
     "put your unique phrase here", "database_name_here", "username_here", "password_here",
 })
-"""Values documentation and framework skeletons ship (Laravel's homestead/forge, WordPress' phrases)."""
+"""Values documentation and skeletons ship (Laravel's homestead/forge, Java keystores' changeit, WordPress' phrases)."""
 
 
 def is_literal(value: str) -> bool:

@@ -487,9 +487,9 @@ def merge(detector: Detector, hits: list[Hit], recovered: Iterable[Recovered]) -
     """The plain ``hits`` with what decoding and extraction recovered.
 
     A recovered secret already seen (in the plain scan or an earlier region) is not reported again, but it
-    improves the earlier hit: a specific rule replaces a generic one (as in the detector), and a pair is
-    given to a hit that has none; so does a rule that supersedes the earlier one (a credential file's rule over a
-    rule that knows the value by its shape alone); the earlier hit keeps its place (a plain hit's is exact). A hit that is the
+    improves the earlier hit: a specific rule replaces a generic one (as in the detector), a rule replaces one
+    it supersedes (a credential file's rule one that knows the value by its shape alone), and a pair is given
+    to a hit that has none; the earlier hit keeps its place (a plain hit's is exact). A hit that is the
     encoded form of a newly recovered one (the base64 blob, the ``%2F``-escaped password) gives way to it, and
     as in the detector, a secret claimed as a pair is not reported on its own.
     """
@@ -507,7 +507,8 @@ def merge(detector: Detector, hits: list[Hit], recovered: Iterable[Recovered]) -
         hit, key = item.hit, _same(item.hit.secret)
         if key in first:
             earlier = out[first[key]]
-            if (earlier.rule in generic and hit.rule not in generic) or earlier.rule in superseded.get(hit.rule, ()):
+            replaces = earlier.rule in superseded.get(hit.rule, ())
+            if (earlier.rule in generic and hit.rule not in generic) or replaces:
                 earlier = replace(earlier, rule=hit.rule, entropy=hit.entropy, pair=earlier.pair or hit.pair)
             if earlier.pair is None and hit.pair is not None and earlier.rule == hit.rule:
                 earlier = replace(earlier, pair=hit.pair, decoded=earlier.decoded or hit.decoded)

@@ -133,7 +133,8 @@ def test_placeholder_variant_is_silent(path):
 # --- recognition and filters ------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("path, kind", [
-    ("home/mira/.git-credentials", "git-credentials"), (".pgpass", "pgpass"), ("x/.docker/config.json", "docker-config"),
+    ("home/mira/.git-credentials", "git-credentials"), (".pgpass", "pgpass"),
+    ("x/.docker/config.json", "docker-config"),
     ("app/config/credentials/production.key", "rails-master-key"), ("backup/2024-06-11.sql", "sql-dump"),
     ("site/.htpasswd", "htpasswd"), ("etc/shadow", "shadow"), ("AppData/FileZilla/sitemanager.xml", "filezilla"),
     ("home/ci/.m2/settings.xml", "maven-settings"), ("ci_settings.xml", "maven-settings"),
