@@ -17,6 +17,7 @@ import pytest
 from secretguard.aws.migrate import apply_plan, finalize_plan, rollback, session_clients
 from secretguard.aws.migrate_journal import journal_path
 from secretguard.aws.migrate_plan import PlanRequest, build_plan, load_plan, write_plan
+from secretguard.aws.migrate_scan import Scanner
 from secretguard.aws.session import make_session
 from secretguard.config import Config
 from secretguard.errors import SecretguardError
@@ -130,7 +131,8 @@ class World:
         return {d["Name"]: {k: v for k, v in d.items() if k != "ResponseMetadata"} for d in described}
 
     def plan(self, path: Path, **request: Any) -> Path:
-        write_plan(build_plan(self.clients, PlanRequest(regions=(REGION,), **request), Config()), path)
+        write_plan(build_plan(self.clients, PlanRequest(regions=(REGION,), **request), Scanner(Config()).findings),
+                   path)
         return path
 
 

@@ -33,9 +33,9 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from secretguard.aws.migrate_journal import Journal, StepKey, fsync_directory, journal_path
 from secretguard.aws.migrate_plan import (
-    READ_ONLY_TASK_FIELDS, Clients, Item, Move, Plan, Service, Skipped, container_variables, dotenv_entries,
-    grant_document, lambda_variables, latest_active_revision, load_plan, policy_name, read_dotenv, role_name,
-    services_using, task_family,
+    READ_ONLY_TASK_FIELDS, Clients, Item, Move, Plan, Service, Skipped, active_revisions, container_variables,
+    dotenv_entries, field_value, grant_document, lambda_variables, latest_active_revision, load_plan, pair_document,
+    policy_name, read_dotenv, reference_name, role_name, services_using, task_family, value_from,
 )
 from secretguard.aws.session import error_code, error_line, make_client
 from secretguard.errors import SecretguardError
@@ -79,6 +79,7 @@ def apply_plan(plan_path: Path, clients: Clients, say: Say) -> Outcome:
         journal.append("start", command="apply", plan_id=plan.id, plan_sha256=digest, plan_path=str(plan_path))
         run = _Run(clients, journal, say)
         run.outcome.skipped = plan.skipped
+        run.check_drift(plan)
         for item in plan.items:
             run.apply_item(plan, item)
         run.remove_backups()
@@ -136,6 +137,7 @@ class _Run:
         self.say = say
         self.outcome = Outcome()
         self._known: list[str] = []  # plaintext seen in this run, kept out of every message
+        self._values: dict[str, dict[str, str]] = {}  # item -> move key -> the secret's value, read by check_drift
 
     # --- plumbing -------------------------------------------------------------------------------------------
 
@@ -181,10 +183,9 @@ class _Run:
             self.say(f"{item.resource}: already applied")
         else:
             self.say(f"{item.resource}:")
-            values: dict[str, str] = {}
             arns = {}
             for move in item.moves:
-                arns[move.key] = self._create_secret(plan, item, move, values)
+                arns[move.key] = self._create_secret(plan, item, move)
                 self._verify_secret(item, move, arns[move.key])
                 if item.role_arn:
                     self._grant(item, move, arns[move.key])
@@ -198,30 +199,52 @@ class _Run:
             self.outcome.finalized.append(item)
         self.outcome.applied.append(item)
 
-    def _current_value(self, item: Item, move: Move, values: dict[str, str]) -> str:
-        """The plaintext of ``move`` as the resource holds it now; every move of the item must still be as planned."""
-        if not values:
-            found: dict[str, str | None]
-            if item.kind == "lambda":
-                config = _function_config(self.clients("lambda", item.region), item.resource)
-                found = {m.key: lambda_variables(config).get(m.variable) for m in item.moves}
-            elif item.kind == "ecs":
-                described = self.clients("ecs", item.region).describe_task_definition(taskDefinition=item.resource)
-                containers = {c["name"]: container_variables(c)
-                              for c in described["taskDefinition"]["containerDefinitions"]}
-                found = {m.key: containers.get(m.container or "", {}).get(m.variable) for m in item.moves}
-            else:
-                entries = {e.name: e.value for e in dotenv_entries(read_dotenv(Path(item.resource)))}
-                found = {m.key: entries.get(m.variable) for m in item.moves}
-            for m in item.moves:
-                value = found[m.key]
-                if value is None or sha256_hex(self._seen(value)) != m.value_sha256:
-                    raise SecretguardError(f"{m.key} {'is no longer set' if value is None else 'changed'} "
-                                           "since the plan was made: make a new plan")
-                values[m.key] = value
-        return values[move.key]
+    def check_drift(self, plan: Plan) -> None:
+        """Before the first change: every item not yet changed must still hold the values the plan recorded.
 
-    def _create_secret(self, plan: Plan, item: Item, move: Move, values: dict[str, str]) -> str:
+        Reads each resource once and keeps the values for the secrets; on any difference nothing is changed
+        and the error names the resource and the variable.
+        """
+        for item in plan.items:
+            change = StepKey(item.resource, "change")
+            if self.journal.first(change, "begin") is not None or self.journal.is_done(change):
+                continue  # changed, or maybe changed, by an earlier run: its own step checks it
+            try:
+                found = self._read_values(item)
+            except (ClientError, BotoCoreError) as exc:
+                self._refuse(f"{item.resource}: cannot read it: {error_line(exc)}")
+            values: dict[str, str] = {}
+            for move in item.moves:
+                parts = {}
+                for part in move.parts:
+                    value = found.get((move.container, part.variable))
+                    if value is None or sha256_hex(self._seen(value)) != part.value_sha256:
+                        where = f"{move.container}/{part.variable}" if move.container else part.variable
+                        self._refuse(f"{item.resource}: {where} {'is no longer set' if value is None else 'changed'} "
+                                     "since the plan was made: make a new plan (nothing was changed by this run)")
+                    parts[part.json_key] = value
+                values[move.key] = pair_document(parts) if move.fields else parts[""]
+            self._values[item.resource] = values
+
+    def _refuse(self, message: str) -> NoReturn:
+        self.journal.append("failed", command="apply", error=self._scrub(message))
+        raise SecretguardError(self._scrub(message))
+
+    def _read_values(self, item: Item) -> dict[tuple[str | None, str], str]:
+        """(container, variable) -> value, as the resource holds them now."""
+        if item.kind == "lambda":
+            config = _function_config(self.clients("lambda", item.region), item.resource)
+            return {(None, k): v for k, v in lambda_variables(config).items()}
+        if item.kind == "ecs":
+            described = self.clients("ecs", item.region).describe_task_definition(taskDefinition=item.resource)
+            return {(c["name"], k): v for c in described["taskDefinition"]["containerDefinitions"]
+                    for k, v in container_variables(c).items()}
+        return {(None, e.name): e.value for e in dotenv_entries(read_dotenv(Path(item.resource)))
+                if e.value is not None}
+
+    def _create_secret(self, plan: Plan, item: Item, move: Move) -> str:
+        """Create the secret, reuse one holding the same value, or (``--update-existing``, or a different
+        ``--kms-key-id``) put the value as a new version, journaling both version IDs for rollback."""
         key = StepKey(item.resource, "secret", move.key)
         last = self.journal.last(key)
         if last is not None and last["event"] == "done":
@@ -231,30 +254,57 @@ class _Run:
         ids = self._ids(item, secret_name=move.secret_name, token=token, value_sha256=move.value_sha256)
         with self._step(key):
             existing = _describe_secret(sm, move.secret_name)
+            prior = self.journal.first(key, "begin") or {}
             if existing is None:
-                value = self._current_value(item, move, values)
                 self.journal.append("begin", key, **ids)
                 request: dict[str, Any] = {
-                    "Name": move.secret_name, "SecretString": value, "ClientRequestToken": token,
-                    "Description": f"Moved by secretguard from {item.resource} {move.key}"[:2048],
+                    "Name": move.secret_name, "SecretString": self._values[item.resource][move.key],
+                    "ClientRequestToken": token,
+                    "Description": f"Moved by secretguard from {item.resource} {move.label}"[:2048],
                     "Tags": [{"Key": k, "Value": v} for k, v in item.tags(move).items()],
                 }
                 if item.kms_key_arn:
                     request["KmsKeyId"] = item.kms_key_arn
-                arn, created = sm.create_secret(**request)["ARN"], True
-            else:
+                created = sm.create_secret(**request)
+                arn, result = created["ARN"], {"created": True, "version_id": created["VersionId"]}
+                action = "created"
+            elif token in (existing.get("VersionIdsToStages") or {}):  # written by a run that then stopped
                 arn = existing["ARN"]
-                if existing.get("DeletedDate"):
-                    raise SecretguardError(f"secret {move.secret_name} is scheduled for deletion: restore it "
-                                           f"(aws secretsmanager restore-secret --secret-id {arn}) or choose "
-                                           "another --name-template")
-                if sha256_hex(self._seen(_secret_string(sm, arn))) != move.value_sha256:
-                    raise SecretguardError(f"secret {move.secret_name} already exists and holds a different value: "
-                                           "choose another --name-template")
-                created = token in (existing.get("VersionIdsToStages") or {})
-            self.journal.append("done", key, **ids, secret_arn=arn, created=created)
-        self.say(f"  secret   {move.key} -> {arn} ({'created' if created else 'reused: same value'})")
+                result = {"created": "previous_version_id" not in prior, "version_id": token}
+                action = "created" if result["created"] else "new version"
+            else:
+                arn, result, action = self._reuse_secret(sm, item, move, key, existing, ids)
+            self.journal.append("done", key, **ids, secret_arn=arn, **result)
+        self.say(f"  secret   {move.label} -> {arn} ({action})")
         return str(arn)
+
+    def _reuse_secret(self, sm: Any, item: Item, move: Move, key: StepKey, existing: dict[str, Any],
+                      ids: dict[str, Any]) -> tuple[str, dict[str, Any], str]:
+        """An existing secret of the planned name: kept as it is when it holds the value under the planned key,
+        else given the value as a new version (which also re-encrypts it with the planned key)."""
+        arn = existing["ARN"]
+        if existing.get("DeletedDate"):
+            raise SecretguardError(f"secret {move.secret_name} is scheduled for deletion: restore it "
+                                   f"(aws secretsmanager restore-secret --secret-id {arn}) or choose "
+                                   "another --name-template")
+        current = _current_version(existing)
+        same = sha256_hex(self._seen(_secret_string(sm, arn))) == move.value_sha256
+        key_now = _customer_key(self.clients("kms", item.region), sm, arn)
+        if not same and not item.update_existing:
+            raise SecretguardError(f"secret {move.secret_name} already exists and holds a different value (rotated "
+                                   "since?): make the plan again with --update-existing to put this value as a new "
+                                   "version of it, or choose another --name-template")
+        if same and (item.kms_key_arn is None or key_now == item.kms_key_arn):
+            return arn, {"created": False, "version_id": current}, "reused: same value"
+        request: dict[str, Any] = {"SecretId": arn, "SecretString": self._values[item.resource][move.key],
+                                   "ClientRequestToken": ids["token"]}
+        if item.kms_key_arn:
+            request["KmsKeyId"] = item.kms_key_arn
+        previous = {"previous_version_id": current, "previous_kms_key": key_now or ""}
+        self.journal.append("begin", key, **ids, **previous)
+        version = sm.update_secret(**request)["VersionId"]
+        action = "new version" if not same else f"new version encrypted with {item.kms_key_arn}"
+        return arn, {"created": False, "version_id": version, **previous}, f"{action}; previous {current} kept"
 
     def _verify_secret(self, item: Item, move: Move, arn: str) -> None:
         key = StepKey(item.resource, "verify", move.key)
@@ -296,11 +346,11 @@ class _Run:
         if self.journal.is_done(key):
             return
         lam = self.clients("lambda", item.region)
-        moved = _moved(item, arns)
+        moved = self._moved(item, arns)
         with self._step(key):
             config = _function_config(lam, item.resource)
             variables = lambda_variables(config)
-            applied = all(variables.get(m["reference"]) == m["secret_arn"]
+            applied = all(variables.get(m["reference"]) == m["value_from"]
                           and (m["variable"] not in variables or not item.remove_plaintext) for m in moved)
             if not applied:
                 updated = dict(variables)
@@ -308,9 +358,9 @@ class _Run:
                     value, reference = variables.get(m["variable"]), variables.get(m["reference"])
                     if value is None or sha256_hex(self._seen(value)) != m["value_sha256"]:
                         raise SecretguardError(f"{m['variable']} changed since the plan was made: make a new plan")
-                    if reference not in (None, m["secret_arn"]):
+                    if reference not in (None, m["value_from"]):
                         raise SecretguardError(f"{m['reference']} is already set to something else")
-                    updated[m["reference"]] = m["secret_arn"]
+                    updated[m["reference"]] = m["value_from"]
                     if item.remove_plaintext:
                         del updated[m["variable"]]
                 self.journal.append("begin", key, **self._ids(item, moves=moved,
@@ -325,7 +375,7 @@ class _Run:
         if self.journal.is_done(key):
             return
         ecs = self.clients("ecs", item.region)
-        moved = _moved(item, arns)
+        moved = self._moved(item, arns)
         with self._step(key):
             request = _register_request(ecs, item.resource, moved)
             copies = _registered(ecs, item.resource, request) if self.journal.first(key, "begin") else []
@@ -375,16 +425,15 @@ class _Run:
             lines = text.splitlines(keepends=True)
             entries = dotenv_entries(text)
             moved, pending = [], []
-            for move in item.moves:
-                arn = arns[move.key]
-                found = [e for e in entries if e.name == move.variable]
-                if len(found) == 1 and lines[found[0].line - 1].rstrip("\r\n") == found[0].reference(arn):
+            for m in self._moved(item, arns):
+                found = [e for e in entries if e.name == m["variable"]]
+                if len(found) == 1 and lines[found[0].line - 1].rstrip("\r\n") == found[0].reference(m["value_from"]):
                     continue  # moved by a run that stopped before writing ``done``
-                if len(found) != 1 or found[0].value is None or sha256_hex(found[0].value) != move.value_sha256:
-                    raise SecretguardError(f"{move.variable} changed since the plan was made: make a new plan")
+                if len(found) != 1 or found[0].value is None or sha256_hex(found[0].value) != m["value_sha256"]:
+                    raise SecretguardError(f"{m['variable']} changed since the plan was made: make a new plan")
                 entry = found[0]
-                moved.append({"variable": move.variable, "secret_arn": arn, "value_sha256": move.value_sha256,
-                              "head": entry.head, "tail": entry.tail, "reference": entry.reference(arn)})
+                moved.append({**m, "head": entry.head, "tail": entry.tail,
+                              "reference": entry.reference(m["value_from"])})
                 pending.append(entry)
             if pending:
                 if not backup.exists():
@@ -395,13 +444,29 @@ class _Run:
                     lines[entry.line - 1] = m["reference"] + line[len(line.rstrip("\r\n")):]
                 _write_atomically(path, "".join(lines))
             self.journal.append("done", key, **self._ids(item))
-        self.say(f"  change   {path}: {len(item.moves)} value(s) replaced by references (backup {backup})")
+        self.say(f"  change   {path}: {sum(len(m.parts) for m in item.moves)} value(s) replaced by references "
+                 f"(backup {backup})")
 
     def remove_backups(self) -> None:
         """The run succeeded: the ``.env`` backups it kept are no longer needed."""
         for record in self.journal.records:
             if record.get("step") == "change" and record.get("backup"):
                 Path(record["backup"]).unlink(missing_ok=True)
+
+    def _moved(self, item: Item, arns: dict[str, str]) -> list[dict[str, Any]]:
+        """The journal's account of the moves, one entry per variable: names, ARNs, version and digests, never
+        a value."""
+        moved = []
+        for m in item.moves:
+            version = self.journal.merged(StepKey(item.resource, "secret", m.key)).get("version_id")
+            for part in m.parts:
+                entry = {"variable": part.variable, "container": m.container, "secret_arn": arns[m.key],
+                         "json_key": part.json_key or None, "value_from": value_from(arns[m.key], part.json_key),
+                         "value_sha256": part.value_sha256, "version_id": version}
+                if item.kind == "lambda":
+                    entry["reference"] = reference_name(part.variable)
+                moved.append({k: v for k, v in entry.items() if v is not None})
+        return moved
 
     # --- finalize -------------------------------------------------------------------------------------------
 
@@ -419,8 +484,8 @@ class _Run:
             variables = lambda_variables(config)
             for m in moved:
                 value = variables.get(m["variable"])
-                if variables.get(m["reference"]) != m["secret_arn"]:
-                    raise SecretguardError(f"{m['reference']} no longer holds {m['secret_arn']}: "
+                if variables.get(m["reference"]) != _value_from(m):
+                    raise SecretguardError(f"{m['reference']} no longer holds {_value_from(m)}: "
                                            f"not removing {m['variable']}")
                 if value is not None and sha256_hex(self._seen(value)) != m["value_sha256"]:
                     raise SecretguardError(f"{m['variable']} changed after apply: not removing it")
@@ -464,8 +529,12 @@ class _Run:
         if existing is None or existing.get("DeletedDate"):
             self._undone(key, f"secret {info['secret_name']} already gone")
             return
-        created = info["created"] if "created" in info else info["token"] in (existing.get("VersionIdsToStages") or {})
-        if not created:
+        stages = existing.get("VersionIdsToStages") or {}
+        created = info["created"] if "created" in info else (
+            "previous_version_id" not in info and info["token"] in stages)
+        if info.get("previous_version_id"):
+            self._restore_version(key, info, sm, existing)
+        elif not created:
             self._undone(key, f"secret {existing['ARN']} kept: it existed before this migration")
         elif not delete:
             self.outcome.kept_secrets.append(existing["ARN"])  # stays pending: --delete-secrets can come back for it
@@ -474,6 +543,24 @@ class _Run:
             sm.delete_secret(SecretId=existing["ARN"], RecoveryWindowInDays=recovery_days)
             self._undone(key, f"secret {existing['ARN']} scheduled for deletion in {recovery_days} days "
                               "(restore-secret brings it back until then)", deleted=True)
+
+    def _restore_version(self, key: StepKey, info: dict[str, Any], sm: Any, existing: dict[str, Any]) -> None:
+        """A secret that existed before and got a new version: its previous version is current again, under the
+        key it had (the new version stays, labelled ``AWSPREVIOUS``)."""
+        ours, previous = info.get("version_id") or info["token"], info["previous_version_id"]
+        current = _current_version(existing)
+        if current not in (ours, previous):
+            self.outcome.notes.append(f"secret {existing['ARN']} has a newer version ({current}) than this "
+                                      "migration's; left as it is")
+        else:
+            self.journal.append("undo-begin", key)
+            if current == ours:
+                sm.update_secret_version_stage(SecretId=existing["ARN"], VersionStage="AWSCURRENT",
+                                               MoveToVersionId=previous, RemoveFromVersionId=ours)
+            if "previous_kms_key" in info and _customer_key(self.clients("kms", info["region"]), sm,
+                                                            existing["ARN"]) != (info["previous_kms_key"] or None):
+                sm.update_secret(SecretId=existing["ARN"], KmsKeyId=info["previous_kms_key"] or "alias/aws/secretsmanager")
+        self._undone(key, f"secret {existing['ARN']}: version {previous} is current again")
 
     def _undo_grant(self, key: StepKey, info: dict[str, Any]) -> None:
         role = role_name(info["role_arn"])
@@ -503,7 +590,7 @@ class _Run:
                 restored[m["variable"]] = self._original_value(info["region"], m, key.item)
             elif sha256_hex(self._seen(value)) != m["value_sha256"]:
                 self.outcome.notes.append(f"{key.item}: {m['variable']} changed after the migration; left as it is")
-            if remove_references and restored.get(m["reference"]) == m["secret_arn"]:
+            if remove_references and restored.get(m["reference"]) == _value_from(m):
                 del restored[m["reference"]]
         if restored != variables:
             self.journal.append("undo-begin", key)
@@ -558,8 +645,9 @@ class _Run:
     def _original_value(self, region: str, moved: dict[str, Any], function: str | None) -> str:
         """A value as it was before the migration: from its secret, else from a published Lambda version."""
         try:
-            value = _secret_string(self.clients("secretsmanager", region), moved["secret_arn"])
-            if sha256_hex(value) == moved["value_sha256"]:
+            held = _secret_string(self.clients("secretsmanager", region), moved["secret_arn"], moved.get("version_id"))
+            value = field_value(self._seen(held), moved.get("json_key", ""))
+            if value is not None and sha256_hex(value) == moved["value_sha256"]:
                 return self._seen(value)
         except ClientError:
             pass
@@ -575,16 +663,15 @@ class _Run:
                                f"its value{' and no published version of the function does' if function else ''}")
 
 
-def _moved(item: Item, arns: dict[str, str]) -> list[dict[str, Any]]:
-    """The journal's account of the moves: names, ARNs and digests, never a value."""
-    moved = []
-    for m in item.moves:
-        entry = {"variable": m.variable, "container": m.container, "secret_arn": arns[m.key],
-                 "value_sha256": m.value_sha256}
-        if item.kind == "lambda":
-            entry["reference"] = m.reference
-        moved.append({k: v for k, v in entry.items() if v is not None})
-    return moved
+def _value_from(moved: dict[str, Any]) -> str:
+    """Where a moved variable's value is now (journals written before pairs moved together lack the field)."""
+    return str(moved.get("value_from") or moved["secret_arn"])
+
+
+def _current_version(described: dict[str, Any]) -> str:
+    """The version ID labelled ``AWSCURRENT`` in a ``DescribeSecret`` answer."""
+    stages = described.get("VersionIdsToStages") or {}
+    return next((v for v, labels in stages.items() if "AWSCURRENT" in labels), "")
 
 
 def _describe_secret(sm: Any, name: str) -> dict[str, Any] | None:
@@ -597,8 +684,10 @@ def _describe_secret(sm: Any, name: str) -> dict[str, Any] | None:
     return found if found.get("Name") == name else None
 
 
-def _secret_string(sm: Any, arn: str) -> str:
-    return str(sm.get_secret_value(SecretId=arn).get("SecretString") or "")
+def _secret_string(sm: Any, arn: str, version_id: str | None = None) -> str:
+    """The secret's current value, or that of ``version_id``."""
+    version = {"VersionId": version_id} if version_id else {}
+    return str(sm.get_secret_value(SecretId=arn, **version).get("SecretString") or "")
 
 
 def _customer_key(kms: Any, sm: Any, secret_arn: str) -> str | None:
@@ -652,7 +741,7 @@ def _register_request(ecs: Any, base: str, moved: list[dict[str, Any]]) -> dict[
         if len(entries) != 1 or sha256_hex(entries[0].get("value", "")) != m["value_sha256"]:
             raise SecretguardError(f"{base}: {m['container']}/{m['variable']} is not as planned")
         container["environment"] = [e for e in environment if e["name"] != m["variable"]]
-        container.setdefault("secrets", []).append({"name": m["variable"], "valueFrom": m["secret_arn"]})
+        container.setdefault("secrets", []).append({"name": m["variable"], "valueFrom": _value_from(m)})
     return request
 
 
@@ -660,9 +749,7 @@ def _registered(ecs: Any, base: str, request: dict[str, Any]) -> list[str]:
     """Active revisions newer than ``base`` that are exactly ``request``, newest first: registered by this run,
     by a run that then stopped, or twice by one call that was retried."""
     family, revision = task_family(base)
-    pages = ecs.get_paginator("list_task_definitions").paginate(familyPrefix=family, status="ACTIVE", sort="DESC")
-    newer = [str(a) for p in pages for a in p.get("taskDefinitionArns", [])
-             if task_family(a)[0] == family and task_family(a)[1] > revision]
+    newer = [arn for arn in active_revisions(ecs, family) if task_family(arn)[1] > revision]
     return [arn for arn in newer
             if _definition(ecs.describe_task_definition(taskDefinition=arn, include=["TAGS"])) == request]
 

@@ -1,9 +1,11 @@
 """Migration plans: which plaintext values move into which secrets, and the exact AWS changes that takes.
 
-A plan is built by reading the resources themselves (Lambda ``$LATEST``, the latest ACTIVE revision of an ECS
-family, a ``.env`` file) and deciding which variables are secret with the same logic as ``scan aws``. It never
-holds a plaintext value: each variable carries the sha256 of its value, so ``apply`` can tell when the resource
-drifted after the plan was made.
+A plan starts from findings: those of a ``scan aws`` report (``--from``), read as they are, or those a
+:data:`FindingsOf` callable gives for a resource named on the command line. It then reads each resource itself
+(Lambda ``$LATEST``, the ECS family's highest ACTIVE revision, a ``.env`` file) for the current values. An AWS key
+ID, its secret key and an ``ASIA`` key's session token are one credential: they move together, by default into
+one secret holding a JSON object. A plan never holds a plaintext value: each variable carries the sha256 of its
+value, so ``apply`` can tell when the resource drifted after the plan was made.
 """
 
 from __future__ import annotations
@@ -21,15 +23,14 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from secretguard.aws.keys import KEY_ID, account_from_key_id
 from secretguard.aws.session import error_code, error_line
-from secretguard.config import Config
+from secretguard.aws.validate import load_findings
 from secretguard.errors import SecretguardError, SourceError
-from secretguard.filters import user_filter
-from secretguard.findings import Origin, redact, sha256_hex
-from secretguard.scanning import detector_for
-from secretguard.sources.aws_env import Environment, environment_hits, is_secret_name
+from secretguard.findings import Finding, Origin, redact, sha256_hex
 
 Clients = Callable[[str, str], Any]
 """``clients(service, region)``: a boto3 client; the one seam where callers choose endpoint, credentials or faults."""
+FindingsOf = Callable[[dict[str, str], Origin], list[Finding]]
+"""``findings_of(variables, origin)``: what ``scan aws`` would report in one environment (see ``migrate_scan``)."""
 
 PLAN_VERSION = 1
 DEFAULT_NAME_TEMPLATE = "secretguard/{kind}/{resource}/{variable}"
@@ -43,6 +44,11 @@ READ_ONLY_TASK_FIELDS = frozenset({
 })
 """Fields ``DescribeTaskDefinition`` returns that ``RegisterTaskDefinition`` does not take."""
 AWS_KEY_RULE = "aws-access-key-id"
+SESSION_TOKEN_RULE = "aws-session-token"
+PAIRS = ("json", "separate")
+"""How a key pair is stored: one secret holding a JSON object (the default), or one secret per variable."""
+PAIR_KEYS = ("AccessKeyId", "SecretAccessKey", "SessionToken")
+"""The JSON keys of a pair's secret, as the AWS SDKs' ``credential_process`` output names them."""
 DOTENV_ASSIGNMENT = re.compile(
     r"^(?P<lead>[ \t]*(?:export[ \t]+)?)(?P<name>[A-Za-z_][A-Za-z0-9_.]*)(?P<eq>[ \t]*=[ \t]*)(?P<rest>.*)$"
 )
@@ -50,16 +56,29 @@ DOTENV_COMMENT = re.compile(r"[ \t]#")
 
 
 @dataclass(frozen=True)
-class Move:
-    """One variable going into one secret."""
+class Field:
+    """One variable of a key pair moving into one JSON secret, under ``json_key``."""
 
     variable: str
     value_sha256: str
+    json_key: str
+
+
+@dataclass(frozen=True)
+class Move:
+    """One variable, or the variables of one key pair, going into one secret."""
+
+    variable: str
+    """The variable (for a pair, the key ID's); the secret is named after it."""
+    value_sha256: str
+    """Of the secret's value: the variable's value, or for a pair the JSON object :func:`pair_document` makes."""
     secret_name: str
     container: str | None = None
     aws_key_id: str | None = None
     """Redacted: the AWS access key this value is (or is the secret of), for the reminder to rotate it."""
     aws_account: str | None = None
+    fields: tuple[Field, ...] = ()
+    """A pair's variables, each with its JSON key; empty for a single variable."""
 
     @property
     def key(self) -> str:
@@ -67,9 +86,47 @@ class Move:
         return f"{self.container}/{self.variable}" if self.container else self.variable
 
     @property
-    def reference(self) -> str:
-        """The Lambda variable that will hold the secret's ARN."""
-        return self.variable + REFERENCE_SUFFIX
+    def parts(self) -> tuple[Field, ...]:
+        """Every variable this move empties: the pair's fields, or the one variable (with no JSON key)."""
+        return self.fields or (Field(self.variable, self.value_sha256, ""),)
+
+    @property
+    def label(self) -> str:
+        """All of its variables, for people: ``app/KEY_ID + SECRET_KEY``."""
+        names = " + ".join(p.variable for p in self.parts)
+        return f"{self.container}/{names}" if self.container else names
+
+
+def reference_name(variable: str) -> str:
+    """The Lambda variable that will hold the secret's ARN for ``variable``."""
+    return variable + REFERENCE_SUFFIX
+
+
+def value_from(secret_arn: str, json_key: str) -> str:
+    """Where a variable's value is: the secret's ARN, or ECS's ``ARN:json-key::`` form for one key of a JSON secret."""
+    return f"{secret_arn}:{json_key}::" if json_key else secret_arn
+
+
+def split_value_from(reference: str) -> tuple[str, str]:
+    """``ARN`` or ``ARN:json-key::`` -> (ARN, json key or "")."""
+    parts = reference.split(":")
+    return ":".join(parts[:7]), parts[7] if len(parts) > 7 else ""
+
+
+def pair_document(values: dict[str, str]) -> str:
+    """A key pair's secret: ``{"AccessKeyId", "SecretAccessKey"[, "SessionToken"]}``, always written the same way."""
+    return json.dumps({k: values[k] for k in PAIR_KEYS if k in values}, separators=(",", ":"))
+
+
+def field_value(secret_string: str, json_key: str) -> str | None:
+    """A variable's value from its secret: the whole string, or one key of a JSON secret (None if absent)."""
+    if not json_key:
+        return secret_string
+    try:
+        value = json.loads(secret_string).get(json_key)
+    except (ValueError, AttributeError):
+        return None
+    return value if isinstance(value, str) else None
 
 
 @dataclass(frozen=True)
@@ -93,6 +150,10 @@ class Item:
     kms_key_arn: str | None = None
     services: tuple[Service, ...] = ()
     remove_plaintext: bool = False
+    update_services: bool = False
+    """``--update-services`` was asked for (``services`` may still be empty: none ran the revision)."""
+    update_existing: bool = False
+    """``--update-existing``: a secret of this name holding another value gets this one as a new version."""
 
     def tags(self, move: Move) -> dict[str, str]:
         """The tags the secret for ``move`` gets."""
@@ -126,7 +187,8 @@ class Plan:
     @staticmethod
     def from_dict(data: dict[str, Any]) -> Plan:
         items = tuple(
-            Item(**{**i, "moves": tuple(Move(**m) for m in i["moves"]),
+            Item(**{**i, "moves": tuple(Move(**{**m, "fields": tuple(Field(**f) for f in m.get("fields", ()))})
+                                        for m in i["moves"]),
                     "services": tuple(Service(**s) for s in i.get("services", ()))})
             for i in data["items"]
         )
@@ -196,14 +258,19 @@ def function_arn(arn: str) -> str:
     return ":".join(arn.split(":")[:7])
 
 
-def latest_active_revision(ecs: Any, family: str) -> str | None:
-    """The ARN of the newest ACTIVE revision of ``family`` (the one ``RegisterTaskDefinition`` builds on)."""
+def active_revisions(ecs: Any, family: str) -> list[str]:
+    """The ARNs of every ACTIVE revision of ``family``, highest revision number first.
+
+    Sorted here: a server may ignore ``sort`` (moto does), and the first one listed is then the oldest.
+    """
     pages = ecs.get_paginator("list_task_definitions").paginate(familyPrefix=family, status="ACTIVE", sort="DESC")
-    for page in pages:
-        for arn in page.get("taskDefinitionArns", []):
-            if task_family(arn)[0] == family:
-                return str(arn)
-    return None
+    arns = [str(a) for p in pages for a in p.get("taskDefinitionArns", []) if task_family(a)[0] == family]
+    return sorted(arns, key=lambda arn: task_family(arn)[1], reverse=True)
+
+
+def latest_active_revision(ecs: Any, family: str) -> str | None:
+    """The ARN of the highest ACTIVE revision of ``family`` (the one ``RegisterTaskDefinition`` builds on)."""
+    return next(iter(active_revisions(ecs, family)), None)
 
 
 def lambda_variables(config: dict[str, Any]) -> dict[str, str]:
@@ -292,43 +359,69 @@ class PlanRequest:
     kms_key_id: str | None = None
     update_services: bool = False
     remove_plaintext: bool = False
+    update_existing: bool = False
+    pairs: str = "json"
 
 
-Wanted = frozenset[tuple[str | None, str]] | None
-"""(container, variable) pairs named by a findings file, or None for every secret the rules see."""
+@dataclass(frozen=True)
+class Sighting:
+    """Where a finding was seen in one environment, and the other half of its credential (as the finding holds it:
+    plaintext, or redacted)."""
+
+    resource: str
+    container: str | None
+    variable: str
+    rule: str
+    pair_secret: str | None = None
 
 
-def findings_targets(path: Path) -> dict[tuple[str, str, str], set[tuple[str | None, str]]]:
-    """(kind, resource, region) -> (container, variable) for every cloud location in a ``scan aws`` JSON report.
+Targets = dict[tuple[str, str, str], set[Sighting]]
+"""(kind, function ARN or ECS family, region) -> the sightings in any of its versions or revisions."""
+
+
+def sightings(findings: Iterable[Finding]) -> Targets:
+    """Every Lambda and ECS location of ``findings``, by the function or family it belongs to.
 
     Lambda versions collapse to their function and ECS revisions to their family: only ``$LATEST`` and the
-    latest ACTIVE revision can change.
+    highest ACTIVE revision can change.
     """
-    try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-        locations = [loc for f in document["findings"] for loc in f["locations"]]
-    except OSError as exc:
-        raise SecretguardError(f"{path}: cannot read findings: {exc.strerror or exc}") from None
-    except (ValueError, KeyError, TypeError) as exc:
-        raise SecretguardError(f"{path}: not a secretguard JSON report ({type(exc).__name__}: {exc})") from None
-    targets: dict[tuple[str, str, str], set[tuple[str | None, str]]] = {}
-    for loc in locations:
-        source, resource, variable = loc.get("source"), loc.get("resource") or "", loc.get("variable")
-        if source not in ("lambda", "ecs") or not variable or resource.count(":") < 5:
-            continue
-        region = loc.get("region") or resource.split(":")[3]
-        base = function_arn(resource) if source == "lambda" else task_family(resource)[0]
-        targets.setdefault((source, base, region), set()).add((loc.get("container"), variable))
+    targets: Targets = {}
+    for finding in findings:
+        pair = finding.pair.secret if finding.pair else None
+        for loc in finding.locations:
+            resource = loc.resource or ""
+            if loc.source not in ("lambda", "ecs") or not loc.variable or resource.count(":") < 5:
+                continue
+            region = loc.region or resource.split(":")[3]
+            base = function_arn(resource) if loc.source == "lambda" else task_family(resource)[0]
+            targets.setdefault((loc.source, base, region), set()).add(
+                Sighting(resource, loc.container, loc.variable, finding.rule, pair))
     return targets
 
 
-class _Planner:
-    """Reads each resource once and turns its secret variables into moves."""
+def read_report(path: Path) -> Targets:
+    """The sightings of a ``scan aws`` json or jsonl report (redacted or not), read as findings."""
+    return sightings(load_findings(path, require_revealed=False))
 
-    def __init__(self, clients: Clients, request: PlanRequest, config: Config) -> None:
+
+def _holds(value: str, secret: str) -> bool:
+    """``value`` is ``secret``, given in plaintext or redacted."""
+    return value == secret or redact(value) == secret
+
+
+Group = tuple[tuple[str, str], ...]
+"""The variables moving into one secret: (JSON key, variable) for a pair's members, ("", variable) alone."""
+
+
+class _Planner:
+    """Reads each resource once and turns the variables its findings name into moves."""
+
+    def __init__(self, clients: Clients, request: PlanRequest, findings_of: FindingsOf | None) -> None:
+        if request.pairs not in PAIRS:
+            raise SecretguardError(f"--pairs {request.pairs!r}: choose from {', '.join(PAIRS)}")
         self.clients = clients
         self.request = request
-        self.config = config
+        self.findings_of = findings_of
         self.items: list[Item] = []
         self.skipped: list[Skipped] = []
         self._keys: dict[str, str | None] = {}
@@ -339,25 +432,14 @@ class _Planner:
         except (ClientError, BotoCoreError) as exc:
             raise SourceError(f"{what}: {error_line(exc)}") from None
 
-    def secrets_in(self, variables: dict[str, str], origin: Origin) -> dict[str, str | None]:
-        """The variables ``scan aws`` would report, each with the AWS key ID its value is (or is paired with).
-
-        The key ID is only held in memory: a move keeps it redacted (see :meth:`move`).
-        """
-        keep = user_filter(self.config.allowlist)
-        env = Environment(origin, tuple(sorted(variables.items())))
-        hits = [h for h in environment_hits(detector_for(self.config.rules), env) if keep(h)]
-        found: dict[str, str | None] = {h.origin.variable: None for h in hits if h.origin.variable}
-        for name in found:
-            if KEY_ID.match(variables[name]):
-                found[name] = variables[name]
-        for hit in hits:
-            if hit.rule == AWS_KEY_RULE and hit.pair is not None:
-                # The secret key is reported as the key ID's pair, not on its own: find its variable.
-                for name, value in variables.items():
-                    if hit.pair.secret in value:
-                        found[name] = hit.secret
-        return found
+    def scan(self, variables: dict[str, str], origin: Origin) -> set[Sighting]:
+        """The sightings in one environment named on the command line."""
+        if self.findings_of is None:
+            raise SecretguardError("planning a named resource needs a scanner")
+        found = self.findings_of(variables, origin)
+        return {Sighting(origin.resource or origin.path or "", origin.container, loc.variable, f.rule,
+                         f.pair.secret if f.pair else None)
+                for f in found for loc in f.locations if loc.variable}
 
     def secret_name(self, kind: str, resource: str, variable: str, container: str | None, region: str) -> str:
         try:
@@ -371,12 +453,6 @@ class _Planner:
             raise SecretguardError(f"--name-template gives {name!r}, not a valid secret name "
                                    "(letters, digits and /_+=.@- only, at most 512)")
         return name
-
-    def move(self, kind: str, resource: str, variable: str, value: str, container: str | None, region: str,
-             key_id: str | None) -> Move:
-        """A move holding the value's sha256 and, for an AWS key, the key ID redacted and its account."""
-        return Move(variable, sha256_hex(value), self.secret_name(kind, resource, variable, container, region),
-                    container, redact(key_id) if key_id else None, account_from_key_id(key_id) if key_id else None)
 
     def kms_key(self, region: str) -> str | None:
         """The ARN of ``--kms-key-id`` in ``region``; it must exist and be enabled."""
@@ -405,47 +481,103 @@ class _Planner:
             raise SourceError(f"IAM role {role_arn}: {error_line(exc)}") from None
         return None
 
-    def choose(self, resource: str, variables: dict[str, str], secrets: dict[str, str | None], wanted: Wanted,
-               container: str | None, blocked: dict[str, str]) -> list[str]:
-        """The variables of one environment to move; the rest of those asked for are skipped with a reason."""
-        asked = sorted(v for c, v in wanted if c == container) if wanted is not None else sorted(secrets)
+    def choose(self, resource: str, variables: dict[str, str], seen: set[Sighting], is_current: Callable[[str], bool],
+               container: str | None, blocked: dict[str, str]) -> list[Group]:
+        """The variables of one environment to move, a key pair's together; the rest are skipped with a reason.
+
+        ``seen`` are the sightings in this environment's resource (any version); only those ``is_current`` says
+        were seen in the configuration that can change are moved.
+        """
+        current = [s for s in seen if s.container == container and is_current(s.resource)]
+        groups = self.pairs(variables, current)
+        paired = {v for g in groups for _, v in g}
+        names = {s.variable for s in current}
+        for variable in sorted({s.variable for s in seen if s.container == container} - names - paired):
+            reason = ("not in the current configuration (only in older versions or revisions, which cannot change): "
+                      "rotate the value") if variable not in variables else (
+                      "reported only in older versions or revisions, not in the current configuration: "
+                      "scan again, or rotate the value")
+            self.skipped.append(Skipped(resource, reason, variable, container))
+        groups += [(("", v),) for v in sorted(names - paired) if v in variables]
         chosen = []
-        for variable in asked:
-            reason = blocked.get(variable)
-            if variable not in variables:
-                reason = ("not in the current configuration (only in older versions or revisions, "
-                          "which cannot change): rotate the value")
-            elif variable not in secrets:
-                reason = "no longer holds a literal secret"
+        for group in sorted(groups, key=lambda g: g[0][1]):
+            reason = next((blocked[v] for _, v in group if v in blocked), None)
             if reason:
-                self.skipped.append(Skipped(resource, reason, variable, container))
+                self.skipped.extend(Skipped(resource, reason, v, container) for _, v in group)
             else:
-                chosen.append(variable)
+                chosen.append(group)
         return chosen
+
+    def pairs(self, variables: dict[str, str], current: list[Sighting]) -> list[Group]:
+        """Each key ID with the variable holding its secret key and, for an ``ASIA`` key alone in the environment,
+        the session token's."""
+        groups: list[list[tuple[str, str]]] = []
+        for key in sorted((s for s in current if s.rule == AWS_KEY_RULE and s.variable in variables),
+                          key=lambda s: s.variable):
+            group = [(PAIR_KEYS[0], key.variable)]
+            secret = key.pair_secret
+            partner = sorted(n for n, v in variables.items() if secret and n != key.variable and _holds(v, secret))
+            if partner:
+                group.append((PAIR_KEYS[1], partner[0]))
+            groups.append(group)
+        temporary = [g for g in groups if len(g) > 1 and variables[g[0][1]].startswith("ASIA")]
+        tokens = sorted({s.variable for s in current if s.rule == SESSION_TOKEN_RULE and s.variable in variables})
+        if len(temporary) == 1 and len(tokens) == 1:
+            temporary[0].append((PAIR_KEYS[2], tokens[0]))
+        return [tuple(g) if len(g) > 1 else (("", g[0][1]),) for g in groups]
+
+    def moves(self, kind: str, label: str, variables: dict[str, str], groups: list[Group], container: str | None,
+              region: str) -> tuple[Move, ...]:
+        """One move per group (per variable with ``--pairs separate``), holding sha256 digests and, for an AWS key,
+        the key ID redacted and its account."""
+        key_of: dict[str, str] = {}
+        for group in groups:
+            keys = [variables[v] for _, v in group if KEY_ID.match(variables[v])]
+            key_of.update((v, keys[0]) for _, v in group if keys)
+        if self.request.pairs == "separate":
+            groups = [(("", v),) for group in groups for _, v in group]
+        moves = []
+        for group in groups:
+            first = group[0][1]
+            key_id = key_of.get(first)
+            fields = tuple(Field(v, sha256_hex(variables[v]), k) for k, v in group) if len(group) > 1 else ()
+            value = pair_document({k: variables[v] for k, v in group}) if fields else variables[first]
+            moves.append(Move(first, sha256_hex(value), self.secret_name(kind, label, first, container, region),
+                              container, redact(key_id) if key_id else None,
+                              account_from_key_id(key_id) if key_id else None, fields))
+        return tuple(moves)
 
     def add(self, item: Item, problem: str | None) -> None:
         if not item.moves:
             return
         if problem:
-            self.skipped.extend(Skipped(item.resource, problem, m.variable, m.container) for m in item.moves)
+            self.skipped.extend(Skipped(item.resource, problem, p.variable, m.container)
+                                for m in item.moves for p in m.parts)
         else:
             self.items.append(item)
 
-    def plan_lambda(self, function: str, region: str, wanted: Wanted) -> None:
+    def item(self, kind: str, resource: str, name: str, region: str, moves: tuple[Move, ...], role: str | None,
+             services: tuple[Service, ...] = ()) -> Item:
+        return Item(kind, resource, name, region, moves, role, self.kms_key(region) if moves else None, services,
+                    remove_plaintext=self.request.remove_plaintext and kind == "lambda",
+                    update_services=self.request.update_services and kind == "ecs",
+                    update_existing=self.request.update_existing)
+
+    def plan_lambda(self, function: str, region: str, seen: set[Sighting] | None) -> None:
         lam = self.clients("lambda", region)
         config = self._call(f"Lambda function {function} in {region}", lam.get_function_configuration,
                             FunctionName=function)
         arn = function_arn(config["FunctionArn"])
         variables = lambda_variables(config)
-        secrets = self.secrets_in(variables, Origin(source="lambda", resource=arn, region=region))
-        blocked = {v: f"{v}{REFERENCE_SUFFIX} is already set" for v in variables if v + REFERENCE_SUFFIX in variables}
-        moves = tuple(self.move("lambda", config["FunctionName"], v, variables[v], None, region, secrets[v])
-                      for v in self.choose(arn, variables, secrets, wanted, None, blocked))
-        item = Item("lambda", arn, config["FunctionName"], region, moves, config.get("Role"),
-                    self.kms_key(region) if moves else None, remove_plaintext=self.request.remove_plaintext)
+        if seen is None:
+            seen = self.scan(variables, Origin(source="lambda", resource=arn, region=region))
+        blocked = {v: f"{reference_name(v)} is already set" for v in variables if reference_name(v) in variables}
+        groups = self.choose(arn, variables, seen, lambda r: r in (arn, f"{arn}:$LATEST"), None, blocked)
+        moves = self.moves("lambda", config["FunctionName"], variables, groups, None, region)
+        item = self.item("lambda", arn, config["FunctionName"], region, moves, config.get("Role"))
         self.add(item, self.role_problem(item.role_arn, arn, region, "the function has no role") if moves else None)
 
-    def plan_ecs(self, family: str, region: str, wanted: Wanted) -> None:
+    def plan_ecs(self, family: str, region: str, seen: set[Sighting] | None) -> None:
         ecs = self.clients("ecs", region)
         latest = self._call(f"ECS task definition family {family} in {region}", latest_active_revision, ecs=ecs,
                             family=family)
@@ -453,7 +585,7 @@ class _Planner:
             raise SourceError(f"ECS task definition family {family} in {region}: no ACTIVE revision")
         definition = self._call(f"ECS task definition {latest}", ecs.describe_task_definition,
                                 taskDefinition=latest)["taskDefinition"]
-        moves = []
+        moves: list[Move] = []
         for container in definition.get("containerDefinitions", []):
             name = container.get("name")
             variables = container_variables(container)
@@ -461,34 +593,35 @@ class _Planner:
             blocked = {v: "defined more than once in the container" for v in counts if counts.count(v) > 1}
             blocked |= {s["name"]: "already a name in the container's secrets" for s in container.get("secrets") or []
                         if s["name"] in variables}
-            secrets = self.secrets_in(variables, Origin(source="ecs", resource=latest, container=name, region=region))
-            moves += [self.move("ecs", family, v, variables[v], name, region, secrets[v])
-                      for v in self.choose(latest, variables, secrets, wanted, name, blocked)]
+            found = seen if seen is not None else self.scan(
+                variables, Origin(source="ecs", resource=latest, container=name, region=region))
+            groups = self.choose(latest, variables, found, lambda r: r == latest, name, blocked)
+            moves += self.moves("ecs", family, variables, groups, name, region)
         services = tuple(self._call(f"ECS services in {region}", services_using, ecs=ecs, task_definition_arn=latest)
                          ) if moves and self.request.update_services else ()
         role = definition.get("executionRoleArn")
-        item = Item("ecs", latest, family, region, tuple(moves), role, self.kms_key(region) if moves else None,
-                    services)
+        item = self.item("ecs", latest, family, region, tuple(moves), role, services)
         missing = ("the task definition has no execution role: ECS needs one to read secrets, "
                    "and adding one would widen permissions")
         self.add(item, self.role_problem(role, latest, region, missing) if moves else None)
 
     def plan_dotenv(self, path: Path, region: str) -> None:
         path = path.resolve()
-        entries = dotenv_entries(read_dotenv(path))
+        text = read_dotenv(path)
+        entries = dotenv_entries(text)
+        lines = text.splitlines()
         names = [e.name for e in entries]
         variables = {e.name: e.value for e in entries if e.value is not None}
-        secrets = self.secrets_in(variables, Origin(source="file", path=str(path)))
+        unreadable = {e.name: lines[e.line - 1][len(e.assignment):] for e in entries if e.value is None}
+        seen = self.scan({**unreadable, **variables}, Origin(source="file", resource=str(path), path=str(path)))
+        for name in sorted({s.variable for s in seen} & set(unreadable)):
+            self.skipped.append(Skipped(str(path), "value spans lines or uses escapes: move it by hand", name))
         blocked = {n: "defined more than once in the file" for n in names if names.count(n) > 1}
-        for entry in entries:
-            if entry.value is None and is_secret_name(entry.name):
-                self.skipped.append(Skipped(str(path), "value spans lines or uses escapes: move it by hand",
-                                            entry.name))
         label = NOT_IN_SECRET_NAME.sub("-", f"{path.parent.name}/{path.name}")
-        moves = tuple(self.move("dotenv", label, v, variables[v], None, region, secrets[v])
-                      for v in self.choose(str(path), variables, secrets, None, None, blocked))
-        self.add(Item("dotenv", str(path), path.name, region, moves, None, self.kms_key(region) if moves else None),
-                 None)
+        known = {s for s in seen if s.variable in variables}
+        groups = self.choose(str(path), variables, known, lambda r: True, None, blocked)
+        self.add(self.item("dotenv", str(path), path.name, region,
+                           self.moves("dotenv", label, variables, groups, None, region), None), None)
 
     def find_region(self, service: str, name: str) -> str:
         """The first requested region where a function or family called ``name`` exists."""
@@ -507,17 +640,21 @@ class _Planner:
         raise SourceError(f"{what} {name} not found in {', '.join(self.request.regions)}")
 
 
-def build_plan(clients: Clients, request: PlanRequest, config: Config) -> Plan:
-    """Read every resource named in ``request`` and plan moving its secret variables; nothing is changed."""
+def build_plan(clients: Clients, request: PlanRequest, findings_of: FindingsOf | None = None) -> Plan:
+    """Plan moving the secret variables of every resource in ``request``; nothing is changed.
+
+    A ``--from`` report is read as findings and never scanned again; resources named on the command line are
+    scanned with ``findings_of``.
+    """
     if not (request.findings or request.functions or request.task_definitions or request.env_files):
         raise SecretguardError("nothing to plan: pass --from FINDINGS.json, --function, --task-definition "
                                "or --env-file")
-    planner = _Planner(clients, request, config)
+    planner = _Planner(clients, request, findings_of)
     if request.findings is not None:
-        for (kind, resource, region), wanted in sorted(findings_targets(request.findings).items()):
+        for (kind, resource, region), seen in sorted(read_report(request.findings).items()):
             target = planner.plan_lambda if kind == "lambda" else planner.plan_ecs
             try:
-                target(resource, region, frozenset(wanted))
+                target(resource, region, seen)
             except SourceError as exc:  # a report can be older than the account: say so and go on
                 planner.skipped.append(Skipped(resource, str(exc)))
     for function in request.functions:
@@ -572,28 +709,34 @@ def describe_plan(plan: Plan) -> list[Change]:
         for move in item.moves:
             kms = item.kms_key_arn or "aws/secretsmanager (AWS managed)"
             tags = ", ".join(f"{k}={v}" for k, v in item.tags(move).items())
-            secret = f"create {move.secret_name} (or reuse it if it holds the same value)\nKMS key: {kms}\ntags: {tags}"
+            other = "put this value as a new version" if item.update_existing else "stop"
+            shape = f" as JSON {{{', '.join(p.json_key for p in move.fields)}}}" if move.fields else ""
+            secret = (f"create {move.secret_name}{shape} (reuse it if it holds the same value; if it holds another, "
+                      f"{other})\nKMS key: {kms}\ntags: {tags}")
             grant = "none (no workload role)" if item.role_arn is None else (
                 f"inline policy {policy_name(move)} on role {role_name(item.role_arn)}: "
                 "secretsmanager:GetSecretValue on this secret only"
                 + (f", kms:Decrypt on {item.kms_key_arn} via Secrets Manager only" if item.kms_key_arn else ""))
-            rows.append(Change(item.resource, move.key, secret, grant, _change_text(item, move), _rotate_text(move)))
+            rows.append(Change(item.resource, move.label, secret, grant, _change_text(item, move), _rotate_text(move)))
     return rows
 
 
 def _change_text(item: Item, move: Move) -> str:
+    names = ", ".join(p.variable for p in move.parts)
+    where = "the secret ARN" if not move.fields else "the secret ARN and its JSON key (ARN:key::)"
     if item.kind == "ecs":
         family, revision = task_family(item.resource)
-        text = (f"register {family}:{revision}+1 with {move.variable} moved from environment to secrets "
-                f"in container {move.container} (valueFrom the secret ARN), all else unchanged")
+        text = (f"register {family}:{revision}+1 with {names} moved from environment to secrets "
+                f"in container {move.container} (valueFrom {where}), all else unchanged")
         if item.services:
             text += "; point " + ", ".join(s.arn.rsplit("/", 1)[-1] for s in item.services) + " at it"
         return text
     if item.kind == "lambda":
+        references = ", ".join(reference_name(p.variable) for p in move.parts)
         if item.remove_plaintext:
-            return f"set {move.reference} = secret ARN and remove {move.variable}"
-        return f"set {move.reference} = secret ARN beside {move.variable}; `migrate finalize` removes {move.variable}"
-    return f"replace the value of {move.variable} with '# moved to secretsmanager:<ARN>' (backup kept until done)"
+            return f"set {references} = {where} and remove {names}"
+        return f"set {references} = {where} beside {names}; `migrate finalize` removes {names}"
+    return f"replace the value of {names} with '# moved to secretsmanager:<ARN>' (backup kept until done)"
 
 
 def _rotate_text(move: Move) -> str:

@@ -196,8 +196,8 @@ def _revealed(data: dict[str, Any]) -> bool:
         not pair or sha256_hex(str(pair["secret"])) == pair.get("secret_sha256"))
 
 
-def load_findings(path: Path) -> list[Finding]:
-    """Findings from a ``--format json`` or ``jsonl`` report written with ``--reveal``."""
+def load_findings(path: Path, require_revealed: bool = True) -> list[Finding]:
+    """Findings from a ``--format json`` or ``jsonl`` report, written with ``--reveal`` unless not ``require_revealed``."""
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
@@ -214,7 +214,7 @@ def load_findings(path: Path) -> list[Finding]:
     except json.JSONDecodeError as exc:
         raise SecretguardError(f"{path}: not a json or jsonl report: {exc.msg} at line {exc.lineno}") from None
     try:
-        if not all(_revealed(item) for item in items):
+        if require_revealed and not all(_revealed(item) for item in items):
             raise SecretguardError(f"{path}: secrets are redacted; write the report with --reveal to validate it")
         return [Finding.from_dict(item) for item in items]
     except (KeyError, TypeError, ValueError, AttributeError):

@@ -94,12 +94,15 @@ def plan(
     kms_key_id: Annotated[str | None, typer.Option("--kms-key-id", help="Customer-managed KMS key (ID, ARN or alias) for the secrets.")] = None,
     update_services: Annotated[bool, typer.Option("--update-services", help="ECS: also point services running the old revision at the new one.")] = False,
     remove_plaintext: Annotated[bool, typer.Option("--remove-plaintext", help="Lambda: remove the plaintext variable in the same step (no separate finalize).")] = False,
+    update_existing: Annotated[bool, typer.Option("--update-existing", help="A secret of the planned name holding another value (rotated since) gets this value as a new version; rollback makes the previous one current again.")] = False,
+    pairs: Annotated[str, typer.Option("--pairs", help="An AWS key ID with its secret key (and session token): `json` = one secret holding {\"AccessKeyId\", \"SecretAccessKey\"[, \"SessionToken\"]}; `separate` = one secret per variable.")] = "json",
     config: ConfigOpt = None,
     profile: ProfileOpt = None,
     endpoint_url: EndpointOpt = None,
 ) -> int:
     """Show every plaintext secret that would move and the exact AWS changes; nothing is changed."""
     from secretguard.aws.migrate_plan import DEFAULT_NAME_TEMPLATE, PlanRequest, build_plan, write_plan
+    from secretguard.aws.migrate_scan import Scanner
     from secretguard.aws.session import select_regions
     from secretguard.config import find_config
 
@@ -109,10 +112,11 @@ def plan(
         regions=tuple(select_regions(session, "lambda", region or [], False) if by_name else region or ()),
         findings=findings, functions=tuple(function or ()), task_definitions=tuple(task_definition or ()),
         env_files=tuple(env_file or ()), name_template=name_template or DEFAULT_NAME_TEMPLATE, kms_key_id=kms_key_id,
-        update_services=update_services, remove_plaintext=remove_plaintext,
+        update_services=update_services, remove_plaintext=remove_plaintext, update_existing=update_existing,
+        pairs=pairs,
     )
     with _aws_errors():
-        result = build_plan(clients, request, find_config(config, Path.cwd()))
+        result = build_plan(clients, request, Scanner(find_config(config, Path.cwd())).findings)
     _print_plan(result)
     if output is not None:
         write_plan(result, output)
