@@ -25,6 +25,9 @@ from botocore.exceptions import ClientError, ReadTimeoutError
 from secretguard.aws.migrate import apply_plan, rollback, session_clients
 from secretguard.aws.migrate_journal import Journal, journal_path
 from secretguard.aws.migrate_plan import Clients
+from secretguard.aws.migrate_scan import Scanner
+from secretguard.aws.migrate_verify import verify
+from secretguard.config import Config
 from secretguard.errors import SecretguardError
 from tests.test_migrate import ALL_VALUES, World, quiet, shared_session, world  # noqa: F401  (world is a fixture)
 
@@ -72,7 +75,8 @@ def records(plan_file: Path) -> list[dict[str, Any]]:
 
 
 def assert_journal_matches_aws(world: World, plan_file: Path) -> None:
-    """What the journal says began is all that exists, and what it says is done really is."""
+    """What the journal says began is all that exists, what it says is done really is, and reading everything
+    back finds no plaintext where the journal says it is gone."""
     journal = records(plan_file)
     assert all(value not in json.dumps(journal) for value in ALL_VALUES)
     began = {(r["item"], r["step"], r["sub"]) for r in journal if r["event"] in ("begin", "done")}
@@ -100,6 +104,7 @@ def assert_journal_matches_aws(world: World, plan_file: Path) -> None:
     changed = len(world.task_state()["active"]) == 2
     assert not changed or (world.revision, "change", "") in began
     assert changed or (world.revision, "change", "") not in done
+    assert verify(journal_path(plan_file), world.clients, Scanner(Config()).plaintext).failures == []
 
 
 @pytest.fixture
@@ -135,6 +140,7 @@ def test_fault_after_the_secret_is_created(world: World, plan_file: Path, before
     assert_journal_matches_aws(world, plan_file)
     rollback(journal_path(plan_file), world.clients, quiet)
     assert original(world) == before
+    assert_journal_matches_aws(world, plan_file)
 
 
 def test_fault_after_the_grants_leaves_the_resource_as_it_was(world: World, plan_file: Path,
@@ -167,6 +173,7 @@ def test_fault_during_the_change_after_aws_did_it(world: World, plan_file: Path,
     assert_journal_matches_aws(world, plan_file)
     rollback(journal_path(plan_file), world.clients, quiet)
     assert original(world) == before
+    assert_journal_matches_aws(world, plan_file)
 
 
 def test_a_registration_retried_after_its_answer_was_lost_leaves_one_revision(world: World, plan_file: Path,
@@ -192,6 +199,7 @@ def test_a_registration_retried_after_its_answer_was_lost_leaves_one_revision(wo
     assert_journal_matches_aws(world, plan_file)
     rollback(journal_path(plan_file), world.clients, quiet)
     assert original(world) == before
+    assert_journal_matches_aws(world, plan_file)
 
 
 def test_fault_pointing_the_service_at_the_new_revision(world: World, plan_file: Path,
@@ -204,6 +212,7 @@ def test_fault_pointing_the_service_at_the_new_revision(world: World, plan_file:
     assert_journal_matches_aws(world, plan_file)
     rollback(journal_path(plan_file), world.clients, quiet)
     assert original(world) == before
+    assert_journal_matches_aws(world, plan_file)
 
 
 def test_a_secret_that_reads_back_different_stops_everything(world: World, plan_file: Path,
@@ -247,6 +256,7 @@ def test_killed_between_steps(world: World, plan_file: Path, before: tuple[Any, 
     assert_journal_matches_aws(world, plan_file)
     rollback(journal_path(plan_file), world.clients, quiet)
     assert original(world) == before
+    assert_journal_matches_aws(world, plan_file)
 
 
 def test_rollback_straight_after_a_kill_finds_the_revision_it_registered(world: World, plan_file: Path,
@@ -266,6 +276,7 @@ def test_killed_during_rollback(world: World, plan_file: Path, before: tuple[Any
     assert killed.returncode == -signal.SIGKILL, killed.stderr
     rollback(journal_path(plan_file), world.clients, quiet)
     assert original(world) == before
+    assert_journal_matches_aws(world, plan_file)
 
 
 def test_a_record_torn_by_a_crash_is_dropped(world: World, plan_file: Path) -> None:

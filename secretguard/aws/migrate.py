@@ -76,7 +76,8 @@ def apply_plan(plan_path: Path, clients: Clients, say: Say) -> Outcome:
     plan, digest = load_plan(plan_path)
     with Journal.open(journal_path(plan_path), create=True) as journal:
         _bind(journal, plan, digest, plan_path)
-        journal.append("start", command="apply", plan_id=plan.id, plan_sha256=digest, plan_path=str(plan_path))
+        journal.append("start", command="apply", plan_id=plan.id, plan_sha256=digest,
+                       plan_path=str(plan_path.resolve()))
         run = _Run(clients, journal, say)
         run.outcome.skipped = plan.skipped
         run.check_drift(plan)

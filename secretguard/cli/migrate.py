@@ -1,4 +1,4 @@
-"""``secretguard migrate plan|apply|finalize|rollback``: move plaintext secrets into AWS Secrets Manager.
+"""``secretguard migrate plan|apply|finalize|rollback|status``: move plaintext secrets into AWS Secrets Manager.
 
 Importing this module registers the ``migrate`` group on the main app.
 """
@@ -82,6 +82,34 @@ def _say(message: str) -> None:
     typer.echo(message, err=True)
 
 
+def _verified(journal: Path, clients: Clients, config: Path | None) -> int:
+    """Read back what the plan touched, print the result table, and fail (1) on any plaintext left behind."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from secretguard.aws.migrate_scan import Scanner
+    from secretguard.aws.migrate_verify import KEPT, LEFT, MOVED, RESTORED, SKIPPED, verify
+    from secretguard.config import find_config
+
+    with _aws_errors():
+        result = verify(journal, clients, Scanner(find_config(config, Path.cwd())).plaintext)
+    console = Console(file=sys.stdout, highlight=False, width=None if sys.stdout.isatty() else 200)
+    table = Table(title="read back from AWS", show_lines=False, expand=False, title_justify="left")
+    for column in ("resource", "variable", "status", "detail"):
+        table.add_column(column, overflow="fold")
+    for row in result.rows:
+        table.add_row(row.resource, row.variable, ("[bold red]" if row.failed else "") + row.status, row.detail)
+    console.print(table)
+    for note in result.notes:
+        typer.echo(f"note: {note}")
+    typer.echo(f"verified: {result.count(MOVED)} moved, {result.count(KEPT)} kept until finalize, "
+               f"{result.count(RESTORED)} restored, {result.count(LEFT)} still plaintext, "
+               f"{result.count(SKIPPED)} skipped")
+    for row in result.failures:
+        _say(f"error: {row.resource} {row.variable}: {row.status}: {row.detail}")
+    return 1 if result.failures else 0
+
+
 @app.command("plan")
 def plan(
     region: Annotated[list[str] | None, typer.Option("--region", help="Region(s) to look in (repeatable; default: the session's).")] = None,
@@ -157,31 +185,38 @@ def _print_plan(plan: Plan) -> None:
 @app.command("apply")
 def apply(
     plan_file: Annotated[Path, typer.Argument(help="The plan written by `migrate plan --output`.")],
+    wait: Annotated[bool, typer.Option("--wait/--no-wait", help="ECS with --update-services: wait until the services run the new revision.")] = True,
+    wait_timeout: Annotated[int, typer.Option("--wait-timeout", help="With --wait: seconds to wait at most.")] = 600,
+    config: ConfigOpt = None,
     profile: ProfileOpt = None,
     endpoint_url: EndpointOpt = None,
 ) -> int:
     """Carry out the plan one item at a time, journaled beside it; run it again to resume after a failure."""
     from secretguard.aws.migrate import apply_plan
     from secretguard.aws.migrate_journal import journal_path
+    from secretguard.aws.migrate_plan import load_plan
+    from secretguard.aws.migrate_verify import wait_for_services
 
     _, clients = _clients(profile, endpoint_url)
     with _aws_errors():
         outcome = apply_plan(plan_file, clients, _say)
+        if wait:
+            wait_for_services(load_plan(plan_file)[0], outcome.revisions, clients, wait_timeout, _say)
     typer.echo(f"applied {len(outcome.applied)} item(s); journal: {journal_path(plan_file)}")
     for skip in outcome.skipped:
         typer.echo(f"skipped {skip.resource} {skip.variable or ''}: {skip.reason}")
     for item in outcome.applied:
         if item.kind == "ecs" and not item.services:
-            typer.echo(f"deploy {outcome.revisions[item.resource]} to your services (they still run the old "
-                       "revision; `migrate plan --update-services` makes a plan that does it)")
-    waiting = sorted({m.variable for i in outcome.applied if i.kind == "lambda" and not i.remove_plaintext
-                      and i not in outcome.finalized for m in i.moves})
+            advice = "" if item.update_services else "; `migrate plan --update-services` makes a plan that does it"
+            typer.echo(f"deploy {outcome.revisions[item.resource]} to your services (none was pointed at it{advice})")
+    waiting = sorted({p.variable for i in outcome.applied if i.kind == "lambda" and not i.remove_plaintext
+                      and i not in outcome.finalized for m in i.moves for p in m.parts})
     if waiting:
         typer.echo("\nLambda cannot inject secrets: the plaintext stays until your code reads the secret instead of "
                    f"{', '.join(waiting)}.\nPython:\n\n{PYTHON_SNIPPET}\nNode.js:\n\n{NODE_SNIPPET}\n"
                    f"Once that code is deployed: secretguard migrate finalize {plan_file}")
     _print_rotation(outcome.applied)
-    return 0
+    return _verified(journal_path(plan_file), clients, config)
 
 
 def _print_rotation(items: list[Item]) -> None:
@@ -191,7 +226,7 @@ def _print_rotation(items: list[Item]) -> None:
                "Rotate each one:")
     for item in items:
         for move in item.moves:
-            typer.echo(f"  {item.resource} {move.key}")
+            typer.echo(f"  {item.resource} {move.label}")
             if move.aws_key_id:
                 typer.echo(f"    AWS access key {move.aws_key_id} (account {move.aws_account or 'unknown'}): create a "
                            "new key, deploy it, then deactivate and delete this one")
@@ -200,17 +235,19 @@ def _print_rotation(items: list[Item]) -> None:
 @app.command("finalize")
 def finalize(
     plan_file: Annotated[Path, typer.Argument(help="The plan that was applied.")],
+    config: ConfigOpt = None,
     profile: ProfileOpt = None,
     endpoint_url: EndpointOpt = None,
 ) -> int:
     """Lambda: remove the plaintext variables, once the code reading *_SECRET_ARN is deployed."""
     from secretguard.aws.migrate import finalize_plan
+    from secretguard.aws.migrate_journal import journal_path
 
     _, clients = _clients(profile, endpoint_url)
     with _aws_errors():
         outcome = finalize_plan(plan_file, clients, _say)
     typer.echo(f"finalized {len(outcome.finalized)} function(s)")
-    return 0
+    return _verified(journal_path(plan_file), clients, config)
 
 
 @app.command("rollback")
@@ -218,6 +255,7 @@ def rollback(
     journal: Annotated[Path, typer.Argument(help="The journal apply wrote beside the plan (PLAN.journal.jsonl).")],
     delete_secrets: Annotated[bool, typer.Option("--delete-secrets", help="Also schedule the secrets this migration created for deletion.")] = False,
     recovery_window_days: Annotated[int, typer.Option("--recovery-window-days", help="With --delete-secrets: days (7-30) during which a deleted secret can be restored.")] = 7,
+    config: ConfigOpt = None,
     profile: ProfileOpt = None,
     endpoint_url: EndpointOpt = None,
 ) -> int:
@@ -234,7 +272,19 @@ def rollback(
         for arn in outcome.kept_secrets:
             typer.echo(f"  {arn}")
     typer.echo("rolled back")
-    return 0
+    return _verified(journal, clients, config)
+
+
+@app.command("status")
+def status(
+    journal: Annotated[Path, typer.Argument(help="The journal apply wrote beside the plan (PLAN.journal.jsonl).")],
+    config: ConfigOpt = None,
+    profile: ProfileOpt = None,
+    endpoint_url: EndpointOpt = None,
+) -> int:
+    """Read back every resource of the plan and show what is moved, still plaintext, or skipped; changes nothing."""
+    _, clients = _clients(profile, endpoint_url)
+    return _verified(journal, clients, config)
 
 
 main_app.add_typer(app, name="migrate")
