@@ -211,3 +211,19 @@ def test_the_planner_imports_no_source_and_no_detector() -> None:
             "'secretguard.scanning', 'secretguard.aws.migrate_scan'))))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_the_python_snippet_reads_a_pair_member(world: World, tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    from secretguard.cli.migrate import PYTHON_SNIPPET
+
+    world.function("deployer", {"DEPLOY_ACCESS_KEY_ID": KEY_ID, "DEPLOY_SECRET_ACCESS_KEY": SECRET_KEY,
+                                "DB_PASSWORD": PASSWORD})
+    apply_plan(world.plan(tmp_path / "plan.json", functions=("deployer",), remove_plaintext=True), world.clients,
+               quiet)
+    for name, value in world.variables("deployer").items():
+        monkeypatch.setenv(name, value)
+    namespace: dict[str, Any] = {}
+    exec(PYTHON_SNIPPET, namespace)
+    assert [namespace["secret_env"](n) for n in ("DEPLOY_ACCESS_KEY_ID", "DEPLOY_SECRET_ACCESS_KEY", "DB_PASSWORD")] \
+        == [KEY_ID, SECRET_KEY, PASSWORD]

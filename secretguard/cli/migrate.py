@@ -27,6 +27,7 @@ app = typer.Typer(help="Move plaintext secrets from Lambda, ECS and .env files i
                   no_args_is_help=True)
 
 PYTHON_SNIPPET = '''\
+import json
 import os
 import boto3
 
@@ -34,22 +35,25 @@ _secrets = boto3.client("secretsmanager")
 
 
 def secret_env(name: str) -> str:
-    """The value of NAME, from Secrets Manager when NAME_SECRET_ARN is set."""
-    arn = os.environ.get(f"{name}_SECRET_ARN")
-    if arn:
-        return _secrets.get_secret_value(SecretId=arn)["SecretString"]
-    return os.environ[name]
+    """The value of NAME, from Secrets Manager when NAME_SECRET_ARN is set (ARN, or ARN:json-key:: for a key pair)."""
+    reference = os.environ.get(f"{name}_SECRET_ARN")
+    if not reference:
+        return os.environ[name]
+    parts = reference.split(":")
+    value = _secrets.get_secret_value(SecretId=":".join(parts[:7]))["SecretString"]
+    return json.loads(value)[parts[7]] if len(parts) > 7 and parts[7] else value
 '''
 NODE_SNIPPET = '''\
 const { SecretsManagerClient, GetSecretValueCommand } = require("@aws-sdk/client-secrets-manager");
 const secrets = new SecretsManagerClient({});
 
-// The value of NAME, from Secrets Manager when NAME_SECRET_ARN is set.
+// The value of NAME, from Secrets Manager when NAME_SECRET_ARN is set (ARN, or ARN:json-key:: for a key pair).
 async function secretEnv(name) {
-  const arn = process.env[`${name}_SECRET_ARN`];
-  if (!arn) return process.env[name];
-  const out = await secrets.send(new GetSecretValueCommand({ SecretId: arn }));
-  return out.SecretString;
+  const reference = process.env[`${name}_SECRET_ARN`];
+  if (!reference) return process.env[name];
+  const parts = reference.split(":");
+  const out = await secrets.send(new GetSecretValueCommand({ SecretId: parts.slice(0, 7).join(":") }));
+  return parts[7] ? JSON.parse(out.SecretString)[parts[7]] : out.SecretString;
 }
 '''
 
