@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from secretguard.aws.migrate import apply_plan, finalize_plan, rollback
+from secretguard.aws.migrate import apply_plan, rollback
 from secretguard.aws.migrate_journal import journal_path
 from secretguard.aws.migrate_plan import PlanRequest, build_plan, load_plan
 from secretguard.errors import SecretguardError
