@@ -85,9 +85,10 @@ def verify(journal_file: Path, clients: Clients, plaintext: Plaintext) -> Verifi
     with Journal.open(journal_file, create=False) as journal:
         plan, _ = plan_of(journal)
         result = Verification()
+        skipped = {(s.resource, s.container, s.variable) for s in plan.skipped}
         for item in plan.items:
             try:
-                _verify_item(journal, item, clients, plaintext, result)
+                _verify_item(journal, item, clients, plaintext, result, skipped)
             except (ClientError, BotoCoreError) as exc:
                 result.rows.extend(Row(item.resource, _label(m, p), LEFT, f"cannot read it back: {error_line(exc)}",
                                        True) for m in item.moves for p in m.parts)
@@ -116,8 +117,8 @@ def _phase(journal: Journal, item: Item) -> str:
     return MOVED
 
 
-def _verify_item(journal: Journal, item: Item, clients: Clients, plaintext: Plaintext,
-                 result: Verification) -> None:
+def _verify_item(journal: Journal, item: Item, clients: Clients, plaintext: Plaintext, result: Verification,
+                 skipped: set[tuple[str, str | None, str | None]]) -> None:
     phase = _phase(journal, item)
     change = journal.merged(StepKey(item.resource, "change"))
     revision = change.get("revision_arn") if phase in (MOVED, KEPT) else None
@@ -131,7 +132,7 @@ def _verify_item(journal: Journal, item: Item, clients: Clients, plaintext: Plai
     planned = {(m.container, p.variable) for m in item.moves for p in m.parts}
     for container, env in seen.items():
         for variable, rule in sorted(env.plaintext.items()):
-            if (container, variable) not in planned:
+            if (container, variable) not in planned and (item.resource, container, variable) not in skipped:
                 name = f"{container}/{variable}" if container else variable
                 result.rows.append(Row(item.resource, name, LEFT, f"not in the plan ({rule}): "
                                        f"{redact(env.variables.get(variable, ''))}"))
