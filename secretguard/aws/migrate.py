@@ -37,6 +37,7 @@ from secretguard.aws.migrate_plan import (
     dotenv_entries, field_value, grant_document, lambda_variables, latest_active_revision, load_plan, pair_document,
     policy_name, read_dotenv, reference_name, role_name, services_using, task_family, value_from,
 )
+from secretguard.aws.migrate_wrapper import EXEC_WRAPPER, WRAPPER_PATH, ensure_layer, layer_arns
 from secretguard.aws.session import error_code, error_line, make_client
 from secretguard.errors import SecretguardError
 from secretguard.findings import redact, sha256_hex
@@ -350,9 +351,12 @@ class _Run:
         moved = self._moved(item, arns)
         with self._step(key):
             config = _function_config(lam, item.resource)
-            variables = lambda_variables(config)
+            variables, layers = lambda_variables(config), layer_arns(config)
+            layer = (self.journal.first(key, "begin") or {}).get("layer_arn") or (
+                ensure_layer(lam) if item.lambda_mode == "wrapper" else None)
             applied = all(variables.get(m["reference"]) == m["value_from"]
-                          and (m["variable"] not in variables or not item.remove_plaintext) for m in moved)
+                          and (m["variable"] not in variables or not item.remove_plaintext) for m in moved) and (
+                layer is None or (layer in layers and variables.get(EXEC_WRAPPER) == WRAPPER_PATH))
             if not applied:
                 updated = dict(variables)
                 for m in moved:
@@ -364,12 +368,16 @@ class _Run:
                     updated[m["reference"]] = m["value_from"]
                     if item.remove_plaintext:
                         del updated[m["variable"]]
-                self.journal.append("begin", key, **self._ids(item, moves=moved,
+                if layer is not None:
+                    updated[EXEC_WRAPPER] = WRAPPER_PATH
+                self.journal.append("begin", key, **self._ids(item, moves=moved, layer_arn=layer,
                                                               remove_plaintext=item.remove_plaintext))
-                _update_function(lam, item.resource, config, updated)
+                _update_function(lam, item.resource, config, updated,
+                                 None if layer is None or layer in layers else [*layers, layer])
             self.journal.append("done", key, **self._ids(item))
         what = "replaced by" if item.remove_plaintext else "kept beside"
-        self.say(f"  change   {', '.join(m['reference'] for m in moved)} set; plaintext {what} them")
+        self.say(f"  change   {', '.join(m['reference'] for m in moved)} set; plaintext {what} them"
+                 + (f"; exec wrapper layer {layer}" if layer else ""))
 
     def _change_ecs(self, item: Item, arns: dict[str, str]) -> None:
         key = StepKey(item.resource, "change")
@@ -593,9 +601,14 @@ class _Run:
                 self.outcome.notes.append(f"{key.item}: {m['variable']} changed after the migration; left as it is")
             if remove_references and restored.get(m["reference"]) == _value_from(m):
                 del restored[m["reference"]]
-        if restored != variables:
+        layers = layer_arns(config)
+        if remove_references and info.get("layer_arn"):
+            layers = [arn for arn in layers if arn != info["layer_arn"]]
+            if restored.get(EXEC_WRAPPER) == WRAPPER_PATH:
+                del restored[EXEC_WRAPPER]
+        if restored != variables or layers != layer_arns(config):
             self.journal.append("undo-begin", key)
-            _update_function(lam, key.item, config, restored)
+            _update_function(lam, key.item, config, restored, layers if layers != layer_arns(config) else None)
         self._undone(key, f"{key.step} undone: environment restored")
 
     def _undo_ecs(self, key: StepKey, info: dict[str, Any]) -> None:
@@ -716,9 +729,13 @@ def _function_config(lam: Any, arn: str) -> dict[str, Any]:
     return dict(lam.get_function_configuration(FunctionName=arn))
 
 
-def _update_function(lam: Any, arn: str, config: dict[str, Any], variables: dict[str, str]) -> None:
-    """Replace the environment, refusing if the function changed since ``config`` was read (where AWS tells)."""
-    guard = {"RevisionId": config["RevisionId"]} if config.get("RevisionId") else {}
+def _update_function(lam: Any, arn: str, config: dict[str, Any], variables: dict[str, str],
+                     layers: list[str] | None = None) -> None:
+    """Replace the environment (and the layers, if given) in one call, refusing if the function changed since
+    ``config`` was read (where AWS tells)."""
+    guard: dict[str, Any] = {"RevisionId": config["RevisionId"]} if config.get("RevisionId") else {}
+    if layers is not None:
+        guard["Layers"] = layers
     lam.update_function_configuration(FunctionName=arn, Environment={"Variables": variables}, **guard)
     lam.get_waiter("function_updated_v2").wait(FunctionName=arn)
 

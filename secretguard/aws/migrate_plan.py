@@ -22,6 +22,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from secretguard.aws.keys import KEY_ID, account_from_key_id
+from secretguard.aws.migrate_wrapper import wrapper_problem
 from secretguard.aws.session import error_code, error_line
 from secretguard.aws.validate import load_findings
 from secretguard.errors import SecretguardError, SourceError
@@ -47,6 +48,9 @@ AWS_KEY_RULE = "aws-access-key-id"
 SESSION_TOKEN_RULE = "aws-session-token"
 PAIRS = ("json", "separate")
 """How a key pair is stored: one secret holding a JSON object (the default), or one secret per variable."""
+LAMBDA_MODES = ("reference", "wrapper")
+"""Lambda: ``reference`` adds ``<VAR>_SECRET_ARN`` for the code to read; ``wrapper`` also adds secretguard's exec
+wrapper layer, which exports ``<VAR>`` from it before the runtime starts, so the plaintext goes at once."""
 PAIR_KEYS = ("AccessKeyId", "SecretAccessKey", "SessionToken")
 """The JSON keys of a pair's secret, as the AWS SDKs' ``credential_process`` output names them."""
 DOTENV_ASSIGNMENT = re.compile(
@@ -154,6 +158,8 @@ class Item:
     """``--update-services`` was asked for (``services`` may still be empty: none ran the revision)."""
     update_existing: bool = False
     """``--update-existing``: a secret of this name holding another value gets this one as a new version."""
+    lambda_mode: str = "reference"
+    """One of :data:`LAMBDA_MODES`; ``wrapper`` removes the plaintext in the same change."""
 
     def tags(self, move: Move) -> dict[str, str]:
         """The tags the secret for ``move`` gets."""
@@ -361,6 +367,7 @@ class PlanRequest:
     remove_plaintext: bool = False
     update_existing: bool = False
     pairs: str = "json"
+    lambda_mode: str = "reference"
 
 
 @dataclass(frozen=True)
@@ -419,6 +426,8 @@ class _Planner:
     def __init__(self, clients: Clients, request: PlanRequest, findings_of: FindingsOf | None) -> None:
         if request.pairs not in PAIRS:
             raise SecretguardError(f"--pairs {request.pairs!r}: choose from {', '.join(PAIRS)}")
+        if request.lambda_mode not in LAMBDA_MODES:
+            raise SecretguardError(f"--lambda-mode {request.lambda_mode!r}: choose from {', '.join(LAMBDA_MODES)}")
         self.clients = clients
         self.request = request
         self.findings_of = findings_of
@@ -558,10 +567,11 @@ class _Planner:
 
     def item(self, kind: str, resource: str, name: str, region: str, moves: tuple[Move, ...], role: str | None,
              services: tuple[Service, ...] = ()) -> Item:
+        wrapper = self.request.lambda_mode == "wrapper" and kind == "lambda"
         return Item(kind, resource, name, region, moves, role, self.kms_key(region) if moves else None, services,
-                    remove_plaintext=self.request.remove_plaintext and kind == "lambda",
+                    remove_plaintext=(self.request.remove_plaintext or wrapper) and kind == "lambda",
                     update_services=self.request.update_services and kind == "ecs",
-                    update_existing=self.request.update_existing)
+                    update_existing=self.request.update_existing, lambda_mode="wrapper" if wrapper else "reference")
 
     def plan_lambda(self, function: str, region: str, seen: set[Sighting] | None) -> None:
         lam = self.clients("lambda", region)
@@ -575,7 +585,10 @@ class _Planner:
         groups = self.choose(arn, variables, seen, lambda r: r in (arn, f"{arn}:$LATEST"), None, blocked)
         moves = self.moves("lambda", config["FunctionName"], variables, groups, None, region)
         item = self.item("lambda", arn, config["FunctionName"], region, moves, config.get("Role"))
-        self.add(item, self.role_problem(item.role_arn, arn, region, "the function has no role") if moves else None)
+        problem = self.role_problem(item.role_arn, arn, region, "the function has no role") if moves else None
+        if item.lambda_mode == "wrapper" and problem is None:
+            problem = wrapper_problem(config)
+        self.add(item, problem)
 
     def plan_ecs(self, family: str, region: str, seen: set[Sighting] | None) -> None:
         ecs = self.clients("ecs", region)
@@ -733,6 +746,9 @@ def _change_text(item: Item, move: Move) -> str:
         return text
     if item.kind == "lambda":
         references = ", ".join(reference_name(p.variable) for p in move.parts)
+        if item.lambda_mode == "wrapper":
+            return (f"set {references} = {where}, remove {names}, and add the secretguard exec wrapper layer "
+                    "(AWS_LAMBDA_EXEC_WRAPPER), which sets them from the secret before the runtime starts")
         if item.remove_plaintext:
             return f"set {references} = {where} and remove {names}"
         return f"set {references} = {where} beside {names}; `migrate finalize` removes {names}"

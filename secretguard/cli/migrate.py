@@ -127,6 +127,7 @@ def plan(
     update_services: Annotated[bool, typer.Option("--update-services", help="ECS: also point services running the old revision at the new one.")] = False,
     remove_plaintext: Annotated[bool, typer.Option("--remove-plaintext", help="Lambda: remove the plaintext variable in the same step (no separate finalize).")] = False,
     update_existing: Annotated[bool, typer.Option("--update-existing", help="A secret of the planned name holding another value (rotated since) gets this value as a new version; rollback makes the previous one current again.")] = False,
+    lambda_mode: Annotated[str, typer.Option("--lambda-mode", help="Lambda: `reference` = add <VAR>_SECRET_ARN for your code, finalize removes the plaintext later; `wrapper` = also add secretguard's exec wrapper layer, which exports <VAR> from the secret before the runtime starts, and remove the plaintext at once (Python runtimes).")] = "reference",
     pairs: Annotated[str, typer.Option("--pairs", help="An AWS key ID with its secret key (and session token): `json` = one secret holding {\"AccessKeyId\", \"SecretAccessKey\"[, \"SessionToken\"]}; `separate` = one secret per variable.")] = "json",
     config: ConfigOpt = None,
     profile: ProfileOpt = None,
@@ -145,7 +146,7 @@ def plan(
         findings=findings, functions=tuple(function or ()), task_definitions=tuple(task_definition or ()),
         env_files=tuple(env_file or ()), name_template=name_template or DEFAULT_NAME_TEMPLATE, kms_key_id=kms_key_id,
         update_services=update_services, remove_plaintext=remove_plaintext, update_existing=update_existing,
-        pairs=pairs,
+        pairs=pairs, lambda_mode=lambda_mode,
     )
     with _aws_errors():
         result = build_plan(clients, request, Scanner(find_config(config, Path.cwd())).findings)
