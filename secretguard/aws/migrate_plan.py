@@ -722,10 +722,10 @@ def describe_plan(plan: Plan) -> list[Change]:
         for move in item.moves:
             kms = item.kms_key_arn or "aws/secretsmanager (AWS managed)"
             tags = ", ".join(f"{k}={v}" for k, v in item.tags(move).items())
-            other = "put this value as a new version" if item.update_existing else "stop"
+            other = "; put a new version if it holds another" if item.update_existing else ""
             shape = f" as JSON {{{', '.join(p.json_key for p in move.fields)}}}" if move.fields else ""
-            secret = (f"create {move.secret_name}{shape} (reuse it if it holds the same value; if it holds another, "
-                      f"{other})\nKMS key: {kms}\ntags: {tags}")
+            secret = (f"create {move.secret_name}{shape} (or reuse it if it holds the same value{other})"
+                      f"\nKMS key: {kms}\ntags: {tags}")
             grant = "none (no workload role)" if item.role_arn is None else (
                 f"inline policy {policy_name(move)} on role {role_name(item.role_arn)}: "
                 "secretsmanager:GetSecretValue on this secret only"
