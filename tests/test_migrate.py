@@ -445,6 +445,10 @@ def test_cli_end_to_end_prints_snippet_and_rotation(world: World, tmp_path: Path
     (("rollback", "missing.journal.jsonl"), "error: missing.journal.jsonl: no such journal"),
     (("rollback", "missing.journal.jsonl", "--delete-secrets", "--recovery-window-days", "3"),
      "error: --recovery-window-days must be between 7 and 30"),
+    (("status", "missing.journal.jsonl"), "error: missing.journal.jsonl: no such journal"),
+    (("plan", "--function", "billing", "--pairs", "both"), "error: --pairs 'both': choose from json, separate"),
+    (("plan", "--function", "billing", "--lambda-mode", "layer"),
+     "error: --lambda-mode 'layer': choose from reference, wrapper"),
 ])
 def test_usage_errors_are_one_line(args: tuple[str, ...], message: str, tmp_path: Path,
                                    monkeypatch: pytest.MonkeyPatch) -> None:
