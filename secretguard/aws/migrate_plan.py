@@ -111,12 +111,6 @@ def value_from(secret_arn: str, json_key: str) -> str:
     return f"{secret_arn}:{json_key}::" if json_key else secret_arn
 
 
-def split_value_from(reference: str) -> tuple[str, str]:
-    """``ARN`` or ``ARN:json-key::`` -> (ARN, json key or "")."""
-    parts = reference.split(":")
-    return ":".join(parts[:7]), parts[7] if len(parts) > 7 else ""
-
-
 def pair_document(values: dict[str, str]) -> str:
     """A key pair's secret: ``{"AccessKeyId", "SecretAccessKey"[, "SessionToken"]}``, always written the same way."""
     return json.dumps({k: values[k] for k in PAIR_KEYS if k in values}, separators=(",", ":"))
