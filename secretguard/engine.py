@@ -18,6 +18,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 
 from secretguard.cache import read_entry, write_entry
+from secretguard.checksums import CHECKSUMS
 from secretguard.entropy import shannon_entropy
 from secretguard.filters import is_dropped, is_inline_allowed
 from secretguard.rules import SECRET_GROUP, Rule, prefilter_pattern
@@ -246,7 +247,10 @@ class Detector:
             entropy = shannon_entropy(secret)
             if rule.spec.entropy is not None and entropy < rule.spec.entropy:
                 continue
-            if is_dropped(secret.decode("utf-8", "surrogateescape"), rule.id):
+            text = secret.decode("utf-8", "surrogateescape")
+            if rule.spec.checksum is not None and not CHECKSUMS[rule.spec.checksum](text):
+                continue
+            if is_dropped(text, rule.id):
                 continue
             if is_inline_allowed(lines.lines_text(m.start(), m.end())):
                 continue

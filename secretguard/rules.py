@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from secretguard.cache import read_entry, write_entry
+from secretguard.checksums import CHECKSUMS
 from secretguard.errors import RuleError
 
 if TYPE_CHECKING:
@@ -30,6 +31,7 @@ UNBOUNDED_WIDTH = 4096
 KNOWN_KEYS = {
     "id", "name", "severity", "keywords", "pattern", "entropy", "pair", "requires", "validate",
     "examples", "negative_examples", "references", "description", "extractor", "kind", "supersedes",
+    "checksum",
 }
 KINDS = ("hash",)
 """What a finding is when it is not the credential itself: ``hash``, a password hash (shadow, htpasswd, dumps)."""
@@ -57,6 +59,7 @@ class RuleSpec:
     pair: Proximity | None = None
     requires: Proximity | None = None
     validate: str | None = None
+    checksum: str | None = None
     examples: tuple[str, ...] = ()
     negative_examples: tuple[str, ...] = ()
     references: tuple[str, ...] = ()
@@ -147,6 +150,9 @@ def parse_rule(raw: Any, path: str, index: int) -> RuleSpec:
         raise RuleError(path, rule_id, f"'kind' must be one of {', '.join(KINDS)}")
     if raw.get("extractor") is not None and not isinstance(raw["extractor"], str):
         raise RuleError(path, rule_id, "'extractor' must be the name of a reader")
+    checksum = raw.get("checksum")
+    if checksum is not None and checksum not in CHECKSUMS:
+        raise RuleError(path, rule_id, f"'checksum' must be one of {', '.join(CHECKSUMS)}")
     spec = RuleSpec(
         id=rule_id,
         name=raw["name"],
@@ -158,6 +164,7 @@ def parse_rule(raw: Any, path: str, index: int) -> RuleSpec:
         pair=_proximity(raw.get("pair"), path, rule_id, "pair"),
         requires=_proximity(raw.get("requires"), path, rule_id, "requires"),
         validate=raw.get("validate"),
+        checksum=checksum,
         examples=_as_str_tuple(raw.get("examples"), path, rule_id, "examples"),
         negative_examples=_as_str_tuple(raw.get("negative_examples"), path, rule_id, "negative_examples"),
         references=_as_str_tuple(raw.get("references"), path, rule_id, "references"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import binascii
 import io
 import os
 import pwd
@@ -14,9 +15,15 @@ from pathlib import Path
 
 import pytest
 
+from secretguard.checksums import base62
 from secretguard.cli import main
 
 MINI_RULES = Path(__file__).parent / "data" / "mini_rules.yaml"
+
+
+def checksummed(prefix: str, payload: str) -> str:
+    """A GitHub- or npm-style token: prefix, 30-character payload and the CRC32 checksum real tokens carry."""
+    return prefix + payload + base62(binascii.crc32(payload.encode()), 6)
 
 
 @dataclass

@@ -26,7 +26,7 @@ def test_wheel_ships_patterns_and_scans_from_a_clean_install(tmp_path: Path):
                     "--target", str(site), str(wheel)], check=True, capture_output=True)
     sample = tmp_path / "sample"
     sample.mkdir()
-    (sample / "deploy.env").write_text("GITHUB_TOKEN=ghp_R7xK2mQ9vL4pT8wZ1nB6cY3hJ5dF0sA2gE7u\n")
+    (sample / "deploy.env").write_text("GITHUB_TOKEN=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\n")
     # Only the installed copy is importable: the checkout is neither the cwd nor on the path.
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     env["PYTHONPATH"] = str(site)

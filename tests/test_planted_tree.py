@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import run_cli
+from tests.helpers import checksummed, run_cli
 
 rng = random.Random(20261125)
 B32 = string.ascii_uppercase + "234567"
@@ -44,7 +44,7 @@ AWS_SHAPES = {
     "keys.csv": "user,key,secret\nci,{id},{secret}\n",
 }
 
-GITHUB = "ghp_" + rand(B62, 36)
+GITHUB = checksummed("ghp_", rand(B62, 30))
 SINGLES = {
     "slack.env": ("SLACK_BOT_TOKEN=xoxb-{}-{}-{}".format(rand(string.digits, 13), rand(string.digits, 13),
                                                         rand(B62, 24)), "slack-bot-token"),
