@@ -154,6 +154,14 @@ def _refuse(findings: list[Finding], policy: ServerPolicy, out: TextIO) -> None:
     report_blocked(shown, "push", _advice(policy), out, total=len(findings))
 
 
+def _prepare_rules(config: Config) -> None:
+    """Compile the rules (or load them from the cache) before the push's clock starts: with hundreds of
+    rules a cold compile can take seconds, once per rule set, and a refused push would never cache it."""
+    from secretguard.scanning import detector_for
+
+    detector_for(config.rules)
+
+
 def _arm_timer(seconds: float) -> None:
     def expired(_signum: int, _frame: object) -> None:
         import multiprocessing
@@ -186,6 +194,7 @@ def pre_receive(policy: ServerPolicy, stdin: TextIO, out: TextIO, env: Mapping[s
         updates = parse_ref_lines(stdin.read().splitlines())
         config = load_config(policy.config) if policy.config else Config()
         baseline = load_baseline(policy.baseline) if policy.baseline else frozenset()
+        _prepare_rules(config)
         _arm_timer(policy.max_seconds)
         try:
             findings = scan_push(git_dir, updates, config, baseline)

@@ -199,6 +199,22 @@ def test_time_budget_in_both_policies(tmp_path: Path, server_config: Path, fail_
         assert done.returncode != 0 and "fail-closed" in done.stderr
 
 
+def test_the_rules_are_compiled_before_the_clock_starts(monkeypatch, tmp_path: Path, server_config: Path) -> None:
+    """A cold compile of every rule can take seconds; charged to the push, it would refuse it and never be cached."""
+    import io
+
+    import secretguard.prereceive as prereceive
+    import secretguard.scanning as scanning
+
+    monkeypatch.setattr(scanning, "_detector", None)
+    ready_when_armed: list[bool] = []
+    monkeypatch.setattr(prereceive, "_arm_timer", lambda seconds: ready_when_armed.append(scanning._detector is not None))
+    git(tmp_path, "init", "-q", "--bare", str(tmp_path / "server.git"))
+    code = prereceive.pre_receive(prereceive.ServerPolicy(config=server_config), io.StringIO(""), io.StringIO(),
+                                  env={"GIT_DIR": str(tmp_path / "server.git")})
+    assert code == 0 and ready_when_armed == [True]
+
+
 def test_a_scan_that_cannot_run_refuses_the_push_clearly(setup, server_config: Path) -> None:
     server, client = setup
     server_config.write_text("rules: {extra: [/nonexistent/rules.yaml]}\n")
