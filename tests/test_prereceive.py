@@ -207,6 +207,7 @@ def test_the_rules_are_compiled_before_the_clock_starts(monkeypatch, tmp_path: P
     import secretguard.scanning as scanning
 
     monkeypatch.setattr(scanning, "_detector", None)
+    monkeypatch.setattr(scanning, "_selection", None)  # both restored after: later tests keep their detector
     ready_when_armed: list[bool] = []
     monkeypatch.setattr(prereceive, "_arm_timer", lambda seconds: ready_when_armed.append(scanning._detector is not None))
     git(tmp_path, "init", "-q", "--bare", str(tmp_path / "server.git"))
