@@ -7,8 +7,6 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, NamedTuple
 
-from secretguard.aws.keys import account_from_key_id
-
 REDACT_KEEP = 4
 REDACT_MAX_STARS = 24
 
@@ -42,6 +40,29 @@ class Origin:
     @staticmethod
     def from_dict(data: dict[str, Any]) -> Origin:
         return Origin(**{k: data[k] for k in Origin.__slots__ if k in data})
+
+    @property
+    def kind(self) -> str:
+        return self.source
+
+    def origin(self) -> Origin:
+        """An origin is its own location (so sources that already hold one can hand it out as provenance)."""
+        return self
+
+    def describe(self) -> str:
+        """One short line: path:line:col, plus commit or cloud resource."""
+        where = self.path or self.resource or self.repo or "?"
+        if self.variable:
+            where += f" ${self.variable}"
+        if self.line:
+            where += f":{self.line}:{self.column or 1}"
+        if self.commit:
+            where += f" @{self.commit[:10]}"
+            if self.author:
+                where += f" ({self.author}, {(self.date or '')[:10]})"
+        if self.unreachable:
+            where += " (no longer reachable)"
+        return where
 
     def sort_key(self) -> tuple[str, str, str, int, int]:
         return (self.source, self.repo or "", self.path or self.resource or "", self.line or 0, self.column or 0)
@@ -91,6 +112,8 @@ class Finding:
     validation: dict[str, Any] | None = None
     kind: str | None = None
     """``hash`` when the secret is a password hash rather than the credential itself."""
+    enrichment: dict[str, str] = field(default_factory=dict)
+    """What enrichers named by the rule added (an AWS key ID's account), shown as top-level fields."""
 
     @property
     def fingerprint(self) -> str:
@@ -99,10 +122,6 @@ class Finding:
     @property
     def secret_sha256(self) -> str:
         return sha256_hex(self.secret)
-
-    @property
-    def aws_account(self) -> str | None:
-        return account_from_key_id(self.secret) if self.rule == "aws-access-key-id" else None
 
     def to_dict(self, reveal: bool = False) -> dict[str, Any]:
         """The finding as CONVENTIONS.md describes it; secrets redacted unless ``reveal``."""
@@ -123,8 +142,7 @@ class Finding:
                 "secret_sha256": self.pair.secret_sha256,
             }
         out["entropy"] = round(self.entropy, 3)
-        if self.aws_account:
-            out["aws_account"] = self.aws_account
+        out.update(self.enrichment)
         if self.decoded:
             out["decoded"] = list(self.decoded)
         if self.validation is not None:
@@ -143,9 +161,13 @@ class Finding:
             pair=Pair(str(pair["rule"]), str(pair["secret"])) if pair else None,
             locations=[Origin.from_dict(o) for o in data.get("locations", [])],
             decoded=tuple(data.get("decoded", ())), kind=data.get("kind"),
+            enrichment={k: str(v) for k, v in data.items() if k not in FINDING_KEYS},
         )
 
 
+FINDING_KEYS = frozenset({"fingerprint", "rule", "name", "severity", "kind", "secret", "secret_sha256", "pair",
+                          "entropy", "decoded", "validation", "locations", "triage"})
+"""The keys :meth:`Finding.to_dict` writes itself; any other top-level key is an enrichment."""
 SEVERITY_ORDER = {"critical": 0, "high": 1, "medium": 2, "low": 3}
 
 

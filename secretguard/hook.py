@@ -25,8 +25,8 @@ from secretguard.baseline import DEFAULT_BASELINE, load_baseline
 from secretguard.config import find_config
 from secretguard.errors import SecretguardError
 from secretguard.findings import Finding, Origin, redact
-from secretguard.scanning import default_jobs
-from secretguard.sources.staged import default_baseline, scan_staged
+from secretguard.pipeline import ScanResult, default_jobs, scan
+from secretguard.sources.staged import StagedSource, default_baseline
 
 COMMIT_ADVICE = f"""\
 To proceed, do one of these and commit again:
@@ -49,8 +49,6 @@ These commits are only local so far. To proceed, do one of these and push again:
 def report_blocked(findings: list[Finding], what: str, advice: str, out: TextIO, total: int | None = None) -> None:
     """Tell the user which secrets stopped ``what``, where they are, and how to proceed (secrets redacted);
     ``total``, when more were found than ``findings`` lists, says how many."""
-    from secretguard.report.text import describe
-
     found = len(findings) if total is None else total
     count = f"{found} secret{'s' if found != 1 else ''}"
     shown = f" (the first {len(findings)} below)" if found > len(findings) else ""
@@ -59,7 +57,7 @@ def report_blocked(findings: list[Finding], what: str, advice: str, out: TextIO,
         pair = f" + {redact(finding.pair.secret)}" if finding.pair else ""
         print(f"  {finding.name} [{finding.rule}, {finding.severity}]: {redact(finding.secret)}{pair}", file=out)
         for origin in sorted(finding.locations, key=Origin.sort_key):
-            print(f"      {describe(origin)}", file=out)
+            print(f"      {origin.describe()}", file=out)
     print(f"\n{advice}", file=out)
 
 
@@ -68,15 +66,27 @@ def _baseline(top: Path) -> frozenset[str]:
     return load_baseline(path) if path is not None else frozenset()
 
 
+def _verdict(result: ScanResult, what: str, advice: str, out: TextIO) -> int:
+    """1 (block) with the secrets named when there are findings; 2 (block) when an input could not be scanned."""
+    code = 0
+    if result.findings:
+        report_blocked(result.findings, what, advice, out)
+        code = 1
+    unread = result.summary.unread_error()
+    if unread is not None:
+        print(f"secretguard: error: {unread}", file=out)
+        code = 2
+    return code
+
+
 def pre_commit(out: TextIO, paths: list[str] | None = None) -> int:
     """Scan the staged change, or with ``paths`` (from the pre-commit framework) those files whole; 1 (block)
     when a secret is found."""
     top = Path.cwd()  # git and the framework run a hook at the top of the work tree
-    result = scan_staged(top, find_config(None, top), _baseline(top), paths)
-    if not result.findings:
-        return 0
-    report_blocked(result.findings, "commit", COMMIT_ADVICE, out)
-    return 1
+    config = find_config(None, top)
+    result = scan(StagedSource(top, config.max_file_size, paths or None), config, 1, _baseline(top),
+                  quick_start=True)
+    return _verdict(result, "commit", COMMIT_ADVICE, out)
 
 
 def _is_zero(sha: str) -> bool:
@@ -113,7 +123,7 @@ def pre_push(args: list[str], stdin: TextIO, out: TextIO) -> int:
     """Scan the commits being pushed; 1 (block) when they add a secret."""
     from pygit2.enums import RepositoryOpenFlag  # pygit2 is for history only: the commit hook does without
 
-    from secretguard.sources.git import open_repository, scan_history
+    from secretguard.sources.git import GitSource, open_repository
 
     repo = open_repository(Path.cwd(), RepositoryOpenFlag.FROM_ENV)
     top = Path(repo.workdir or repo.path)
@@ -125,11 +135,9 @@ def pre_push(args: list[str], stdin: TextIO, out: TextIO) -> int:
         return 0
     # The remote's old tip may be a commit this clone never fetched: nothing to exclude then.
     exclude = [rev for rev in exclude if rev.startswith("refs/") or repo.get(rev) is not None]
-    result = scan_history(top, find_config(None, top), default_jobs(), _baseline(top), refs=tips, exclude=exclude)
-    if not result.findings:
-        return 0
-    report_blocked(result.findings, "push", PUSH_ADVICE, out)
-    return 1
+    config = find_config(None, top)
+    source = GitSource(str(top), config.max_file_size, refs=tips, exclude=exclude)
+    return _verdict(scan(source, config, default_jobs(), _baseline(top)), "push", PUSH_ADVICE, out)
 
 
 MARKER = "# secretguard-hook"

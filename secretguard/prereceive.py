@@ -100,22 +100,24 @@ def pusher(env: Mapping[str, str]) -> str:
 
 
 def scan_push(git_dir: Path, updates: list[RefUpdate], config: Config, baseline: frozenset[str]) -> list[Finding]:
-    """The findings in what the push brings: commits reachable from its new tips and from no existing ref."""
-    from secretguard.filters import user_filter
-    from secretguard.findings import collect
-    from secretguard.scanning import default_jobs
-    from secretguard.scans import rule_info
-    from secretguard.sources.git import open_repository, scan_repository
+    """The findings in what the push brings: commits reachable from its new tips and from no existing ref.
+
+    Anything in it that could not be read is an error: a push is never let through unseen.
+    """
+    from secretguard.pipeline import default_jobs, scan
+    from secretguard.sources.git import GitSource, open_repository
 
     tips = [u.new for u in updates if not u.is_deletion]
     if not tips:
         return []
     repo = open_repository(git_dir)
     existing = [name for name in repo.listall_references() if name.startswith("refs/")]
-    info = rule_info(config)
-    result = scan_repository(str(git_dir), config.rules, default_jobs(), refs=tips, exclude=existing,
-                             max_blob_size=config.max_file_size)
-    return collect(result.hits, info, user_filter(config.allowlist, baseline))
+    source = GitSource(str(git_dir), config.max_file_size, refs=tips, exclude=existing)
+    result = scan(source, config, default_jobs(), baseline)
+    unread = result.summary.unread_error()
+    if unread is not None:
+        raise SecretguardError(unread)
+    return result.findings
 
 
 def _write_audit(path: Path, updates: list[RefUpdate], findings: list[Finding], reason: str,

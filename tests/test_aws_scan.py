@@ -23,9 +23,10 @@ from secretguard.config import Config, RuleSelection
 from secretguard.engine import Detector
 from secretguard.findings import Finding, Origin
 from secretguard.rules import load_rules
+from secretguard.detectors import CLOUD_RULE, environment_hits, is_literal_value, is_secret_name
+from secretguard.pipeline import ScanResult, scan
 from secretguard.sources.aws_env import (
-    CLOUD_RULE, Environment, EnvironmentFiles, ecs_environments, environment_hits, is_literal_value, is_secret_name,
-    lambda_environments, scan_aws,
+    AwsSource, Environment, EnvironmentFiles, ecs_environments, lambda_environments,
 )
 
 SENDGRID = "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"
@@ -64,8 +65,8 @@ def register_task(family: str, containers: dict[str, list[dict[str, str]]], regi
 
 
 def run_scan(regions: tuple[str, ...] = ("us-east-1",), services: tuple[str, ...] = ("lambda", "ecs"),
-             config: Config = Config()):
-    return scan_aws(make_session(), list(regions), list(services), config)
+             config: Config = Config()) -> ScanResult:
+    return scan(AwsSource(make_session(), list(regions), list(services)), config)
 
 
 def at(findings: list[Finding], secret: str) -> list[Origin]:

@@ -20,7 +20,7 @@ from secretguard.decoders import (
 )
 from secretguard.engine import hyperscan
 from secretguard.findings import Hit, Origin
-from secretguard.scanning import detector_for, scan_chunk
+from secretguard.pipeline import detector_for, scan_chunk
 from secretguard.sources import Chunk
 from tests.helpers import run_cli
 

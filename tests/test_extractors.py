@@ -12,7 +12,7 @@ from secretguard.config import RuleSelection
 from secretguard.decoders import MAX_DECODED_BYTES
 from secretguard.extractors import extract_regions, file_kind
 from secretguard.findings import Hit, Origin
-from secretguard.scanning import detector_for, scan_chunk
+from secretguard.pipeline import detector_for, scan_chunk
 from secretguard.sources import Chunk
 from tests.helpers import run_cli
 

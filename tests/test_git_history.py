@@ -1,4 +1,4 @@
-"""`scan git` and scan_repository on real repositories built with the git CLI.
+"""`scan git` and the git source on real repositories built with the git CLI.
 
 Secrets are the stable test rules' tokens (tests/data/mini_rules.yaml), loaded beside the built-in rules.
 """
@@ -10,13 +10,15 @@ import os
 import random
 import string
 import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from secretguard.config import RuleSelection
-from secretguard.findings import Origin
-from secretguard.sources.git import GitScanResult, delta_order, scan_repository
+from secretguard.findings import Hit, Origin
+from secretguard.pipeline import scan_hits
+from secretguard.sources.git import GitSource, delta_order
 from tests.helpers import MINI_RULES, run_cli
 
 MINI = RuleSelection(extra_files=(MINI_RULES,))
@@ -73,8 +75,23 @@ def token(seed: int) -> str:
     return "tok_" + "".join(rng.choice(ALNUM) for _ in range(24))
 
 
+@dataclass
+class GitScanResult:
+    """The placed hits of a history scan, with what the source scanned and skipped."""
+
+    hits: list[Hit]
+    scanned_blobs: list[str]
+    scanned_bytes: int
+    skipped: list[tuple[str, str]]
+    unreachable_commits: frozenset[str]
+    history_gap: str | None
+
+
 def scan(repo: Path, jobs: int = 2, **options: object) -> GitScanResult:
-    return scan_repository(str(repo), MINI, jobs, **options)  # type: ignore[arg-type]
+    source = GitSource(str(repo), **options)  # type: ignore[arg-type]
+    raw = scan_hits(source, MINI, jobs)
+    return GitScanResult(raw.hits, source.scanned_blobs, raw.summary.scanned_bytes, list(raw.summary.skipped),
+                         source.unreachable_commits, source.history_gap)
 
 
 def where(result: GitScanResult, secret: str) -> list[Origin]:

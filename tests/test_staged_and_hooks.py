@@ -15,12 +15,17 @@ import yaml
 
 from secretguard.config import Config, RuleSelection
 from secretguard.findings import redact
-from secretguard.sources.staged import open_staged, scan_staged
+from secretguard.pipeline import ScanResult, scan
+from secretguard.sources.staged import StagedSource, open_staged
 from tests.helpers import MINI_RULES, run_cli
 from tests.test_git_history import commit, git, init_repo, token, write
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = Config(rules=RuleSelection(extra_files=(MINI_RULES,)))
+
+
+def scan_staged(top: Path, config: Config, paths: list[str] | None = None) -> ScanResult:
+    return scan(StagedSource(top, config.max_file_size, paths), config, quick_start=True)
 
 
 def staged(repo: Path) -> list[tuple[str, str, int]]:

@@ -577,16 +577,16 @@ import os
 
 import secretguard.sources.git as git_source
 
-_scan = git_source.scan_repository
+_items = git_source.GitSource.items
 
 
-def scan_repository(repo_path, *args, **kwargs):
-    if "poisoned" in str(repo_path):
+def items(self, inventory):
+    if "poisoned" in str(self.repo_path):
         os._exit(137)  # as the kernel's out-of-memory killer ends a process
-    return _scan(repo_path, *args, **kwargs)
+    return _items(self, inventory)
 
 
-git_source.scan_repository = scan_repository
+git_source.GitSource.items = items
 """
 
 

@@ -42,3 +42,9 @@ def account_from_key_id(key_id: str) -> str | None:
         return None
     z = int.from_bytes(raw[:6], "big")
     return f"{(z & 0x7FFFFFFFFF80) >> 7:012d}"
+
+
+def account_enrichment(key_id: str) -> dict[str, str]:
+    """The enricher for key ID rules: ``{"aws_account": …}`` where the account can be decoded."""
+    account = account_from_key_id(key_id)
+    return {"aws_account": account} if account else {}

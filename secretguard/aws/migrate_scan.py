@@ -8,11 +8,11 @@ comes here: it reads the findings it was given.
 from __future__ import annotations
 
 from secretguard.config import Config
+from secretguard.detectors import CLOUD_RULE_INFO, environment_hits
 from secretguard.filters import user_filter
 from secretguard.findings import Finding, Origin, collect
-from secretguard.scanning import detector_for
-from secretguard.scans import rule_info
-from secretguard.sources.aws_env import CLOUD_RULE_INFO, Environment, environment_hits
+from secretguard.pipeline import detector_for, rule_info
+from secretguard.sources.aws_env import Environment
 
 
 class Scanner:

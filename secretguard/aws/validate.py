@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
@@ -36,6 +36,9 @@ STATUS_BY_CODE = {
     "ExpiredToken": "expired",
     "ExpiredTokenException": "expired",
 }
+
+if TYPE_CHECKING:
+    from secretguard.pipeline import Validation as ValidationRequest
 
 Validation = dict[str, Any]
 
@@ -143,19 +146,19 @@ def validate_findings(
     *,
     warn: Callable[[str], None] = warn_stderr,
     on_checked: Callable[[KeyPair, Validation], None] = lambda pair, result: None,
+    candidates: list[Finding] | None = None,
 ) -> None:
     """Fill ``finding.validation`` for every AWS key ID finding in ``findings``.
 
     Statuses: live (with ARN and account), invalid, mismatch (key ID exists, secret wrong), expired,
     canary (known canary or ``skip_accounts`` account: never called), error (network, timeout, anything
     else; one ``warn`` line each) and unchecked (nothing to sign with). ``on_checked`` runs in the worker
-    thread right after each call, so with ``jobs=1`` it runs before the next call starts.
+    thread right after each call, so with ``jobs=1`` it runs before the next call starts. ``candidates`` are
+    the findings to validate (default: those of the key ID rule); the others give context (session tokens).
     """
     skip = canary_accounts() | frozenset(skip_accounts)
     pending: dict[KeyPair, list[Finding]] = {}
-    for finding in findings:
-        if finding.rule != KEY_RULE:
-            continue
+    for finding in candidates if candidates is not None else [f for f in findings if f.rule == KEY_RULE]:
         key_id = finding.secret
         account = account_from_key_id(key_id)
         if account in skip:
@@ -188,6 +191,12 @@ def validate_findings(
                 finding.validation = dict(result)
             if result["status"] == "error":
                 warn(f"cannot validate {redact(pair.key_id)}: {result['error']}")
+
+
+def validate_sts(candidates: list[Finding], findings: list[Finding], validation: ValidationRequest) -> None:
+    """The ``aws-sts`` validator, as rules name it: :func:`validate_findings` with the scan's options."""
+    validate_findings(findings, validation.jobs, validation.skip_accounts, validation.endpoint_url,
+                      warn=validation.warn or warn_stderr, candidates=candidates)
 
 
 def _revealed(data: dict[str, Any]) -> bool:

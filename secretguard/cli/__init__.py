@@ -10,10 +10,10 @@ import sys
 import typer
 
 from secretguard import __version__
+from secretguard.cli.common import EXIT_ERROR, EXIT_FINDINGS
 from secretguard.errors import SecretguardError
 
-EXIT_FINDINGS = 1
-EXIT_ERROR = 2
+__all__ = ["EXIT_ERROR", "EXIT_FINDINGS", "app", "main"]
 
 app = typer.Typer(
     name="secretguard",

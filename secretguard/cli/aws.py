@@ -13,28 +13,17 @@ import typer
 from secretguard.cli import app as main_app
 from secretguard.cli.common import (
     BaselineOpt, ConfigOpt, FormatOpt, OutputOpt, QuietOpt, RevealOpt, SkipAccountOpt, ValidateJobsOpt, ValidateOpt,
-    finish, load_inputs,
+    finish, load_inputs, validation,
 )
 from secretguard.cli.scan import app as scan_app
 from secretguard.errors import SecretguardError
-from secretguard.findings import Finding, redact
+from secretguard.findings import redact
 from secretguard.report import ScanSummary, reporter_for
 
 EndpointOpt = Annotated[str | None, typer.Option("--endpoint-url", help="Send every AWS call here instead of the endpoint boto3 resolves.")]
 ProfileOpt = Annotated[str | None, typer.Option("--profile", help="AWS profile to use (default: the usual credential chain).")]
 
 app = typer.Typer(help="AWS helpers that need no scan.", no_args_is_help=True)
-
-
-def apply_validation(findings: list[Finding], validate: bool, jobs: int, skip_accounts: list[str] | None,
-                     endpoint_url: str | None = None, quiet: bool = False) -> None:
-    """``--validate``: fill each AWS key finding's validation; one stderr line per failure unless ``quiet``."""
-    if not validate:
-        return
-    from secretguard.aws.validate import parse_accounts, validate_findings, warn_stderr
-
-    validate_findings(findings, jobs, parse_accounts(skip_accounts or []), endpoint_url,
-                      warn=(lambda line: None) if quiet else warn_stderr)
 
 
 def _split(values: list[str] | None) -> list[str]:
@@ -61,17 +50,16 @@ def scan_aws(
 ) -> int:
     """Scan the environment variables of every Lambda function version and ECS task definition revision."""
     from secretguard.aws.session import make_session, select_regions
-    from secretguard.aws.validate import parse_accounts
-    from secretguard.sources.aws_env import scan_aws as run_scan
+    from secretguard.pipeline import scan
+    from secretguard.sources.aws_env import AwsSource
 
     reporter_for(fmt)  # a bad --format or --skip-account fails before any AWS call
-    parse_accounts(skip_account or [])
+    checks = validation(validate, validate_jobs, skip_account, endpoint_url, quiet)
     wanted = _split([services])
     cfg, accepted = load_inputs(config, None, baseline)
     session = make_session(profile)
     regions = select_regions(session, wanted, _split(region), all_regions)
-    result = run_scan(session, regions, wanted, cfg, accepted, jobs, endpoint_url)
-    apply_validation(result.findings, validate, validate_jobs, skip_account, endpoint_url, quiet)
+    result = scan(AwsSource(session, regions, wanted, jobs, endpoint_url), cfg, 1, accepted, validation=checks)
     return finish(result.findings, result.summary, fmt, output, reveal, quiet)
 
 
@@ -88,10 +76,12 @@ def validate(
 ) -> int:
     """Check the AWS key pairs of a saved report against STS and report them with their status."""
     from secretguard.aws.validate import load_findings
+    from secretguard.config import Config
+    from secretguard.pipeline import finish_findings
 
     reporter_for(fmt)
-    findings = load_findings(findings_file)
-    apply_validation(findings, True, validate_jobs, skip_account, endpoint_url, quiet)
+    checks = validation(True, validate_jobs, skip_account, endpoint_url, quiet)
+    findings = finish_findings(load_findings(findings_file), Config(), checks)
     summary = ScanSummary(target=str(findings_file), source="findings", scanned=len(findings))
     return finish(findings, summary, fmt, output, reveal, quiet)
 

@@ -11,7 +11,7 @@ from secretguard.baseline import DEFAULT_BASELINE, read_baseline, write_baseline
 from secretguard.cli.common import ConfigOpt, JobsOpt, load_inputs
 from secretguard.errors import SecretguardError
 from secretguard.findings import Finding
-from secretguard.scanning import default_jobs
+from secretguard.pipeline import default_jobs, scan
 
 app = typer.Typer(help="Record accepted findings so that only new ones are reported.", no_args_is_help=True)
 OutputOpt = Annotated[Path | None, typer.Option("--output", "-o", help=f"Baseline file to write (default: {DEFAULT_BASELINE}; with --git or --staged, at the top of the repository's work tree, where the hooks read it).")]
@@ -29,19 +29,20 @@ def _scan(path: Path, config: Path | None, jobs: int | None, git: bool, staged: 
 
         top = staged_source.open_staged(path)
         cfg, _ = load_inputs(config, top, None)
-        return staged_source.scan_staged(top, cfg).findings, top / DEFAULT_BASELINE
+        return scan(staged_source.StagedSource(top, cfg.max_file_size), cfg, quick_start=True).findings, \
+            top / DEFAULT_BASELINE
     if git:
-        from secretguard.sources.git import open_repository, scan_history
+        from secretguard.sources.git import GitSource, open_repository
 
         workdir = open_repository(path).workdir
         top = Path(workdir) if workdir else path
         cfg, _ = load_inputs(config, top, None)
         output = top / DEFAULT_BASELINE if workdir else Path(DEFAULT_BASELINE)
-        return scan_history(top, cfg, jobs or default_jobs()).findings, output
-    from secretguard.scans import scan_directory
+        return scan(GitSource(str(top), cfg.max_file_size), cfg, jobs or default_jobs()).findings, output
+    from secretguard.sources.files import FileSource
 
     cfg, _ = load_inputs(config, path, None)
-    return scan_directory(path, cfg, jobs or default_jobs()).findings, Path(DEFAULT_BASELINE)
+    return scan(FileSource(path, cfg.max_file_size), cfg, jobs or default_jobs()).findings, Path(DEFAULT_BASELINE)
 
 
 @app.command("create")

@@ -11,12 +11,16 @@ from typing import Annotated, TextIO
 
 import typer
 
+EXIT_FINDINGS = 1
+EXIT_ERROR = 2
+
 from secretguard.baseline import load_baseline
 from secretguard.config import Config, find_config
 from secretguard.findings import Finding
-from secretguard.report import ScanSummary, reporter_for
+from secretguard.pipeline import Validation
+from secretguard.report import ScanSummary, format_help, reporter_for
 
-FormatOpt = Annotated[str, typer.Option("--format", "-f", help="text, json, jsonl, sarif or html.")]
+FormatOpt = Annotated[str, typer.Option("--format", "-f", help=format_help())]
 OutputOpt = Annotated[Path | None, typer.Option("--output", "-o", help="Write the report to FILE instead of stdout.")]
 RevealOpt = Annotated[bool, typer.Option("--reveal", help="Show secrets in full (redacted by default).")]
 ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="Configuration file (default: .secretguard.yaml in the target).")]
@@ -60,7 +64,8 @@ def _open_output(output: Path | None, private: bool) -> Iterator[TextIO]:
 
 def finish(findings: list[Finding], summary: ScanSummary, fmt: str, output: Path | None,
            reveal: bool, quiet: bool) -> int:
-    """Write the report and return 1 when there are findings, else 0.
+    """Write the report and pick the exit code: 2 with an ``error:`` line when an input could not be scanned
+    (findings are still reported), else 1 when there are findings, else 0.
 
     ``quiet`` silences the terminal only: a report named with ``output`` is always written.
     """
@@ -68,7 +73,22 @@ def finish(findings: list[Finding], summary: ScanSummary, fmt: str, output: Path
     if output is not None or not quiet:
         with _open_output(output, private=reveal) as out:
             writer(findings, out, summary, reveal)
-    return 1 if findings else 0
+    unread = summary.unread_error()
+    if unread is not None:
+        print(f"error: {unread}", file=sys.stderr)
+        return EXIT_ERROR
+    return EXIT_FINDINGS if findings else 0
+
+
+def validation(validate: bool, jobs: int, skip_accounts: list[str] | None, endpoint_url: str | None = None,
+               quiet: bool = False) -> Validation | None:
+    """``--validate`` and its options as the pipeline takes them; None when not asked."""
+    if not validate:
+        return None
+    from secretguard.aws.validate import parse_accounts  # the only validator's own option check
+
+    return Validation(jobs, tuple(parse_accounts(skip_accounts or [])), endpoint_url,
+                      warn=(lambda line: None) if quiet else None)
 
 
 @contextlib.contextmanager

@@ -10,12 +10,12 @@ import typer
 
 from secretguard.cli import app as main_app
 from secretguard.cli.common import (
-    BaselineOpt, ConfigOpt, FormatOpt, JobsOpt, MaxFileSizeOpt, NoProgressOpt, OutputOpt, QuietOpt, RevealOpt, SkipAccountOpt,
-    ValidateJobsOpt, ValidateOpt, finish, load_inputs, progress_bar, warn,
+    BaselineOpt, ConfigOpt, FormatOpt, JobsOpt, MaxFileSizeOpt, NoProgressOpt, OutputOpt, QuietOpt, RevealOpt,
+    SkipAccountOpt, ValidateJobsOpt, ValidateOpt, finish, load_inputs, progress_bar, validation, warn,
 )
 from secretguard.cli.scan import app
+from secretguard.pipeline import default_jobs
 from secretguard.report import reporter_for
-from secretguard.scanning import default_jobs
 
 RepoArg = Annotated[Path, typer.Argument(help="Repository: a work tree, a bare or a mirror clone.")]
 SinceOpt = Annotated[str | None, typer.Option("--since", help="Only commits after REV (REV and its ancestors are left out).", metavar="REV")]
@@ -45,20 +45,21 @@ def scan_git(
     skip_account: SkipAccountOpt = None,
 ) -> int:
     """Scan every unique blob in the history of REPO, each once; report where each secret was introduced."""
-    from secretguard.sources.git import scan_history
+    from secretguard.pipeline import scan
+    from secretguard.sources.git import GitSource
 
-    reporter_for(fmt)  # a bad --format fails before any work
+    reporter_for(fmt)  # a bad --format or --skip-account fails before any work
+    checks = validation(validate, validate_jobs, skip_account, quiet=quiet)
     cfg, accepted = load_inputs(config, repo, baseline)
     if max_file_size is not None:
         cfg = replace(cfg, max_file_size=max_file_size)
     with progress_bar(not no_progress and not quiet, "scanning history") as (set_total, advance):
-        result = scan_history(repo, cfg, jobs or default_jobs(), accepted, refs=branch or (),
-                              exclude=[since] if since else (), all_objects=all_objects,
-                              on_total=set_total, on_advance=advance,  # type: ignore[arg-type]
-                              warn=(lambda m: None) if quiet else warn)
-    from secretguard.cli.aws import apply_validation
-
-    apply_validation(result.findings, validate, validate_jobs, skip_account, quiet=quiet)
+        source = GitSource(str(repo), cfg.max_file_size, refs=branch or (), exclude=[since] if since else (),
+                           all_objects=all_objects)
+        result = scan(source, cfg, jobs or default_jobs(), accepted, validation=checks,
+                      on_total=set_total, on_advance=advance)  # type: ignore[arg-type]
+    if source.history_gap is not None and not quiet:
+        warn(f"{repo}: history incomplete: {source.history_gap}")
     return finish(result.findings, result.summary, fmt, output, reveal, quiet)
 
 
@@ -73,12 +74,13 @@ def scan_staged(
     quiet: QuietOpt = False,
 ) -> int:
     """Scan what `git commit` is about to record: the lines the index adds to HEAD."""
+    from secretguard.pipeline import scan
     from secretguard.sources import staged
 
     reporter_for(fmt)
     top = staged.open_staged(repo)
     cfg, accepted = load_inputs(config, top, baseline or staged.default_baseline(top))
-    result = staged.scan_staged(top, cfg, accepted)
+    result = scan(staged.StagedSource(top, cfg.max_file_size), cfg, 1, accepted, quick_start=True)
     return finish(result.findings, result.summary, fmt, output, reveal, quiet)
 
 

@@ -8,11 +8,11 @@ from typing import Annotated
 import typer
 
 from secretguard.cli.common import (
-    BaselineOpt, ConfigOpt, FormatOpt, JobsOpt, MaxFileSizeOpt, NoProgressOpt, OutputOpt, QuietOpt, RevealOpt, SkipAccountOpt,
-    ValidateJobsOpt, ValidateOpt, finish, load_inputs, progress_bar,
+    BaselineOpt, ConfigOpt, FormatOpt, JobsOpt, MaxFileSizeOpt, NoProgressOpt, OutputOpt, QuietOpt, RevealOpt,
+    SkipAccountOpt, ValidateJobsOpt, ValidateOpt, finish, load_inputs, progress_bar, validation,
 )
+from secretguard.pipeline import default_jobs
 from secretguard.report import reporter_for
-from secretguard.scanning import default_jobs
 
 app = typer.Typer(help="Scan a working tree, a git history, a staged change or an AWS account.", no_args_is_help=True)
 
@@ -41,9 +41,11 @@ def scan_dir(
     from secretguard.config import is_decode_depth
     from secretguard.decoders import MAX_DECODE_DEPTH
     from secretguard.errors import SecretguardError
-    from secretguard.scans import scan_directory
+    from secretguard.pipeline import scan
+    from secretguard.sources.files import FileSource
 
-    reporter_for(fmt)  # a bad --format fails before any work
+    reporter_for(fmt)  # a bad --format or --skip-account fails before any work
+    checks = validation(validate, validate_jobs, skip_account, quiet=quiet)
     if decode_depth is not None and not is_decode_depth(decode_depth):
         raise SecretguardError(f"--decode-depth must be a whole number from 0 to {MAX_DECODE_DEPTH}")
     cfg, accepted = load_inputs(config, path, baseline)
@@ -52,9 +54,6 @@ def scan_dir(
     if decode_depth is not None:
         cfg = replace(cfg, rules=replace(cfg.rules, decode_depth=decode_depth))
     with progress_bar(not no_progress and not quiet, "scanning") as (set_total, advance):
-        result = scan_directory(path, cfg, jobs or default_jobs(), accepted, respect_gitignore,
-                                on_total=set_total, on_advance=advance)  # type: ignore[arg-type]
-    from secretguard.cli.aws import apply_validation  # here: cli.aws imports this module
-
-    apply_validation(result.findings, validate, validate_jobs, skip_account, quiet=quiet)
+        result = scan(FileSource(path, cfg.max_file_size, respect_gitignore), cfg, jobs or default_jobs(), accepted,
+                      validation=checks, on_total=set_total, on_advance=advance)  # type: ignore[arg-type]
     return finish(result.findings, result.summary, fmt, output, reveal, quiet)

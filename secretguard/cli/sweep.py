@@ -15,7 +15,7 @@ from secretguard.cli.common import (
     ConfigOpt, FormatOpt, JobsOpt, NoProgressOpt, OutputOpt, QuietOpt, finish, load_inputs, progress_bar, warn,
 )
 from secretguard.report import reporter_for
-from secretguard.scanning import default_jobs
+from secretguard.pipeline import default_jobs
 
 EXIT_FAILED = 2
 
@@ -93,7 +93,7 @@ def sweep_command(
 @app.command("report")
 def report_command(
     db: DbOpt = Path("sweep.db"),
-    fmt: Annotated[str, typer.Option("--format", "-f", help="text, json, jsonl, sarif or html.")] = "text",
+    fmt: FormatOpt = "text",
     output: OutputOpt = None,
     include_triaged: Annotated[bool, typer.Option("--all", help="Also list findings triaged as false positive, revoked or accepted.")] = False,
     quiet: QuietOpt = False,

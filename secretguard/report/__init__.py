@@ -1,46 +1,45 @@
-"""Reporters write findings in one format each; they never scan."""
+"""Reporters write findings in one format each; they never scan.
+
+:data:`REPORTERS` is the registry: a new format is one module here and one entry there, and the command
+line's ``--format`` choices and help come from it.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Protocol, TextIO
+from importlib import import_module
+from typing import Protocol, TextIO, cast
 
 from secretguard.errors import SecretguardError
 from secretguard.findings import Finding
+from secretguard.summary import ScanSummary
 
-FORMATS = ("text", "json", "jsonl", "sarif", "html")
-
-
-@dataclass(frozen=True)
-class ScanSummary:
-    """What was scanned, for the reporters that show it."""
-
-    target: str = ""
-    source: str = ""
-    scanned: int = 0
-    scanned_bytes: int = 0
-    skipped: tuple[tuple[str, str], ...] = ()
-    notes: tuple[str, ...] = field(default_factory=tuple)
-    history_complete: bool | None = None
-    """For a git history: False when the repository lacks part of it (shallow or partial clone); else None."""
+__all__ = ["FORMATS", "REPORTERS", "Reporter", "ScanSummary", "format_help", "reporter_for"]
 
 
 class Reporter(Protocol):
     def __call__(self, findings: list[Finding], out: TextIO, summary: ScanSummary, reveal: bool) -> None: ...
 
 
+REPORTERS: dict[str, str] = {
+    "text": "secretguard.report.text:write_text",
+    "json": "secretguard.report.json_lines:write_json",
+    "jsonl": "secretguard.report.json_lines:write_jsonl",
+    "sarif": "secretguard.report.sarif:write_sarif",
+    "html": "secretguard.report.html:write_html",
+}
+"""Format name to ``module:function``; modules are imported only when their format is used."""
+FORMATS = tuple(REPORTERS)
+
+
+def format_help() -> str:
+    """The ``--format`` help text: every registered format."""
+    return f"{', '.join(FORMATS[:-1])} or {FORMATS[-1]}."
+
+
 def reporter_for(fmt: str) -> Reporter:
     """The writer for ``fmt``; an unknown format is a usage error."""
-    if fmt == "text":
-        from secretguard.report.text import write_text
-        return write_text
-    if fmt in ("json", "jsonl"):
-        from secretguard.report import json_lines
-        return json_lines.write_json if fmt == "json" else json_lines.write_jsonl
-    if fmt == "sarif":
-        from secretguard.report.sarif import write_sarif
-        return write_sarif
-    if fmt == "html":
-        from secretguard.report.html import write_html
-        return write_html
-    raise SecretguardError(f"unknown format '{fmt}' (choose from {', '.join(FORMATS)})")
+    target = REPORTERS.get(fmt)
+    if target is None:
+        raise SecretguardError(f"unknown format '{fmt}' (choose from {', '.join(FORMATS)})")
+    module, _, name = target.partition(":")
+    return cast(Reporter, getattr(import_module(module), name))

@@ -15,7 +15,7 @@ from typing import TextIO
 from secretguard import __version__
 from secretguard.findings import SEVERITY_ORDER, Finding, Origin, redact
 from secretguard.report import ScanSummary
-from secretguard.report.text import describe
+from secretguard.report.text import describe, enrichment_label
 
 CHART_REPOSITORIES = 25
 LOCATIONS_SHOWN = 10
@@ -119,8 +119,8 @@ def _row(finding: Finding, reveal: bool) -> str:
     secret = f"<code>{escape(shown(finding.secret))}</code>"
     if finding.pair is not None:
         secret += f"<br><code>+ {escape(shown(finding.pair.secret))}</code>"
-    if finding.aws_account:
-        secret += f'<br><span class="muted">account {escape(finding.aws_account)}</span>'
+    for name, value in finding.enrichment.items():
+        secret += f'<br><span class="muted">{escape(enrichment_label(name))} {escape(value)}</span>'
     status = _status(finding)
     status_cell = f'<span class="status-{escape(status)}">{escape(status)}</span>' if status else ""
     if status and (finding.validation or {}).get("arn"):
@@ -172,9 +172,10 @@ def write_html(findings: list[Finding], out: TextIO, summary: ScanSummary, revea
     if summary.notes:
         out.write("<details><summary>Totals</summary><ul>"
                   + "".join(f"<li>{escape(note)}</li>" for note in summary.notes) + "</ul></details>")
-    if summary.skipped:
-        out.write(f'<details id="skipped"><summary>{len(summary.skipped)} skipped or failed</summary><ul>'
-                  + "".join(f"<li><code>{escape(p)}</code>: {escape(r)}</li>" for p, r in summary.skipped)
+    if summary.skipped or summary.unreadable:
+        listed = summary.unreadable + summary.skipped
+        out.write(f'<details id="skipped"><summary>{len(listed)} skipped or failed</summary><ul>'
+                  + "".join(f"<li><code>{escape(p)}</code>: {escape(r)}</li>" for p, r in listed)
                   + "</ul></details>")
     out.write(f"</section><h2>Findings per repository</h2>{_chart(per_repo)}<h2>Findings</h2>")
     if findings:

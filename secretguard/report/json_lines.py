@@ -19,6 +19,7 @@ def write_json(findings: list[Finding], out: TextIO, summary: ScanSummary, revea
             "scanned": summary.scanned,
             "scanned_bytes": summary.scanned_bytes,
             "skipped": [{"path": p, "reason": r} for p, r in summary.skipped],
+            "unreadable": [{"path": p, "reason": r} for p, r in summary.unreadable],
             "notes": list(summary.notes),
             **({"history_complete": summary.history_complete} if summary.history_complete is not None else {}),
         },

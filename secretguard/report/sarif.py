@@ -58,6 +58,12 @@ def write_sarif(findings: list[Finding], out: TextIO, summary: ScanSummary, reve
                 "rules": list(rules.values()),
             }},
             "results": results,
+            "invocations": [{
+                "executionSuccessful": not summary.unreadable,
+                "toolExecutionNotifications": [
+                    {"level": "error", "message": {"text": f"not scanned {path}: {reason}"}}
+                    for path, reason in summary.unreadable],
+            }],
         }],
     }
     json.dump(document, out, indent=2)

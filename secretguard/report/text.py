@@ -18,18 +18,12 @@ MAX_LOCATIONS_SHOWN = 5
 
 def describe(origin: Origin) -> str:
     """One short line for a location: path:line:col, plus commit or cloud resource."""
-    where = origin.path or origin.resource or origin.repo or "?"
-    if origin.variable:
-        where += f" ${origin.variable}"
-    if origin.line:
-        where += f":{origin.line}:{origin.column or 1}"
-    if origin.commit:
-        where += f" @{origin.commit[:10]}"
-        if origin.author:
-            where += f" ({origin.author}, {(origin.date or '')[:10]})"
-    if origin.unreachable:
-        where += " (no longer reachable)"
-    return where
+    return origin.describe()
+
+
+def enrichment_label(name: str) -> str:
+    """How an enrichment is labelled beside a secret: ``aws_account`` reads "account"."""
+    return name.rsplit("_", 1)[-1]
 
 
 def _secret_cell(finding: Finding, reveal: bool) -> str:
@@ -37,8 +31,8 @@ def _secret_cell(finding: Finding, reveal: bool) -> str:
     text = shown(finding.secret)
     if finding.pair:
         text += f"\n+ {shown(finding.pair.secret)}"
-    if finding.aws_account:
-        text += f"\naccount {finding.aws_account}"
+    for name, value in finding.enrichment.items():
+        text += f"\n{enrichment_label(name)} {value}"
     if finding.validation:
         text += f"\n[{finding.validation.get('status', '?')}]"
     return text
@@ -62,11 +56,17 @@ def write_text(findings: list[Finding], out: TextIO, summary: ScanSummary, revea
         console.print(table)
     for path, reason in summary.skipped:
         console.print(escape(f"skipped {path}: {reason}"), style="dim")
+    for path, reason in summary.unreadable:
+        console.print(escape(f"not scanned {path}: {reason}"), style="bold red")
     for note in summary.notes:
         console.print(escape(note), style="dim")
     total = len(findings)
     scanned = f"{summary.scanned} {summary.source or 'items'}, {summary.scanned_bytes / 1e6:.1f} MB"
     if total:
         console.print(f"[bold]{total} finding{'s' if total != 1 else ''}[/bold] in {scanned}.")
+    elif summary.unreadable:
+        unread = len(summary.unreadable)
+        console.print(f"No secrets found in {scanned}, but {unread} input{'s' if unread != 1 else ''} "
+                      f"could not be scanned.")
     else:
         console.print(f"No secrets found in {scanned}.")

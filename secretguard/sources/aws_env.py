@@ -3,16 +3,13 @@
 Lambda keeps each published version's environment as it was when published, so ``$LATEST`` being clean
 says nothing about version 3; ECS keeps INACTIVE revisions readable forever. Both are read in full.
 
-Each environment (one function version, or one container of one task definition revision) is scanned as
-``NAME=value`` lines, so name-aware rules fire and key pairs in neighbouring variables pair up. On top of
-the rule set, the cloud rule ``cloud-secret-env-var`` reports a variable whose *name* says secret and
-whose value is a literal rather than a reference.
+Each environment (one function version, or one container of one task definition revision) is one chunk of
+``NAME=value`` lines with its variables as fields, so name-aware rules fire, key pairs in neighbouring
+variables pair up, and the registered ``cloud-secret-env-var`` detector sees each name and value.
 """
 
 from __future__ import annotations
 
-import bisect
-import re
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -22,49 +19,13 @@ import boto3
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
 from secretguard.aws.session import error_code, error_line, make_client
-from secretguard.config import Config
-from secretguard.engine import Detector
-from secretguard.entropy import shannon_entropy
 from secretguard.errors import SecretguardError, SourceError
-from secretguard.filters import is_dropped, user_filter
-from secretguard.findings import Hit, Origin, collect
-from secretguard.report import ScanSummary
-from secretguard.scanning import detector_for, scan_chunk
-from secretguard.sources import Chunk
-from secretguard.scans import ScanResult, rule_info
+from secretguard.provenance import CloudResource, Provenance
+from secretguard.sources import Chunk, Inventory
 
 SERVICES = ("lambda", "ecs")
-CLOUD_RULE = "cloud-secret-env-var"
-CLOUD_RULE_INFO = {CLOUD_RULE: ("Secret-named environment variable with a literal value", "high")}
 DEFAULT_READERS = 8
-
-SECRET_NAME = re.compile(
-    r"""(?x) PASSWORD | PASSWD | PASSPHRASE | (?:^|_)PASS(?:_|$) | (?:^|_)PWD$ | SECRET | TOKEN
-    | API_?KEY | PRIVATE_?KEY | CREDENTIALS? | ACCESS_?KEY | AUTH_?KEY | SIGNING_?KEY | ENCRYPTION_?KEY
-    | MASTER_?KEY | CLIENT_?KEY | CONNECTION_?STRING"""
-)
-# Names that say secret but hold something about the secret: where it is, how long it lives, what it is.
-NOT_A_SECRET_NAME = re.compile(
-    r"""(?x) (?:^|_)(?:ARN|NAME|ID|IDS|KEY_ID|PATH|FILE|DIR|URL|URI|ENDPOINT|HOST|PORT|REGION|BUCKET|TABLE
-    | QUEUE|TOPIC|PARAM|PARAMETER|TTL|EXPIRY|EXPIRES|EXPIRATION|SECONDS|MINUTES|HOURS|DAYS|LENGTH|SIZE
-    | HEADER|TYPE|ENABLED|DISABLED|VERSION|COUNT|FORMAT|ALGORITHM|ROTATION|POLICY)$"""
-)
-REFERENCE_VALUE = re.compile(r"(?i)^arn:aws[a-z-]*:|\{\{resolve:")
-NOT_A_SECRET_VALUE = re.compile(r"(?i)^(?:true|false|yes|no|on|off|enabled|disabled|[0-9]{1,6})$")
 NOT_ENABLED_CODES = frozenset({"UnrecognizedClientException", "InvalidClientTokenId", "AuthFailure", "OptInRequired"})
-
-
-def is_secret_name(name: str) -> bool:
-    """A variable name that says it holds a secret (``DB_PASSWORD``), not one that points at it (``SECRET_ARN``)."""
-    upper = name.upper()
-    return SECRET_NAME.search(upper) is not None and NOT_A_SECRET_NAME.search(upper) is None
-
-
-def is_literal_value(value: str) -> bool:
-    """A value that is the secret itself: not empty, not an ARN or ``{{resolve:…}}``, not a placeholder or flag."""
-    value = value.strip()
-    return bool(value) and not REFERENCE_VALUE.search(value) and not NOT_A_SECRET_VALUE.match(value) \
-        and not is_dropped(value, CLOUD_RULE)
 
 
 Variables = tuple[tuple[str, str], ...]
@@ -74,7 +35,7 @@ Variables = tuple[tuple[str, str], ...]
 class Environment:
     """The variables of one function version or one container of one task definition revision."""
 
-    origin: Origin
+    origin: Provenance
     variables: Variables
     error: str | None = None
     """Why the variables could not be read (a KMS key the caller cannot use), if so."""
@@ -88,25 +49,10 @@ class Environment:
             line += 1 + value.count("\n")
         return "\n".join(lines).encode("utf-8", "surrogateescape"), starts
 
-
-def environment_hits(detector: Detector, env: Environment) -> list[Hit]:
-    """Every rule's hits in ``env``, decoded values included, each placed at its variable; plus the cloud rule
-    for secret-named variables where no rule matched."""
-    data, starts = env.text()
-    hits: list[Hit] = []
-    matched: set[int] = set()
-    for hit in scan_chunk(detector, Chunk(data, env.origin)):
-        index = bisect.bisect_right(starts, hit.origin.line or 1) - 1
-        matched.add(index)
-        if hit.pair is not None:  # a pair's second half is reported with the first, not on its own
-            pair = hit.pair.secret
-            matched.update(i for i, (_, value) in enumerate(env.variables) if pair in value)
-        # Lines of the synthetic NAME=value text mean nothing to a reader: the variable is the place.
-        hits.append(replace(hit, origin=replace(env.origin, variable=env.variables[index][0])))
-    for index, (name, value) in enumerate(env.variables):
-        if index not in matched and is_secret_name(name) and is_literal_value(value):
-            hits.append(Hit(CLOUD_RULE, value, shannon_entropy(value), replace(env.origin, variable=name)))
-    return hits
+    def chunk(self) -> Chunk:
+        """The ``NAME=value`` text as one chunk whose fields are the variables."""
+        data, starts = self.text()
+        return Chunk(data, self.origin, tuple((n, v, line) for (n, v), line in zip(self.variables, starts, strict=True)))
 
 
 def _variables(pairs: Any) -> Variables:
@@ -124,7 +70,7 @@ def lambda_environments(client: Any, region: str) -> Iterator[Environment]:
             arn, version = fn["FunctionArn"], fn.get("Version", "$LATEST")
             if not arn.endswith(f":{version}"):
                 arn = f"{arn}:{version}"
-            yield Environment(Origin(source="lambda", resource=arn, region=region), _variables(variables.items()),
+            yield Environment(CloudResource("lambda", arn, region), _variables(variables.items()),
                               f"{error.get('ErrorCode', 'Error')}: {error.get('Message', '')}".strip(" :")
                               if error else None)
 
@@ -177,8 +123,8 @@ def ecs_environments(client: Any, region: str, files: EnvironmentFiles | None = 
             for arn in page.get("taskDefinitionArns", []):
                 definition = client.describe_task_definition(taskDefinition=arn)["taskDefinition"]
                 for container in definition.get("containerDefinitions", []):
-                    origin = Origin(source="ecs", resource=definition.get("taskDefinitionArn", arn),
-                                    container=container.get("name"), region=region)
+                    origin = CloudResource("ecs", definition.get("taskDefinitionArn", arn), region,
+                                           container.get("name"))
                     variables = _variables((e.get("name", ""), e.get("value", ""))
                                            for e in container.get("environment") or [])
                     if variables:
@@ -187,7 +133,7 @@ def ecs_environments(client: Any, region: str, files: EnvironmentFiles | None = 
                         yield from _file_environments(files, origin, container.get("environmentFiles") or [])
 
 
-def _file_environments(files: EnvironmentFiles, origin: Origin, entries: list[dict[str, str]]) -> Iterator[Environment]:
+def _file_environments(files: EnvironmentFiles, origin: CloudResource, entries: list[dict[str, str]]) -> Iterator[Environment]:
     for entry in entries:
         if entry.get("type", "s3") == "s3" and entry.get("value"):
             variables, error = files.variables(entry["value"])
@@ -236,43 +182,55 @@ def _failure_notes(failed: list[ReadResult]) -> list[str]:
     return notes
 
 
-def scan_aws(session: boto3.Session, regions: Sequence[str], services: Sequence[str], config: Config,
-             baseline: frozenset[str] = frozenset(), readers: int = DEFAULT_READERS,
-             endpoint_url: str | None = None) -> ScanResult:
-    """Scan every Lambda version and ECS task definition revision of ``services`` in ``regions``.
+@dataclass
+class AwsSource:
+    """The environments of ``services`` in ``regions``: read from AWS while enumerating (``readers`` calls at
+    once), scanned in the driver.
 
-    A failing region or service becomes a note in the summary and the scan goes on; if nothing at all could
-    be read, that is an error.
+    A failing region or service becomes a note and the scan goes on; if nothing at all could be read, that
+    is an error.
     """
-    unknown = [s for s in services if s not in READERS]
-    if unknown:
-        raise SecretguardError(f"unknown service '{unknown[0]}' (choose from {', '.join(SERVICES)})")
-    info = rule_info(config) | CLOUD_RULE_INFO
-    detector = detector_for(config.rules)
-    tasks = [(service, region) for region in regions for service in services]
-    try:
-        with ThreadPoolExecutor(max_workers=max(1, min(readers, len(tasks)))) as pool:
-            results = list(pool.map(lambda t: read_service(session, t[0], t[1], endpoint_url), tasks))
-    except NoCredentialsError:
-        raise SecretguardError("no AWS credentials found: pass --profile or configure the default credential chain") from None
-    failed = [r for r in results if r.error is not None]
-    if results and len(failed) == len(results):
-        first = failed[0]
-        raise SourceError(f"could not read any region: {first.service} in {first.region}: {first.error}")
-    hits: list[Hit] = []
-    scanned_bytes = 0
-    environments = [env for r in results for env in r.environments if env.error is None]
-    unreadable = [f"{env.origin.resource}: environment not readable: {env.error}"
-                  for r in results for env in r.environments if env.error is not None]
-    for env in environments:
-        scanned_bytes += len(env.text()[0])
-        hits.extend(environment_hits(detector, env))
-    findings = collect(hits, info, user_filter(config.allowlist, baseline))
-    summary = ScanSummary(
-        target=f"aws {'/'.join(services)} in {', '.join(regions) if len(regions) <= 4 else f'{len(regions)} regions'}",
-        source="environments",
-        scanned=len(environments),
-        scanned_bytes=scanned_bytes,
-        notes=tuple(unreadable + _failure_notes(failed)),
-    )
-    return ScanResult(findings, summary)
+
+    session: boto3.Session
+    regions: Sequence[str]
+    services: Sequence[str]
+    readers: int = DEFAULT_READERS
+    endpoint_url: str | None = None
+    label: str = "environments"
+
+    def __post_init__(self) -> None:
+        unknown = [s for s in self.services if s not in READERS]
+        if unknown:
+            raise SecretguardError(f"unknown service '{unknown[0]}' (choose from {', '.join(SERVICES)})")
+
+    @property
+    def target(self) -> str:
+        where = ", ".join(self.regions) if len(self.regions) <= 4 else f"{len(self.regions)} regions"
+        return f"aws {'/'.join(self.services)} in {where}"
+
+    def items(self, inventory: Inventory) -> Iterator[tuple[Environment, int]]:
+        tasks = [(service, region) for region in self.regions for service in self.services]
+        try:
+            with ThreadPoolExecutor(max_workers=max(1, min(self.readers, len(tasks)))) as pool:
+                results = list(pool.map(
+                    lambda t: read_service(self.session, t[0], t[1], self.endpoint_url), tasks))
+        except NoCredentialsError:
+            raise SecretguardError("no AWS credentials found: pass --profile or configure the default credential "
+                                   "chain") from None
+        failed = [r for r in results if r.error is not None]
+        if results and len(failed) == len(results):
+            first = failed[0]
+            raise SourceError(f"could not read any region: {first.service} in {first.region}: {first.error}")
+        environments = [env for r in results for env in r.environments]
+        inventory.notes.extend(f"{env.origin.origin().resource}: environment not readable: {env.error}"
+                               for env in environments if env.error is not None)
+        inventory.notes.extend(_failure_notes(failed))
+        for env in environments:
+            if env.error is None:
+                yield env, len(env.text()[0])
+
+    def read(self, item: Environment) -> Iterator[Chunk]:
+        yield item.chunk()
+
+    def describe(self, item: Environment) -> str:
+        return item.origin.describe()

@@ -1,32 +1,22 @@
-"""Working-tree source: every regular file under a directory, minus ``.git``, binaries and oversized files."""
+"""Working-tree source: every regular file under a directory, minus ``.git`` and files over the size limit.
+
+Each worker reads its own files; a file it cannot read is reported with the OS error.
+"""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
-from secretguard.config import RuleSelection
 from secretguard.errors import SourceError
-from secretguard.findings import Hit, Origin
+from secretguard.provenance import FileAt
 from secretguard.rules import builtin_rules_dir
-from secretguard.scanning import detector_for, scan_chunk
-from secretguard.sources import Chunk, looks_binary
+from secretguard.sources import Chunk, Inventory, Unreadable
 
 SKIPPED_DIRS = frozenset({".git", ".hg", ".svn"})
 OWN_RULES = "secretguard's own rules, whose examples are fake secrets"
-BATCH_BYTES = 4 * 1024 * 1024
-BATCH_FILES = 256
-
-
-@dataclass
-class WalkReport:
-    """What the walk saw, for the summary line: files and bytes queued, files skipped and why."""
-
-    files: int = 0
-    bytes: int = 0
-    skipped: list[tuple[str, str]] = field(default_factory=list)
 
 
 def _ignored_by_git(root: Path) -> Callable[[Path, bool], bool] | None:
@@ -48,11 +38,41 @@ def _ignored_by_git(root: Path) -> Callable[[Path, bool], bool] | None:
     return ignored
 
 
-FileItem = tuple[str, str, int]
-"""A file to scan: absolute path, path relative to the scanned root, size in bytes."""
+FileItem = tuple[str, str]
+"""A file to scan: its absolute path and its path relative to the scanned root."""
 
 
-def walk(root: Path, max_file_size: int, respect_gitignore: bool, report: WalkReport) -> Iterator[FileItem]:
+@dataclass(frozen=True)
+class FileSource:
+    """Every file under ``root`` (or ``root`` itself, a file) up to ``max_file_size`` bytes."""
+
+    root: Path
+    max_file_size: int
+    respect_gitignore: bool = False
+    label: str = "files"
+
+    @property
+    def target(self) -> str:
+        return str(self.root)
+
+    def items(self, inventory: Inventory) -> Iterator[tuple[FileItem, int]]:
+        return walk(self.root, self.max_file_size, self.respect_gitignore, inventory)
+
+    def read(self, item: FileItem) -> Iterator[Chunk]:
+        path, rel = item
+        try:
+            with open(path, "rb") as f:
+                data = f.read()
+        except OSError as exc:
+            raise Unreadable(exc.strerror or str(exc)) from None
+        yield Chunk(data, FileAt(rel))
+
+    def describe(self, item: FileItem) -> str:
+        return item[1]
+
+
+def walk(root: Path, max_file_size: int, respect_gitignore: bool, report: Inventory
+         ) -> Iterator[tuple[FileItem, int]]:
     """Yield every file worth scanning under ``root``.
 
     Directory symlinks are followed once: a directory already visited (same device and inode) is skipped,
@@ -69,11 +89,17 @@ def walk(root: Path, max_file_size: int, respect_gitignore: bool, report: WalkRe
     ignored = _ignored_by_git(root) if respect_gitignore else None
     own = os.stat(builtin_rules_dir())
     seen: set[tuple[int, int]] = {(own.st_dev, own.st_ino)}
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=True, onerror=None):
+
+    def unreadable(error: OSError) -> None:
+        where = Path(error.filename or root)
+        rel = where.relative_to(root).as_posix() if where.is_relative_to(root) else str(where)
+        report.skip(rel or ".", error.strerror or str(error))
+
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=True, onerror=unreadable):
         st = os.stat(dirpath)
         if (st.st_dev, st.st_ino) in seen and dirpath != str(root):
             if (st.st_dev, st.st_ino) == (own.st_dev, own.st_ino):
-                report.skipped.append((Path(dirpath).relative_to(root).as_posix(), OWN_RULES))
+                report.skip(Path(dirpath).relative_to(root).as_posix(), OWN_RULES, fails=False)
             dirnames[:] = []
             continue
         seen.add((st.st_dev, st.st_ino))
@@ -89,47 +115,19 @@ def walk(root: Path, max_file_size: int, respect_gitignore: bool, report: WalkRe
             yield from _file(path, path.relative_to(root).as_posix(), max_file_size, report)
 
 
-def _file(path: Path, rel: str, max_file_size: int, report: WalkReport) -> Iterator[FileItem]:
+def _file(path: Path, rel: str, max_file_size: int, report: Inventory) -> Iterator[tuple[FileItem, int]]:
     try:
         st = path.stat()
-    except OSError:
-        report.skipped.append((rel, "unreadable"))
+    except OSError as exc:
+        if path.is_symlink():
+            report.skip(rel, "symbolic link to nothing", fails=False)
+        else:
+            report.skip(rel, exc.strerror or str(exc))
         return
     if not path.is_file():
+        report.skip(rel, "not a regular file (a socket, pipe or device)", fails=False)
         return
     if st.st_size > max_file_size:
-        report.skipped.append((rel, f"larger than {max_file_size} bytes"))
+        report.skip(rel, f"larger than {max_file_size} bytes", fails=False)
         return
-    report.files += 1
-    report.bytes += st.st_size
-    yield str(path), rel, st.st_size
-
-
-def batches(files: Iterator[FileItem]) -> Iterator[list[FileItem]]:
-    """Group files into batches of a few MB so each worker task is worth sending."""
-    batch: list[FileItem] = []
-    size = 0
-    for item in files:
-        batch.append(item)
-        size += item[2]
-        if size >= BATCH_BYTES or len(batch) >= BATCH_FILES:
-            yield batch
-            batch, size = [], 0
-    if batch:
-        yield batch
-
-
-def scan_file_batch(selection: RuleSelection, batch: list[FileItem]) -> list[Hit]:
-    """Worker task: read and scan each file of the batch; unreadable and binary files are passed over."""
-    detector = detector_for(selection)
-    hits: list[Hit] = []
-    for path, rel, _size in batch:
-        try:
-            with open(path, "rb") as f:
-                data = f.read()
-        except OSError:
-            continue
-        if looks_binary(data):
-            continue
-        hits.extend(scan_chunk(detector, Chunk(data, Origin(source="file", path=rel))))
-    return hits
+    yield (str(path), rel), st.st_size

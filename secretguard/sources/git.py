@@ -2,10 +2,11 @@
 
 1. Enumerate: walk the commits oldest first (reverse topological order), tree by tree, skipping trees
    already seen; the first commit in which a blob appears is the commit that introduced it, at that path.
-2. Scan each new blob exactly once, in worker processes that open their own repository, a few MB per task;
-   binary and oversized blobs are passed over. Blobs are read in delta order (see :func:`delta_order`).
-3. Only blobs with hits are placed: the introducing commit's author and date are looked up, and a
-   secret the parent already held at that path is dropped (it is reported where it was introduced).
+2. The pipeline scans each new blob exactly once, in worker processes that open their own repository, a few
+   MB per task; oversized blobs are passed over. Blobs are read in delta order (see :func:`delta_order`).
+3. Only blobs with hits are placed (:meth:`GitSource.refine`): the introducing commit's author and date are
+   looked up, and a secret the parent already held at that path is dropped (it is reported where it was
+   introduced).
 
 Memory holds the OID sets and one (commit, path) per blob, never the blobs' contents.
 """
@@ -16,6 +17,7 @@ import os
 import subprocess
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -24,36 +26,14 @@ from typing import cast
 import pygit2
 from pygit2.enums import ObjectType, RepositoryOpenFlag, SortMode
 
-from secretguard.config import DEFAULT_MAX_FILE_SIZE, Config, RuleSelection
 from secretguard.errors import SourceError
-from secretguard.filters import user_filter
-from secretguard.findings import Hit, Origin, collect
-from secretguard.report import ScanSummary
-from secretguard.scanning import detector_for, run_batches, scan_chunk
-from secretguard.scans import INLINE_BYTES, Progress, ScanResult, rule_info
-from secretguard.sources import Chunk, looks_binary
-from secretguard.sources.files import batches
+from secretguard.findings import Hit
+from secretguard.provenance import GitBlob
+from secretguard.sources import Chunk, Inventory, Unreadable
 
+DEFAULT_MAX_BLOB_SIZE = 10 * 1024 * 1024
 BlobItem = tuple[str, str, int]
 """A blob to scan: hex OID, the path it was introduced at (or its OID when no commit holds it), size."""
-
-
-@dataclass
-class GitScanResult:
-    """Raw hits of a history scan with full git origins, and what was scanned (for incremental sweeps)."""
-
-    hits: list[Hit] = field(default_factory=list)
-    scanned_blobs: list[str] = field(default_factory=list)
-    scanned_bytes: int = 0
-    skipped: list[tuple[str, str]] = field(default_factory=list)
-    unreachable_commits: frozenset[str] = frozenset()
-    """Of the commits the caller asked to watch, those the walk did not reach (history was rewritten)."""
-    history_gap: str | None = None
-    """Why the repository does not hold its whole history (a shallow or partial clone); None when it does."""
-
-    @property
-    def history_complete(self) -> bool:
-        return self.history_gap is None
 
 
 def open_repository(path: str | Path, flags: RepositoryOpenFlag = RepositoryOpenFlag.DEFAULT) -> pygit2.Repository:
@@ -329,50 +309,11 @@ def _odb(path: str) -> pygit2.Odb:
     return _worker_repo[1]
 
 
-def scan_blob_batch(selection: RuleSelection, task: tuple[str, list[BlobItem]]) -> list[Hit]:
-    """Worker task: read and scan each blob of the batch; binary blobs are passed over.
-
-    Until the parent places them, hits carry the path the blob was introduced at and, where the
-    commit goes, the blob's hex OID.
-    """
-    repo_path, items = task
-    odb = _odb(repo_path)
-    detector = detector_for(selection)
-    hits: list[Hit] = []
-    for oid_hex, path, _size in items:
-        data = odb.read(oid_hex)[1]
-        if looks_binary(data):
-            continue
-        hits.extend(scan_chunk(detector, Chunk(data, Origin(source="git", path=path, commit=oid_hex))))
-    return hits
-
-
 def _identity(commit: pygit2.Commit) -> tuple[str, str]:
     """``Name <email>`` and the ISO-8601 date (with its offset) of a commit's author."""
     author = commit.author
     when = datetime.fromtimestamp(author.time, timezone(timedelta(minutes=author.offset)))
     return f"{author.name} <{author.email}>", when.isoformat()
-
-
-def _place(repo: pygit2.Repository, label: str, history: History, blob_hits: dict[str, list[Hit]]) -> list[Hit]:
-    """Give each blob's hits the repository, commit, path, author and date that introduced the blob.
-
-    A hit whose secret the commit's parent already held at that path is dropped: it was introduced
-    earlier, and is reported there (or, in a range scan, before the range).
-    """
-    placed: list[Hit] = []
-    for oid_hex, hits in blob_hits.items():
-        oid = pygit2.Oid(hex=oid_hex)
-        commit_id, path = history.introduced[oid]
-        if commit_id is None:
-            placed.extend(replace(h, origin=replace(h.origin, repo=label, path=path, commit=None)) for h in hits)
-            continue
-        commit = cast(pygit2.Commit, repo[commit_id])
-        author, date = _identity(commit)
-        for at_path in [path, *history.more_paths.get(oid, ())]:
-            origin = {"repo": label, "path": at_path, "commit": str(commit_id), "author": author, "date": date}
-            placed.extend(replace(h, origin=replace(h.origin, **origin)) for h in _new_in(commit, at_path, hits))
-    return placed
 
 
 def _new_in(commit: pygit2.Commit, path: str, hits: list[Hit]) -> list[Hit]:
@@ -398,107 +339,132 @@ def _new_in(commit: pygit2.Commit, path: str, hits: list[Hit]) -> list[Hit]:
     return [h for h in hits if not known(h)]
 
 
-def scan_repository(
-    repo_path: str,
-    selection: RuleSelection,
-    jobs: int,
-    *,
-    all_objects: bool = False,
-    skip_blobs: Callable[[str], bool] | None = None,
-    max_blob_size: int = DEFAULT_MAX_FILE_SIZE,
-    refs: Sequence[str] = (),
-    exclude: Sequence[str] = (),
-    on_total: Progress = lambda n: None,
-    on_advance: Progress = lambda n: None,
-    watch_commits: Iterable[str] = (),
-) -> GitScanResult:
-    """Scan every unique blob reachable from the repository's refs, each once, in ``jobs`` processes.
+@dataclass
+class GitSource:
+    """Every unique blob reachable from a repository's refs, each once, placed where it was introduced.
 
     ``refs`` limits the walk to these revisions (default: every ref, HEAD and every stash entry);
     ``exclude`` leaves out what is reachable from these revisions (``--since``, a push's remote side).
     ``all_objects`` adds every commit and blob in the object database, reachable or not.
     ``skip_blobs(oid_hex)`` returning True means the blob was scanned elsewhere already.
-    ``on_total``/``on_advance`` report bytes for a progress bar (the total grows while the walk runs).
-    Of ``watch_commits`` (hex IDs), those the walk does not reach come back as ``unreachable_commits``.
+    Of ``watch_commits`` (hex IDs), those the walk does not reach are listed in ``unreachable_commits``.
+    ``label`` names the repository in locations (default: ``repo_path``).
     """
-    repo = open_repository(repo_path)
-    detector_for(selection)  # check the rules before any work; forked workers inherit the detector
-    result = GitScanResult(history_gap=history_gap(repo))
-    partial = _is_partial(repo)
 
-    def left_out(oid: pygit2.Oid, path: str) -> None:
-        result.skipped.append((str(oid), f"not in this partial clone, at {path}"))
+    repo_path: str
+    max_blob_size: int = DEFAULT_MAX_BLOB_SIZE
+    refs: Sequence[str] = ()
+    exclude: Sequence[str] = ()
+    all_objects: bool = False
+    skip_blobs: Callable[[str], bool] | None = None
+    watch_commits: Iterable[str] = ()
+    label: str = "blobs"
+    repo_label: str | None = None
+    scanned_blobs: list[str] = field(default_factory=list)
+    matched_blobs: set[str] = field(default_factory=set)
+    """Blobs with hits that were placed at a commit (or are held by none)."""
+    unreachable_commits: frozenset[str] = frozenset()
+    """Of the commits the caller asked to watch, those the walk did not reach (history was rewritten)."""
+    history_gap: str | None = None
+    """Why the repository does not hold its whole history (a shallow or partial clone); None when it does."""
+    _git_dir: str = ""
+    _repo: pygit2.Repository | None = field(default=None, repr=False)
+    _history: History | None = field(default=None, repr=False)
 
-    try:
-        commits, trees, blobs = _starts(repo, refs, all_objects)
-        hidden = [obj.id for obj in (_resolve(repo, r) for r in exclude)]
-        history = History(repo, commits, hidden, trees, blobs, watch_commits, on_missing=left_out if partial else None)
-        sized = _sized(repo, history, result, skip_blobs, max_blob_size, on_total, left_out if partial else None)
-        items = delta_order(repo.path, list(sized))
-        if result.scanned_bytes < INLINE_BYTES:
-            jobs = 1  # a small range (a push, a hook): starting workers would cost more than they save
-        result.unreachable_commits = frozenset(str(oid) for oid in history.unreached)
-        blob_hits: dict[str, list[Hit]] = defaultdict(list)
-        for batch_hits in run_batches(scan_blob_batch, ((repo.path, batch) for batch in batches(items)),
-                                      selection, jobs,
-                                      on_done=lambda task: on_advance(sum(item[2] for item in task[1]))):
-            for hit in batch_hits:
-                blob_hits[hit.origin.commit or ""].append(hit)
-        result.hits = _place(repo, repo_path, history, blob_hits)
-    except KeyError as exc:  # pygit2's NotFoundError too
-        raise SourceError(f"{repo_path}: object {exc.args[0] if exc.args else ''} is missing "
-                          f"(corrupt repository; git fsck tells more)") from None
-    except pygit2.GitError as exc:
-        raise SourceError(f"{repo_path}: cannot read git repository: {' '.join(str(exc).split())} "
-                          f"(corrupt repository; git fsck tells more)") from None
-    return result
+    @property
+    def target(self) -> str:
+        return str(self.repo_path)
 
+    def items(self, inventory: Inventory) -> list[tuple[BlobItem, int]]:
+        repo = self._repo = open_repository(self.repo_path)
+        self._git_dir = repo.path
+        self.history_gap = history_gap(repo)
+        inventory.complete = self.history_gap is None
+        if self.history_gap is not None:
+            inventory.notes.append(f"{self.repo_path}: history incomplete: {self.history_gap}")
 
-def _sized(repo: pygit2.Repository, history: History, result: GitScanResult,
-           skip_blobs: Callable[[str], bool] | None, max_blob_size: int, on_total: Progress,
-           on_missing: Callable[[pygit2.Oid, str], None] | None) -> Iterator[BlobItem]:
-    """The blobs worth scanning with their sizes; records what is scanned and what is skipped in ``result``.
+        def left_out(oid: pygit2.Oid, path: str) -> None:
+            inventory.skip(str(oid), f"not in this partial clone, at {path}", fails=False)
 
-    A blob the object database lacks goes to ``on_missing``, or raises KeyError when that is None.
-    """
-    odb = repo.odb
-    for oid, path in history.blobs():
-        oid_hex = str(oid)
-        if skip_blobs is not None and skip_blobs(oid_hex):
-            continue
+        on_missing = left_out if _is_partial(repo) else None
+        with self._reading():
+            commits, trees, blobs = _starts(repo, self.refs, self.all_objects)
+            hidden = [obj.id for obj in (_resolve(repo, r) for r in self.exclude)]
+            history = self._history = History(repo, commits, hidden, trees, blobs, self.watch_commits, on_missing)
+            ordered = delta_order(repo.path, list(self._sized(repo, history, inventory, on_missing)))
+            self.unreachable_commits = frozenset(str(oid) for oid in history.unreached)
+        return [(item, item[2]) for item in ordered]
+
+    def _sized(self, repo: pygit2.Repository, history: History, inventory: Inventory,
+               on_missing: Callable[[pygit2.Oid, str], None] | None) -> Iterator[BlobItem]:
+        """The blobs worth scanning with their sizes; oversized ones are listed in ``inventory``.
+
+        A blob the object database lacks goes to ``on_missing``, or raises KeyError when that is None.
+        """
+        odb = repo.odb
+        for oid, path in history.blobs():
+            oid_hex = str(oid)
+            if self.skip_blobs is not None and self.skip_blobs(oid_hex):
+                continue
+            try:
+                size = odb.read_header(oid)[1]
+            except KeyError:
+                if on_missing is None:
+                    raise
+                on_missing(oid, path)
+                continue
+            if size > self.max_blob_size:
+                inventory.skip(oid_hex, f"larger than {self.max_blob_size} bytes, at {path}", fails=False)
+                continue
+            self.scanned_blobs.append(oid_hex)
+            yield oid_hex, path, size
+
+    def read(self, item: BlobItem) -> Iterator[Chunk]:
+        oid_hex, path, _ = item
         try:
-            size = odb.read_header(oid)[1]
-        except KeyError:
-            if on_missing is None:
-                raise
-            on_missing(oid, path)
-            continue
-        if size > max_blob_size:
-            result.skipped.append((oid_hex, f"larger than {max_blob_size} bytes, at {path}"))
-            continue
-        result.scanned_blobs.append(oid_hex)
-        result.scanned_bytes += size
-        on_total(result.scanned_bytes)
-        yield oid_hex, path, size
+            data = _odb(self._git_dir).read(oid_hex)[1]
+        except (KeyError, ValueError, pygit2.GitError) as exc:
+            raise Unreadable(f"cannot read object: {exc}") from None
+        yield Chunk(data, GitBlob(self.repo_label or str(self.repo_path), oid_hex, path))
 
+    def describe(self, item: BlobItem) -> str:
+        return f"{item[1]} (blob {item[0]})"
 
-def scan_history(repo_path: Path, config: Config, jobs: int, baseline: frozenset[str] = frozenset(), *,
-                 refs: Sequence[str] = (), exclude: Sequence[str] = (), all_objects: bool = False,
-                 on_total: Progress = lambda n: None, on_advance: Progress = lambda n: None,
-                 warn: Callable[[str], None] = lambda message: None) -> ScanResult:
-    """A whole history scan: hits gathered into findings through the allowlist and the baseline.
+    def refine(self, provenance: GitBlob, hits: list[Hit]) -> list[Hit]:
+        """Give the blob's hits the commit, path, author and date that introduced the blob.
 
-    ``warn`` hears, in one line, that the repository lacks part of its history (a shallow or partial clone).
-    """
-    info = rule_info(config)
-    result = scan_repository(str(repo_path), config.rules, jobs, all_objects=all_objects,
-                             max_blob_size=config.max_file_size, refs=refs, exclude=exclude,
-                             on_total=on_total, on_advance=on_advance)
-    gap = () if result.history_gap is None else (f"{repo_path}: history incomplete: {result.history_gap}",)
-    for message in gap:
-        warn(message)
-    findings = collect(result.hits, info, user_filter(config.allowlist, baseline))
-    summary = ScanSummary(target=str(repo_path), source="blobs", scanned=len(result.scanned_blobs),
-                          scanned_bytes=result.scanned_bytes, skipped=tuple(result.skipped), notes=gap,
-                          history_complete=result.history_complete)
-    return ScanResult(findings, summary)
+        A hit whose secret the commit's parent already held at that path is dropped: it was introduced
+        earlier, and is reported there (or, in a range scan, before the range).
+        """
+        assert self._repo is not None and self._history is not None, "refine before items"
+        placed = self._placed(provenance, hits)
+        if placed:
+            self.matched_blobs.add(provenance.blob)
+        return placed
+
+    def _placed(self, provenance: GitBlob, hits: list[Hit]) -> list[Hit]:
+        assert self._repo is not None and self._history is not None
+        with self._reading():
+            oid = pygit2.Oid(hex=provenance.blob)
+            commit_id, path = self._history.introduced[oid]
+            if commit_id is None:
+                return [replace(h, origin=replace(h.origin, path=path, commit=None)) for h in hits]
+            commit = cast(pygit2.Commit, self._repo[commit_id])
+            author, date = _identity(commit)
+            placed: list[Hit] = []
+            for at_path in [path, *self._history.more_paths.get(oid, ())]:
+                origin = {"path": at_path, "commit": str(commit_id), "author": author, "date": date}
+                placed.extend(replace(h, origin=replace(h.origin, **origin)) for h in _new_in(commit, at_path, hits))
+            return placed
+
+    @contextmanager
+    def _reading(self) -> Iterator[None]:
+        """Errors reading the repository as one line naming it."""
+        try:
+            yield
+        except KeyError as exc:  # pygit2's NotFoundError too
+            raise SourceError(f"{self.repo_path}: object {exc.args[0] if exc.args else ''} is missing "
+                              f"(corrupt repository; git fsck tells more)") from None
+        except pygit2.GitError as exc:
+            raise SourceError(f"{self.repo_path}: cannot read git repository: {' '.join(str(exc).split())} "
+                              f"(corrupt repository; git fsck tells more)") from None

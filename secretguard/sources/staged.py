@@ -17,23 +17,16 @@ from __future__ import annotations
 
 import re
 import subprocess
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from secretguard.baseline import DEFAULT_BASELINE
-from secretguard.config import Config
-from secretguard.engine import Detector
 from secretguard.errors import SourceError
-from secretguard.filters import user_filter
-from secretguard.findings import Hit, Origin, collect
-from secretguard.report import ScanSummary
-from secretguard.rules import load_rules
-from secretguard.scanning import scan_chunk
-from secretguard.scans import ScanResult, rule_info
-from secretguard.sources import Chunk, looks_binary
+from secretguard.findings import Hit
+from secretguard.provenance import FileAt, Provenance, StagedBlob
+from secretguard.sources import Chunk, Inventory
 
-REGEX_ONLY_BELOW = 1024 * 1024
-"""Staged changes smaller than this many bytes skip Hyperscan: building its database costs more than it saves."""
 GITLINK_MODE = b"160000"
 HUNK = re.compile(rb"^@@ -[0-9,]+ \+([0-9]+)(?:,([0-9]+))? @@", re.MULTILINE)
 DIFF = ["diff", "--cached", "--patch-with-raw", "-z", "--unified=0", "--inter-hunk-context=0", "--find-renames",
@@ -123,8 +116,8 @@ def _changes(top: Path) -> list[tuple[bytes, str, LineRanges | None]]:
     return changes
 
 
-def staged_files(top: Path, max_file_size: int, skipped: list[tuple[str, str]]) -> list[StagedFile]:
-    """Every staged file that adds lines, with the added line ranges; binary and oversized files are skipped."""
+def staged_files(top: Path, max_file_size: int, inventory: Inventory) -> list[StagedFile]:
+    """Every staged file that adds lines, with the added line ranges; oversized files are listed in ``inventory``."""
     changes = _changes(top)
     if not changes:
         return []
@@ -132,7 +125,7 @@ def staged_files(top: Path, max_file_size: int, skipped: list[tuple[str, str]]) 
     wanted = []
     for (oid, path, added), blob_size in zip(changes, sizes.split(), strict=True):
         if int(blob_size) > max_file_size:
-            skipped.append((path, f"larger than {max_file_size} bytes"))
+            inventory.skip(path, f"larger than {max_file_size} bytes", fails=False)
         else:
             wanted.append((oid, path, added))
     out = _git(top, "cat-file", "--batch", stdin=b"".join(oid + b"\n" for oid, _, _ in wanted))
@@ -143,16 +136,15 @@ def staged_files(top: Path, max_file_size: int, skipped: list[tuple[str, str]]) 
         size = int(out[at:header_end].split()[2])
         data = out[header_end + 1:header_end + 1 + size]
         at = header_end + 1 + size + 1  # the content is followed by a newline
-        if not looks_binary(data):
-            files.append(StagedFile(path, data, added))
+        files.append(StagedFile(path, data, added))
     return files
 
 
-def named_files(top: Path, paths: list[str], max_file_size: int, skipped: list[tuple[str, str]]) -> list[StagedFile]:
+def named_files(top: Path, paths: list[str], max_file_size: int, inventory: Inventory) -> list[StagedFile]:
     """The files at ``paths`` (relative to ``top``), read whole from the work tree, every line counting.
 
     What the pre-commit framework passes: the staged files at commit time (it sets unstaged edits aside first),
-    every tracked file under ``pre-commit run --all-files``. Binary and oversized files are skipped; a named
+    every tracked file under ``pre-commit run --all-files``. Oversized files are listed in ``inventory``; a named
     file that cannot be read is an error, since it would otherwise pass unseen.
     """
     files: list[StagedFile] = []
@@ -163,38 +155,52 @@ def named_files(top: Path, paths: list[str], max_file_size: int, skipped: list[t
         try:
             size = path.stat().st_size
             if size > max_file_size:
-                skipped.append((name, f"larger than {max_file_size} bytes"))
+                inventory.skip(name, f"larger than {max_file_size} bytes", fails=False)
                 continue
             data = path.read_bytes()
         except OSError as exc:
             raise SourceError(f"{name}: cannot read: {exc.strerror or exc}") from None
-        if not looks_binary(data):
-            files.append(StagedFile(name, data, None))
+        files.append(StagedFile(name, data, None))
     return files
 
 
-def scan_staged(top: Path, config: Config, baseline: frozenset[str] = frozenset(),
-                paths: list[str] | None = None) -> ScanResult:
-    """Scan the change staged in the work tree ``top``: findings on added lines, through allowlist and baseline.
+@dataclass
+class StagedSource:
+    """The change staged in the work tree ``top``: each staged file whole; only hits on added lines are kept.
 
-    With ``paths`` (what the pre-commit framework passes), those files are scanned whole instead.
+    With ``paths`` (what the pre-commit framework passes), those files are scanned whole instead. git hands
+    over every staged file at once, so the items are the files themselves: this source is read in the driver
+    (the commit hook starts no worker).
     """
-    skipped: list[tuple[str, str]] = []
-    if paths:
-        files, source = named_files(top, paths, config.max_file_size, skipped), "file"
-    else:
-        files, source = staged_files(top, config.max_file_size, skipped), "staged"
-    total = sum(len(f.data) for f in files)
-    findings = []
-    if files:
-        rules = load_rules(config.rules.extra_files, config.rules.disabled)
-        detector = Detector(rules, use_hyperscan=None if total >= REGEX_ONLY_BELOW else False)
-        hits: list[Hit] = []
-        for f in files:
-            origin = Origin(source=source, repo=str(top), path=f.path)
-            hits.extend(h for h in scan_chunk(detector, Chunk(f.data, origin), decode_depth=config.rules.decode_depth)
-                        if f.adds(h))
-        findings = collect(hits, rule_info(config), user_filter(config.allowlist, baseline))
-    summary = ScanSummary(target=str(top), source=f"{source} files", scanned=len(files), scanned_bytes=total,
-                          skipped=tuple(skipped))
-    return ScanResult(findings, summary)
+
+    top: Path
+    max_file_size: int
+    paths: list[str] | None = None
+    _files: dict[str, StagedFile] = field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        return "file files" if self.paths else "staged files"
+
+    @property
+    def target(self) -> str:
+        return str(self.top)
+
+    def items(self, inventory: Inventory) -> Iterator[tuple[StagedFile, int]]:
+        files = (named_files(self.top, self.paths, self.max_file_size, inventory) if self.paths
+                 else staged_files(self.top, self.max_file_size, inventory))
+        for staged in files:
+            self._files[staged.path] = staged
+            yield staged, len(staged.data)
+
+    def read(self, item: StagedFile) -> Iterator[Chunk]:
+        where = FileAt(item.path, repo=str(self.top)) if self.paths else StagedBlob(str(self.top), item.path)
+        yield Chunk(item.data, where)
+
+    def describe(self, item: StagedFile) -> str:
+        return item.path
+
+    def refine(self, provenance: Provenance, hits: list[Hit]) -> list[Hit]:
+        """The sightings on lines the commit adds."""
+        staged = self._files[provenance.origin().path or ""]
+        return [h for h in hits if staged.adds(h)]

@@ -18,9 +18,9 @@ from typing import Any
 
 from secretguard.config import Config
 from secretguard.errors import SecretguardError
+from secretguard.pipeline import rule_info
 from secretguard.report import ScanSummary
 from secretguard.rules import load_rules
-from secretguard.scans import rule_info
 from secretguard.sweep.mirror import repository_key
 from secretguard.sweep.runner import RepoTask, Runner
 from secretguard.sweep.store import RepoRecord, RunInfo, RunTotals, Store, StoredFinding

@@ -23,7 +23,7 @@ import time
 from collections.abc import Generator, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from multiprocessing import active_children, get_context
 from pathlib import Path
 from typing import Any, Protocol
@@ -31,7 +31,7 @@ from typing import Any, Protocol
 from secretguard.config import Config
 from secretguard.errors import SecretguardError
 from secretguard.filters import user_filter
-from secretguard.findings import Finding, Hit, RuleInfo, collect
+from secretguard.findings import RuleInfo, collect
 from secretguard.sweep.mirror import ensure_mirror, is_url, object_bytes
 from secretguard.sweep.store import RepoRecord, StoredFinding
 
@@ -91,24 +91,6 @@ class KnownBlobs:
         return lo < self.count and data[lo * OID_BYTES:(lo + 1) * OID_BYTES].tobytes() == key
 
 
-def _blob_oids(repo_path: Path, hits: list[Hit]) -> frozenset[str]:
-    """The blobs the hits were found in: looked up by commit and path, or named by OID when no commit holds them."""
-    import pygit2
-
-    repo = pygit2.Repository(str(repo_path))
-    oids = set()
-    for origin in {hit.origin for hit in hits}:
-        if origin.commit is None:
-            if origin.path and len(origin.path) == 2 * OID_BYTES:
-                oids.add(origin.path)
-            continue
-        try:
-            oids.add(str(repo[origin.commit].peel(pygit2.Tree)[origin.path or ""].id))
-        except (KeyError, ValueError, pygit2.GitError):
-            continue  # a path that does not decode back; the blob counts as clean
-    return frozenset(oids)
-
-
 def refs_digest(repo_path: Path, profile: str) -> str:
     """A digest of ``profile`` and every ref's target: equal digests mean the same reachable history."""
     import pygit2
@@ -130,7 +112,8 @@ def refs_digest(repo_path: Path, profile: str) -> str:
 
 def scan_repo(task: RepoTask, known: KnownBlobs) -> RepoRecord:
     """The task: mirror, scan what is new, place and filter the hits, validate if asked; a failure is a record too."""
-    from secretguard.sources.git import scan_repository
+    from secretguard.pipeline import Validation, finish_findings, scan_hits
+    from secretguard.sources.git import GitSource
 
     started = time.monotonic()
     path = Path(task.key)
@@ -141,37 +124,36 @@ def scan_repo(task: RepoTask, known: KnownBlobs) -> RepoRecord:
         if refs == task.last_refs and not task.validate:
             return RepoRecord(key=task.key, size_bytes=object_bytes(path), refs_sha256=refs,
                               seconds=time.monotonic() - started)
-        result = scan_repository(
-            str(path), task.config.rules, 1, max_blob_size=task.config.max_file_size,
-            skip_blobs=lambda oid: oid in task.also_skip or oid in known, watch_commits=task.located_commits)
-        hits = result.hits
-        if result.unreachable_commits and task.placed:
+        source = GitSource(str(path), task.config.max_file_size, repo_label=task.key,
+                           skip_blobs=lambda oid: oid in task.also_skip or oid in known,
+                           watch_commits=task.located_commits)
+        raw = scan_hits(source, task.config.rules)
+        hits, matched = raw.hits, set(source.matched_blobs)
+        if source.unreachable_commits and task.placed:
             # History was rewritten: a placed blob may now be reached through other commits; place those again.
-            hits = hits + scan_repository(str(path), task.config.rules, 1, max_blob_size=task.config.max_file_size,
-                                          skip_blobs=lambda oid: oid not in task.placed).hits
-        hits = [replace(hit, origin=replace(hit.origin, repo=task.key)) for hit in hits]
+            again = GitSource(str(path), task.config.max_file_size, repo_label=task.key,
+                              skip_blobs=lambda oid: oid not in task.placed)
+            hits = hits + scan_hits(again, task.config.rules).hits
+            matched |= again.matched_blobs
+        unread = raw.summary.unread_error()
+        if unread is not None:
+            raise SecretguardError(f"{task.key}: {unread}")
         findings = collect(hits, task.rule_info, user_filter(task.config.allowlist))
-        warnings = [] if result.history_gap is None else [f"{task.key}: history incomplete: {result.history_gap}"]
-        if task.validate:
-            _validate(findings, warnings)
+        warnings = [] if source.history_gap is None else [f"{task.key}: history incomplete: {source.history_gap}"]
+        finish_findings(findings, task.config, Validation(warn=warnings.append) if task.validate else None)
         return RepoRecord(
             key=task.key, findings=tuple(StoredFinding.redacted(f) for f in findings),
-            scanned_blobs=tuple(result.scanned_blobs), matched_blobs=_blob_oids(path, hits),
-            scanned_bytes=result.scanned_bytes, skipped_blobs=len(result.skipped), size_bytes=object_bytes(path),
-            refs_sha256=refs, seconds=time.monotonic() - started, warnings=tuple(warnings),
-            unreachable_commits=result.unreachable_commits, history_complete=result.history_complete)
+            scanned_blobs=tuple(source.scanned_blobs), matched_blobs=frozenset(matched),
+            scanned_bytes=raw.summary.scanned_bytes, skipped_blobs=len(raw.summary.skipped),
+            size_bytes=object_bytes(path), refs_sha256=refs, seconds=time.monotonic() - started,
+            warnings=tuple(warnings), unreachable_commits=source.unreachable_commits,
+            history_complete=source.history_gap is None)
     except SecretguardError as exc:
         error = str(exc)
     except Exception as exc:  # one repository's surprise must not end the sweep of the others
         error = f"{task.key}: {type(exc).__name__}: {exc}"
     error = " ".join(error.replace(str(path), task.key).splitlines())
     return RepoRecord(key=task.key, error=error, seconds=time.monotonic() - started)
-
-
-def _validate(findings: list[Finding], warnings: list[str]) -> None:
-    from secretguard.aws.validate import validate_findings
-
-    validate_findings(findings, warn=warnings.append)
 
 
 class Runner(Protocol):

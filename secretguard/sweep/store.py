@@ -66,7 +66,6 @@ class StoredFinding(Finding):
 
     stored_fingerprint: str = ""
     stored_sha256: str = ""
-    stored_account: str | None = None
     triage: dict[str, str] | None = None
 
     @property
@@ -76,10 +75,6 @@ class StoredFinding(Finding):
     @property
     def secret_sha256(self) -> str:
         return self.stored_sha256
-
-    @property
-    def aws_account(self) -> str | None:
-        return self.stored_account
 
     @staticmethod
     def redacted(finding: Finding) -> StoredFinding:
@@ -91,7 +86,7 @@ class StoredFinding(Finding):
             pair=StoredPair(pair.rule, redact(pair.secret), pair.secret_sha256) if pair is not None else None,
             locations=list(finding.locations), validation=finding.validation,
             stored_fingerprint=finding.fingerprint, stored_sha256=finding.secret_sha256,
-            stored_account=finding.aws_account,
+            enrichment=dict(finding.enrichment),
         )
 
     def to_dict(self, reveal: bool = False) -> dict[str, Any]:
@@ -351,8 +346,8 @@ class Store:
                 "INSERT INTO finding (fingerprint, rule, name, severity, secret_sha256, secret_redacted, entropy, "
                 "aws_account, pair_rule, pair_sha256, pair_redacted, first_run_id, last_run_id) "
                 "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                (f.fingerprint, f.rule, f.name, f.severity, f.secret_sha256, f.secret, f.entropy, f.aws_account,
-                 pair and pair.rule, pair and pair.secret_sha256, pair and pair.secret, run_id, run_id)).lastrowid
+                (f.fingerprint, f.rule, f.name, f.severity, f.secret_sha256, f.secret, f.entropy,
+                 f.enrichment.get("aws_account"), pair and pair.rule, pair and pair.secret_sha256, pair and pair.secret, run_id, run_id)).lastrowid
         else:
             finding_id = row[0]
             db.execute(
@@ -395,7 +390,7 @@ class Store:
                 rule=row[2], name=row[3], severity=row[4], secret=row[6], entropy=row[7],
                 pair=StoredPair(row[9], row[11], row[10]) if row[9] else None,
                 locations=located[row[0]], validation=json.loads(row[12]) if row[12] else None,
-                stored_fingerprint=row[1], stored_sha256=row[5], stored_account=row[8],
+                stored_fingerprint=row[1], stored_sha256=row[5], enrichment={"aws_account": row[8]} if row[8] else {},
                 triage={"status": row[13], "note": row[14], "by": row[15], "at": row[16]} if row[13] else None,
             ))
         return cast("list[StoredFinding]", sort_findings(found))

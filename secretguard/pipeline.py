@@ -1,0 +1,331 @@
+"""The one scan driver: every command runs its source through :func:`scan`.
+
+1. Set up: load and check the rules (before any worker starts), pick the engine.
+2. Enumerate: the source's items, in this process; what it passes over goes to the summary.
+3. Fan out: batches of items to worker processes (each builds its detector once, or inherits it by fork),
+   or inline when the input is small. In a worker, each item is read into chunks, each chunk is turned into
+   scannable pieces (:func:`pieces`), and each piece is scanned, decoders and extractors included.
+   Whatever a worker cannot read comes back as an :class:`~secretguard.sources.Unscanned` record.
+4. Collect: the source refines its hits (git places blobs at their introducing commits), hits become
+   findings through the user's filters and baseline, enrichers and validators run as the rules name them.
+5. Summarise: every input is scanned, skipped (listed) or unreadable (listed, and the run fails).
+"""
+
+from __future__ import annotations
+
+import bisect
+import os
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
+
+from secretguard import decoders, extractors
+from secretguard.config import Config, RuleSelection
+from secretguard.engine import Detector, Match
+from secretguard.filters import user_filter
+from secretguard.findings import Finding, Hit, Pair, RuleInfo, collect
+from secretguard.provenance import Provenance
+from secretguard.rules import load_rules
+from secretguard.sources import Chunk, Inventory, Source, Unreadable, Unscanned, refine
+from secretguard.summary import ScanSummary
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future
+
+Progress = Callable[[int], None]
+INLINE_BYTES = 2 * 1024 * 1024
+"""Below this much input, starting worker processes costs more than it saves."""
+REGEX_ONLY_BELOW = 1024 * 1024
+"""Inputs smaller than this skip Hyperscan when the caller asks for a quick start (the commit hook): building
+or loading its database costs more than it saves."""
+BATCH_BYTES = 4 * 1024 * 1024
+BATCH_ITEMS = 256
+BINARY_PROBE = 8192
+
+
+# --- detector set-up -------------------------------------------------------------------------------------
+
+_detectors: dict[tuple[object, ...], Detector] = {}
+
+
+def detector_for(selection: RuleSelection, use_hyperscan: bool | None = None) -> Detector:
+    """This process's detector for ``selection``, built on first use (``use_hyperscan=False``: regex only)."""
+    key = (selection.extra_files, selection.disabled, use_hyperscan)
+    detector = _detectors.get(key)
+    if detector is None:
+        _detectors.clear()  # one rule set at a time
+        detector = _detectors[key] = Detector(load_rules(selection.extra_files, selection.disabled),
+                                              use_hyperscan=use_hyperscan)
+    if selection.decode_depth > 0:  # compiled here, so forked workers inherit them too
+        decoders.default_finder("chunk")
+        decoders.default_finder("region")
+    return detector
+
+
+def rule_info(config: Config) -> dict[str, RuleInfo]:
+    """Rule id to (name, severity, kind), registered detectors included, for turning hits into findings."""
+    from secretguard.detectors import registered_info
+
+    rules = load_rules(config.rules.extra_files, config.rules.disabled)
+    return {r.id: RuleInfo(r.spec.name, r.spec.severity, r.spec.kind) for r in rules} | \
+        registered_info(config.rules.disabled)
+
+
+def default_jobs() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+# --- one chunk -------------------------------------------------------------------------------------------
+
+def looks_binary(data: bytes) -> bool:
+    """Binary content: a NUL byte near the start."""
+    return b"\0" in data[:BINARY_PROBE]
+
+
+def pieces(chunk: Chunk) -> tuple[list[Chunk], list[Unscanned]]:
+    """The scannable pieces of a chunk's bytes, and what in it could not be scanned.
+
+    This is the one place where content is expanded: text in other encodings, archive members and the
+    printable runs of binaries belong here. Today a binary chunk is listed as not scanned.
+    """
+    if looks_binary(chunk.data):
+        return [], [Unscanned(chunk.provenance.describe(), "binary", fails=False)]
+    return [chunk], []
+
+
+def _hits_from(matches: Iterable[Match], chunk: Chunk) -> list[Hit]:
+    origin = chunk.provenance.origin()
+    return [
+        Hit(
+            rule=m.rule.id,
+            secret=m.secret_text,
+            entropy=m.entropy,
+            origin=origin.at(m.line, m.column),
+            pair=Pair(m.pair.rule.id, m.pair.secret_text) if m.pair else None,
+        )
+        for m in matches
+    ]
+
+
+def scan_chunk(detector: Detector, chunk: Chunk, *, decode_depth: int = decoders.DEFAULT_DECODE_DEPTH) -> list[Hit]:
+    """Hits in the chunk's bytes, then in what decoders and extractors recover from them (``decode_depth`` 0: off).
+
+    In a chunk of named values, each hit is placed at its name, and registered detectors add theirs.
+    """
+    matches = detector.scan(chunk.data)
+    hits = _hits_from(matches, chunk)
+    if decode_depth > 0:
+        budget = [decoders.MAX_DECODED_BYTES]
+        origin = chunk.provenance.origin()
+        regions = decoders.decode_regions(chunk.data, decode_depth, budget, spans=[(m.start, m.end) for m in matches])
+        regions += extractors.extract_regions(origin.path, chunk.data, decode_depth, budget)
+        if regions:
+            hits = decoders.merge(detector, hits, decoders.scan_regions(detector, chunk.data, origin, regions))
+    return _at_fields(chunk, hits) if chunk.fields else hits
+
+
+def _at_fields(chunk: Chunk, hits: list[Hit]) -> list[Hit]:
+    """Hits placed at the named value they are in (lines of ``NAME=value`` text mean nothing to a reader),
+    plus what registered detectors find in the values no rule matched."""
+    from secretguard.detectors import field_hits
+
+    starts = [line for _, _, line in chunk.fields]
+    base = chunk.provenance.origin()
+    matched: set[int] = set()
+    placed = []
+    for hit in hits:
+        index = bisect.bisect_right(starts, hit.origin.line or 1) - 1
+        matched.add(index)
+        if hit.pair is not None:  # a pair's second half is reported with the first, not on its own
+            matched.update(i for i, (_, value, _) in enumerate(chunk.fields) if hit.pair.secret in value)
+        placed.append(replace(hit, origin=replace(base, variable=chunk.fields[index][0])))
+    unmatched = [(name, value) for i, (name, value, _) in enumerate(chunk.fields) if i not in matched]
+    return placed + [replace(h, origin=replace(base, variable=h.origin.variable)) for h in field_hits(unmatched)]
+
+
+# --- workers ---------------------------------------------------------------------------------------------
+
+@dataclass
+class BatchResult:
+    """What a worker sends back for one batch: hits per chunk (only chunks with hits) and what it could not scan."""
+
+    hits: list[tuple[Provenance, list[Hit]]] = field(default_factory=list)
+    unscanned: list[Unscanned] = field(default_factory=list)
+    items_failed: int = 0
+
+
+@dataclass(frozen=True)
+class Job:
+    """What every worker needs, set once per pool: the source, the rules, the engine choice."""
+
+    source: Source
+    selection: RuleSelection
+    use_hyperscan: bool | None = None
+
+
+_job: Job | None = None
+
+
+def _install(job: Job) -> None:
+    global _job
+    _job = job
+
+
+def scan_items(job: Job, items: Iterable[Any]) -> BatchResult:
+    """Read each item into chunks, each chunk into pieces, and scan every piece."""
+    detector = detector_for(job.selection, job.use_hyperscan)
+    disabled = job.selection.disabled
+    result = BatchResult()
+    for item in items:
+        try:
+            chunks = list(job.source.read(item))
+        except Unreadable as exc:
+            result.unscanned.append(Unscanned(job.source.describe(item), str(exc)))
+            result.items_failed += 1
+            continue
+        scanned = not chunks
+        for chunk in chunks:
+            scannable, unscanned = pieces(chunk)
+            result.unscanned.extend(unscanned)
+            scanned = scanned or bool(scannable)
+            for piece in scannable:
+                hits = [h for h in scan_chunk(detector, piece, decode_depth=job.selection.decode_depth)
+                        if h.rule not in disabled]
+                if hits:
+                    result.hits.append((piece.provenance, hits))
+        result.items_failed += not scanned
+    return result
+
+
+def _scan_batch(batch: list[Any]) -> BatchResult:
+    assert _job is not None, "worker started without a job"
+    return scan_items(_job, batch)
+
+
+def batches(items: Iterable[tuple[Any, int]]) -> Iterator[list[tuple[Any, int]]]:
+    """Group items into batches of a few MB so each worker task is worth sending."""
+    batch: list[tuple[Any, int]] = []
+    size = 0
+    for item in items:
+        batch.append(item)
+        size += item[1]
+        if size >= BATCH_BYTES or len(batch) >= BATCH_ITEMS:
+            yield batch
+            batch, size = [], 0
+    if batch:
+        yield batch
+
+
+def fan_out(job: Job, groups: Iterable[list[tuple[Any, int]]], jobs: int,
+            on_done: Progress = lambda n: None) -> Iterator[BatchResult]:
+    """Scan every batch, in ``jobs`` forked worker processes (inline for 1), yielding results as they finish.
+
+    At most ``2 * jobs`` batches are in flight, so memory stays bounded however many there are.
+    """
+    if jobs <= 1:
+        for batch in groups:
+            yield scan_items(job, (item for item, _ in batch))
+            on_done(sum(size for _, size in batch))
+        return
+    detector_for(job.selection, job.use_hyperscan)  # forked workers inherit it, already loaded
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait  # not on the hook's path
+    from multiprocessing import get_context
+
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("fork"),
+                             initializer=_install, initargs=(job,)) as pool:
+        pending: dict[Future[BatchResult], int] = {}
+
+        def finished(future: Future[BatchResult]) -> BatchResult:
+            on_done(pending.pop(future))
+            return future.result()
+
+        for batch in groups:
+            pending[pool.submit(_scan_batch, [item for item, _ in batch])] = sum(size for _, size in batch)
+            if len(pending) >= 2 * jobs:
+                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    yield finished(future)
+        for future in list(pending):
+            yield finished(future)
+
+
+# --- whole scans -----------------------------------------------------------------------------------------
+
+@dataclass
+class RawScan:
+    """Refined hits of a scan, before filters, and its summary."""
+
+    hits: list[Hit]
+    summary: ScanSummary
+
+
+@dataclass(frozen=True)
+class ScanResult:
+    findings: list[Finding]
+    summary: ScanSummary
+
+
+def scan_hits(source: Source, selection: RuleSelection, jobs: int = 1, *, quick_start: bool = False,
+              on_total: Progress = lambda n: None, on_advance: Progress = lambda n: None) -> RawScan:
+    """Run ``source`` through the detector: every item read and scanned, every hit refined by the source.
+
+    ``quick_start`` skips Hyperscan for small inputs (the commit hook). ``on_total``/``on_advance`` report
+    bytes for a progress bar.
+    """
+    inventory = Inventory()
+    items: list[tuple[Any, int]] = []
+    total = 0
+    for item, size in source.items(inventory):
+        items.append((item, size))
+        total += size
+        on_total(total)
+    if total < INLINE_BYTES:
+        jobs = 1
+    use_hyperscan = False if quick_start and total < REGEX_ONLY_BELOW else None
+    job = Job(source, selection, use_hyperscan)
+    hits: list[Hit] = []
+    unscanned = list(inventory.skipped)
+    failed = 0
+    if items:
+        for result in fan_out(job, batches(items), jobs, on_advance):
+            for provenance, chunk_hits in result.hits:
+                hits.extend(refine(source, provenance, chunk_hits))
+            unscanned.extend(result.unscanned)
+            failed += result.items_failed
+    summary = ScanSummary(
+        target=source.target, source=source.label, scanned=len(items) - failed, scanned_bytes=total,
+        skipped=tuple((u.what, u.reason) for u in unscanned if not u.fails),
+        unreadable=tuple((u.what, u.reason) for u in unscanned if u.fails),
+        notes=tuple(inventory.notes), history_complete=inventory.complete)
+    return RawScan(hits, summary)
+
+
+def scan(source: Source, config: Config, jobs: int = 1, baseline: frozenset[str] = frozenset(), *,
+         quick_start: bool = False, validation: Validation | None = None,
+         on_total: Progress = lambda n: None, on_advance: Progress = lambda n: None) -> ScanResult:
+    """A whole scan of ``source``: hits gathered into findings through the allowlist and the baseline,
+    enriched and (with ``validation``) validated as their rules say."""
+    info = rule_info(config)  # loads (and checks) the rules before any worker starts
+    raw = scan_hits(source, config.rules, jobs, quick_start=quick_start, on_total=on_total, on_advance=on_advance)
+    findings = finish_findings(collect(raw.hits, info, user_filter(config.allowlist, baseline)), config, validation)
+    return ScanResult(findings, raw.summary)
+
+
+@dataclass(frozen=True)
+class Validation:
+    """``--validate``: how many checks at once, accounts never to call, where to send calls, where warnings go."""
+
+    jobs: int = 4
+    skip_accounts: tuple[str, ...] = ()
+    endpoint_url: str | None = None
+    warn: Callable[[str], None] | None = None
+
+
+def finish_findings(findings: list[Finding], config: Config, validation: Validation | None = None) -> list[Finding]:
+    """Run the enrichers and, when asked, the validators that the findings' rules name."""
+    from secretguard.plugins import enrich, validate
+
+    enrich(findings, config.rules)
+    if validation is not None:
+        validate(findings, config.rules, validation)
+    return findings

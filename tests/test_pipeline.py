@@ -1,0 +1,170 @@
+"""The scan pipeline: any source that hands out chunks gets the whole scan, and every input is accounted for."""
+
+from __future__ import annotations
+
+import ast
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+import secretguard.pipeline as pipeline
+from secretguard.config import Config, RuleSelection
+from secretguard.findings import Origin, redact
+from secretguard.provenance import ArchiveMember, FileAt, GitBlob
+from secretguard.sources import Chunk, Inventory, Unreadable
+from tests.helpers import MINI_RULES, run_cli
+from tests.test_git_history import token
+
+CONFIG = Config(rules=RuleSelection(extra_files=(MINI_RULES,)))
+SOURCES = Path(pipeline.__file__).parent / "sources"
+
+
+# --- a toy source: everything it needs is in this block -----------------------------------------------------
+
+@dataclass(frozen=True)
+class Entry:
+    """Where a toy chunk came from: the entry's index in the list."""
+
+    index: int
+    kind: str = "entry"
+
+    def describe(self) -> str:
+        return f"entry {self.index}"
+
+    def origin(self) -> Origin:
+        return Origin(source="list", path=f"entry-{self.index}")
+
+
+@dataclass
+class ListSource:
+    """Strings to scan; ``None`` stands for an entry that cannot be read."""
+
+    texts: list[str | None]
+    label: str = "strings"
+    target: str = "a list"
+
+    def items(self, inventory: Inventory) -> Iterator[tuple[int, int]]:
+        return ((i, len(text or "")) for i, text in enumerate(self.texts))
+
+    def read(self, item: int) -> Iterator[Chunk]:
+        text = self.texts[item]
+        if text is None:
+            raise Unreadable("gone")
+        yield Chunk(text.encode(), Entry(item))
+
+    def describe(self, item: int) -> str:
+        return f"entry {item}"
+
+
+def test_a_toy_source_gets_findings_locations_and_a_summary() -> None:
+    secret = token(1)
+    result = pipeline.scan(ListSource(["nothing here", f"x\nkey: {secret}\n", f"again {secret}"]), CONFIG)
+
+    [finding] = result.findings
+    assert finding.secret == secret
+    assert sorted((o.source, o.path, o.line) for o in finding.locations) == [
+        ("list", "entry-1", 2), ("list", "entry-2", 1)]
+    assert (result.summary.source, result.summary.scanned, result.summary.target) == ("strings", 3, "a list")
+    assert result.summary.unread_error() is None
+
+
+def test_worker_processes_read_the_items_themselves(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(pipeline, "INLINE_BYTES", 0)
+    monkeypatch.setattr(pipeline, "BATCH_ITEMS", 1)
+    secrets = [token(n) for n in range(6)]
+    texts: list[str | None] = [f"key: {s}" for s in secrets] + [None]
+
+    result = pipeline.scan(ListSource(texts), CONFIG, jobs=2)
+
+    assert sorted(f.secret for f in result.findings) == sorted(secrets)
+    assert result.summary.unreadable == (("entry 6", "gone"),)
+    assert result.summary.scanned == 6
+
+
+def test_an_unreadable_item_is_named_and_the_rest_is_still_reported() -> None:
+    secret = token(2)
+    result = pipeline.scan(ListSource([None, f"key: {secret}", None, None, None]), CONFIG)
+
+    assert [f.secret for f in result.findings] == [secret]
+    assert result.summary.scanned == 1
+    assert result.summary.unread_error() == ("4 inputs could not be scanned: entry 0 (gone), entry 2 (gone), "
+                                             "entry 3 (gone) and 1 more")
+
+
+def test_a_binary_chunk_is_listed_as_not_scanned_and_not_counted() -> None:
+    result = pipeline.scan(ListSource(["\0binary " + token(3), "text"]), CONFIG)
+
+    assert result.findings == []
+    assert result.summary.skipped == (("entry 0", "binary"),)
+    assert result.summary.scanned == 1
+
+
+# --- every input accounted for on the command line ------------------------------------------------------------
+
+def test_scan_dir_names_a_file_it_cannot_read_and_exits_2(tmp_path: Path) -> None:
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    secret = token(4)
+    (tree / "config.txt").write_text(f"key: {secret}\n")
+    (tree / "mem").symlink_to("/proc/self/mem")  # a regular file whose read fails, even for root
+    report = tmp_path / "report.json"
+
+    run = run_cli("scan", "dir", tree, "--config", _config(tmp_path), "-f", "json", "-o", report)
+
+    assert run.code == 2
+    assert run.err == "error: 1 input could not be scanned: mem (Input/output error)\n"
+    document = json.loads(report.read_text())
+    assert [f["secret"] for f in document["findings"]] == [redact(secret)]
+    assert document["summary"]["unreadable"] == [{"path": "mem", "reason": "Input/output error"}]
+    assert document["summary"]["scanned"] == 1
+
+    text = run_cli("scan", "dir", tree, "--config", _config(tmp_path))
+    assert text.code == 2
+    assert "not scanned mem: Input/output error" in text.out
+
+
+def test_a_file_over_the_size_limit_is_listed_but_does_not_fail(tmp_path: Path) -> None:
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    (tree / "big.txt").write_text("x" * 5000)
+    (tree / "small.txt").write_text("nothing\n")
+
+    run = run_cli("scan", "dir", tree, "--max-file-size", "1000", "-f", "json")
+
+    assert run.code == 0, run.err
+    assert json.loads(run.out)["summary"]["skipped"] == [{"path": "big.txt", "reason": "larger than 1000 bytes"}]
+
+
+def _config(tmp_path: Path) -> Path:
+    config = tmp_path / "secretguard.yaml"
+    config.write_text(f"rules:\n  extra: ['{MINI_RULES}']\n")
+    return config
+
+
+# --- the shape ---------------------------------------------------------------------------------------------
+
+FORBIDDEN = ("secretguard.engine", "secretguard.filters", "secretguard.report", "secretguard.pipeline",
+             "secretguard.decoders", "secretguard.extractors", "secretguard.detectors")
+
+
+@pytest.mark.parametrize("module", sorted(SOURCES.glob("*.py")), ids=lambda p: p.name)
+def test_sources_import_nothing_from_the_engine_filters_or_reporters(module: Path) -> None:
+    imported = set()
+    for node in ast.walk(ast.parse(module.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            imported.add(node.module)
+        elif isinstance(node, ast.Import):
+            imported.update(alias.name for alias in node.names)
+    assert not {name for name in imported if name.startswith(FORBIDDEN)}
+
+
+def test_provenance_kinds_describe_themselves_and_blob_ids_stay_blob_ids() -> None:
+    blob = GitBlob("repo", "0123456789abcdef0123456789abcdef01234567", "app/.env")
+    assert blob.describe() == "app/.env (blob 0123456789)"
+    assert blob.origin() == Origin(source="git", repo="repo", path="app/.env")
+    member = ArchiveMember(FileAt("dist/app.zip"), "config/.env")
+    assert member.describe() == "dist/app.zip!config/.env"
+    assert member.origin() == Origin(source="file", path="dist/app.zip!config/.env")
