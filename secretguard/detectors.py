@@ -49,19 +49,35 @@ def is_literal_value(value: str) -> bool:
         and not is_dropped(value, CLOUD_RULE)
 
 
+NamedValue = tuple[str, str]
+
+
 @dataclass(frozen=True)
 class FieldDetector:
-    """A registered detector over named values: its rule id, name and severity, and ``check(name, value)``."""
+    """A registered detector over named values: its rule id, name and severity, ``check(name, value)``, and
+    examples it must flag and negative examples it must not, as a pattern rule has."""
 
     id: str
     name: str
     severity: str
     check: Callable[[str, str], bool]
+    examples: tuple[NamedValue, ...] = ()
+    negative_examples: tuple[NamedValue, ...] = ()
+
+    def problems(self) -> list[str]:
+        """What ``rules test`` reports: each example missed and each negative example flagged."""
+        return ([f"example {name}={value!r} not found" for name, value in self.examples if not self.check(name, value)]
+                + [f"negative example {name}={value!r} found" for name, value in self.negative_examples
+                   if self.check(name, value)])
 
 
 DETECTORS: tuple[FieldDetector, ...] = (
     FieldDetector(CLOUD_RULE, "Secret-named environment variable with a literal value", "high",
-                  lambda name, value: is_secret_name(name) and is_literal_value(value)),
+                  lambda name, value: is_secret_name(name) and is_literal_value(value),
+                  examples=(("DB_PASSWORD", "Tr0ub4dor&3-horse"), ("STRIPE_API_KEY", "k7Qp2Lx9Vw3Zr8Ty")),
+                  negative_examples=(("DB_PASSWORD_ARN", "arn:aws:secretsmanager:us-east-1:1:secret:db"),
+                                     ("API_TOKEN", "{{resolve:secretsmanager:api}}"), ("TOKEN_TTL", "3600"),
+                                     ("SECRET_KEY", "changeme"))),
 )
 
 

@@ -168,3 +168,59 @@ def test_provenance_kinds_describe_themselves_and_blob_ids_stay_blob_ids() -> No
     member = ArchiveMember(FileAt("dist/app.zip"), "config/.env")
     assert member.describe() == "dist/app.zip!config/.env"
     assert member.origin() == Origin(source="file", path="dist/app.zip!config/.env")
+
+
+# --- validators and enrichers come from rule data --------------------------------------------------------------
+
+ORG_KEY_RULES = """\
+rules:
+  - id: org-deploy-key
+    name: Deploy key in the organisation's own format
+    severity: high
+    keywords: [deploy_key]
+    pattern: 'deploy_key\\s*=\\s*(?P<secret>(?:AKIA|ASIA)[A-Z2-7]{16})'
+    validate: VALIDATOR
+    examples: ['deploy_key = AKIAQ3RZ7W2LMNPX4KTY', 'deploy_key=ASIAQ3RZ7W2LMNPX4KTZ']
+"""
+KEY_ID = "AKIAQ3RZ7W2LMNPX4KTY"
+
+
+def _org_rules(tmp_path: Path, validator: str) -> Config:
+    rules = tmp_path / "org.yaml"
+    rules.write_text(ORG_KEY_RULES.replace("VALIDATOR", validator))
+    return Config(rules=RuleSelection(extra_files=(rules,)))
+
+
+def test_a_rule_naming_the_aws_validator_is_enriched_with_the_account(tmp_path: Path) -> None:
+    from secretguard.aws.keys import account_from_key_id
+
+    config = _org_rules(tmp_path, "aws-sts")
+    result = pipeline.scan(ListSource([f"deploy_key = {KEY_ID}"]), config)
+
+    [finding] = [f for f in result.findings if f.rule == "org-deploy-key"]
+    assert finding.enrichment == {"aws_account": account_from_key_id(KEY_ID)}
+    assert finding.to_dict()["aws_account"] == account_from_key_id(KEY_ID)
+
+
+def test_a_rule_naming_no_validator_is_not_enriched(tmp_path: Path) -> None:
+    config = _org_rules(tmp_path, "none-such")
+    [finding] = [f for f in pipeline.scan(ListSource([f"deploy_key = {KEY_ID}"]), config).findings
+                 if f.rule == "org-deploy-key"]
+    assert finding.enrichment == {}
+
+
+def test_validation_dispatches_on_the_rules_validator(tmp_path: Path) -> None:
+    from secretguard.errors import SecretguardError
+
+    config = _org_rules(tmp_path, "none-such")
+    with pytest.raises(SecretguardError, match="rule 'org-deploy-key': unknown validator 'none-such'"):
+        pipeline.scan(ListSource([f"deploy_key = {KEY_ID}"]), config, validation=pipeline.Validation())
+
+
+def test_format_choices_and_help_come_from_the_reporter_registry(monkeypatch: pytest.MonkeyPatch) -> None:
+    from secretguard import report
+
+    assert report.FORMATS == tuple(report.REPORTERS)
+    assert report.format_help() == "text, json, jsonl, sarif or html."
+    run = run_cli("scan", "dir", ".", "--format", "yaml")
+    assert run.code == 2 and "choose from text, json, jsonl, sarif, html" in run.err

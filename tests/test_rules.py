@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from secretguard.aws.keys import account_from_key_id, key_type
+from secretguard.detectors import DETECTORS
 from secretguard.engine import Detector
 from secretguard.rules import builtin_rules_dir, load_rules, prefilter_pattern
 from secretguard.rules_check import check_rules
@@ -42,9 +45,18 @@ def test_rules_test_command():
     assert "0 problem(s)" in run.out
 
 
-def test_rules_list_shows_every_rule(rules):
+def test_rules_list_shows_every_rule_and_registered_detector(rules):
     run = run_cli("rules", "list")
-    assert run.code == 0 and len(run.out.splitlines()) == len(rules)
+    assert run.code == 0 and len(run.out.splitlines()) == len(rules) + len(DETECTORS)
+    assert any(line.startswith("cloud-secret-env-var ") for line in run.out.splitlines())
+
+
+def test_rules_test_runs_the_registered_detectors_examples(monkeypatch):
+    broken = replace(DETECTORS[0], examples=(*DETECTORS[0].examples, ("DB_PASSWORD_ARN", "arn:aws:x")))
+    monkeypatch.setattr("secretguard.cli.rules.DETECTORS", (broken,))
+    run = run_cli("rules", "test")
+    assert run.code == 1
+    assert "detector 'cloud-secret-env-var': example DB_PASSWORD_ARN='arn:aws:x' not found" in run.err
 
 
 def test_rules_ship_in_package_dir():
