@@ -20,11 +20,11 @@ from botocore.stub import Stubber
 from secretguard.aws.session import make_client, make_session
 from secretguard.cli import main
 from secretguard.config import Config, RuleSelection
-from secretguard.engine import Detector
-from secretguard.findings import Finding, Origin
-from secretguard.rules import load_rules
 from secretguard.detectors import CLOUD_RULE, environment_hits, is_literal_value, is_secret_name
+from secretguard.engine import Detector
+from secretguard.findings import Finding, Origin, redact
 from secretguard.pipeline import ScanResult, scan
+from secretguard.rules import load_rules
 from secretguard.sources.aws_env import (
     AwsSource, Environment, EnvironmentFiles, ecs_environments, lambda_environments,
 )
@@ -213,9 +213,10 @@ def test_ecs_environment_files_in_s3_are_scanned_and_placed_at_the_file(aws) -> 
         [(arn, "app", "s3://app-config/prod/web.env", "SENDGRID_API_KEY") for arn in sorted(arns)]
     assert {(o.path, o.variable) for f in result.findings if f.secret == PASSWORD for o in f.locations} == \
         {("s3://app-config/prod/web.env", "DB_PASSWORD")}
-    [note] = [n for n in result.summary.notes if "gone.env" in n]
-    assert note.startswith(f"{missing['taskDefinitionArn']}: environment not readable: s3://app-config/gone.env: ")
-    assert "NoSuchKey" in note
+    [(where, reason)] = [u for u in result.summary.unreadable if "gone.env" in u[1]]
+    assert where == missing["taskDefinitionArn"]
+    assert reason.startswith("environment not readable: s3://app-config/gone.env: ")
+    assert "NoSuchKey" in reason
 
 
 def test_an_environment_file_is_fetched_once_and_read_as_name_value_lines() -> None:
@@ -295,16 +296,19 @@ def deny_eu_west_1(aws) -> Iterator[DenyRegionProxy]:
     proxy.close()
 
 
-def test_region_access_denied_is_reported_and_the_scan_goes_on(deny_eu_west_1, monkeypatch) -> None:
+def test_region_access_denied_is_reported_and_the_scan_goes_on(deny_eu_west_1, monkeypatch, capsys) -> None:
     make_function("east", {"DB_PASSWORD": PASSWORD}, region="us-east-1")
     make_function("west", {"SENDGRID_API_KEY": SENDGRID}, region="eu-west-1")
     monkeypatch.setenv("AWS_ENDPOINT_URL", deny_eu_west_1.url)
     result = run_scan(("us-east-1", "eu-west-1"))
     assert [o.region for o in at(result.findings, PASSWORD)] == ["us-east-1"]
-    assert sorted(result.summary.notes) == [
-        "ecs in eu-west-1: AccessDeniedException: User is not authorized to perform this action in eu-west-1",
-        "lambda in eu-west-1: AccessDeniedException: User is not authorized to perform this action in eu-west-1",
-    ]
+    denied = "AccessDeniedException: User is not authorized to perform this action in eu-west-1"
+    assert sorted(result.summary.unreadable) == [("ecs in eu-west-1", denied), ("lambda in eu-west-1", denied)]
+
+    assert _run_cli(["scan", "aws", "--region", "us-east-1", "--region", "eu-west-1", "--format", "json"]) == 2
+    out, err = capsys.readouterr()
+    assert [f["secret"] for f in json.loads(out)["findings"]] == [redact(PASSWORD)]
+    assert err.startswith("error: 2 inputs could not be scanned: lambda in eu-west-1 (AccessDeniedException")
 
 
 def test_regions_not_enabled_are_folded_into_one_note(aws, monkeypatch) -> None:

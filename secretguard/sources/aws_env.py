@@ -173,13 +173,15 @@ def read_service(session: boto3.Session, service: str, region: str, endpoint_url
     return result
 
 
-def _failure_notes(failed: list[ReadResult]) -> list[str]:
-    """One line per failed (service, region); regions the credentials cannot use are folded into one line."""
+def _account_failures(failed: list[ReadResult], inventory: Inventory) -> None:
+    """Each failed (service, region) as an input not read; regions the credentials cannot use (where nothing
+    can be kept) are folded into one note."""
     not_enabled = sorted({r.region for r in failed if r.error_code in NOT_ENABLED_CODES})
-    notes = [f"{r.service} in {r.region}: {r.error}" for r in failed if r.region not in not_enabled]
+    for r in failed:
+        if r.region not in not_enabled:
+            inventory.skip(f"{r.service} in {r.region}", r.error or "")
     if not_enabled:
-        notes.append(f"regions not enabled for these credentials (skipped): {', '.join(not_enabled)}")
-    return notes
+        inventory.notes.append(f"regions not enabled for these credentials (skipped): {', '.join(not_enabled)}")
 
 
 @dataclass
@@ -187,8 +189,8 @@ class AwsSource:
     """The environments of ``services`` in ``regions``: read from AWS while enumerating (``readers`` calls at
     once), scanned in the driver.
 
-    A failing region or service becomes a note and the scan goes on; if nothing at all could be read, that
-    is an error.
+    A failing region or service, or an environment that cannot be read, is listed as not scanned and the scan
+    goes on; if nothing at all could be read, that is an error.
     """
 
     session: boto3.Session
@@ -221,13 +223,12 @@ class AwsSource:
         if results and len(failed) == len(results):
             first = failed[0]
             raise SourceError(f"could not read any region: {first.service} in {first.region}: {first.error}")
-        environments = [env for r in results for env in r.environments]
-        inventory.notes.extend(f"{env.origin.origin().resource}: environment not readable: {env.error}"
-                               for env in environments if env.error is not None)
-        inventory.notes.extend(_failure_notes(failed))
-        for env in environments:
+        _account_failures(failed, inventory)
+        for env in (env for r in results for env in r.environments):
             if env.error is None:
                 yield env, len(env.text()[0])
+            else:
+                inventory.skip(str(env.origin.origin().resource), f"environment not readable: {env.error}")
 
     def read(self, item: Environment) -> Iterator[Chunk]:
         yield item.chunk()
