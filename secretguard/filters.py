@@ -12,7 +12,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from secretguard.aws.keys import VENDOR_EXAMPLE_KEYS
 from secretguard.findings import Hit, fingerprint, sha256_hex
 
 if TYPE_CHECKING:
@@ -40,9 +39,9 @@ HEX_DIGEST = re.compile(r"^(?:[0-9a-f]{32}|[0-9a-f]{40}|[0-9a-f]{64}|[0-9A-F]{32
 
 
 def is_vendor_example(secret: str, rule_id: str) -> bool:
-    """AWS documentation keys, anything ending in EXAMPLE, and values that spell EXAMPLE in capitals anywhere (AWS
-    documentation writes IDs and tokens as ``a1b2c3d4-5678-90ab-cdef-EXAMPLE11111``)."""
-    return secret in VENDOR_EXAMPLE_KEYS or secret.upper().endswith("EXAMPLE") or "EXAMPLE" in secret
+    """Vendor documentation values: anything ending in EXAMPLE, and values that spell EXAMPLE in capitals anywhere
+    (AWS documentation writes keys as ``AKIAIOSFODNN7EXAMPLE`` and IDs as ``a1b2c3d4-5678-90ab-cdef-EXAMPLE11111``)."""
+    return secret.upper().endswith("EXAMPLE") or "EXAMPLE" in secret
 
 
 def is_placeholder(secret: str, rule_id: str) -> bool:

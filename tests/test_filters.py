@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from secretguard.aws.keys import VENDOR_EXAMPLE_KEYS
 from secretguard.filters import is_dropped, is_inline_allowed
 
 
@@ -35,3 +36,8 @@ def test_inline_markers():
     assert is_inline_allowed(b"key = 'x'  # secretguard:allow")
     assert is_inline_allowed(b"key = 'x'  # pragma: allowlist secret")
     assert not is_inline_allowed(b"key = 'x'")
+
+
+@pytest.mark.parametrize("secret", sorted(VENDOR_EXAMPLE_KEYS))
+def test_every_aws_documentation_key_is_dropped_without_the_filters_knowing_aws(secret: str):
+    assert is_dropped(secret, "aws-access-key-id")
