@@ -16,7 +16,8 @@ from secretguard.findings import Origin
 class Provenance(Protocol):
     """What every kind of place can do: say where it is in one line, and become a report location."""
 
-    kind: str
+    @property
+    def kind(self) -> str: ...
 
     def describe(self) -> str: ...
 

@@ -62,10 +62,15 @@ class Source(Protocol):
     chunk with hits, for what only it understands (git places a blob at the commit that introduced it).
     """
 
-    label: str
-    """What the items are, for the summary line ("files", "blobs")."""
-    target: str
-    """What was scanned, for the report's title."""
+    @property
+    def label(self) -> str:
+        """What the items are, for the summary line ("files", "blobs")."""
+        ...
+
+    @property
+    def target(self) -> str:
+        """What was scanned, for the report's title."""
+        ...
 
     def items(self, inventory: Inventory) -> Iterable[tuple[Any, int]]: ...
 
