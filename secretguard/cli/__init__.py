@@ -28,15 +28,20 @@ app = typer.Typer(
 
 
 def _register() -> None:
-    from secretguard.cli import baseline, rules, scan
+    """Put each command module's commands in place; no command module imports this one."""
+    from secretguard.cli import aws, baseline, git, migrate, rules, scan, sweep
 
+    scan.app.add_typer(git.scan_commands)
+    scan.app.add_typer(aws.scan_commands)
     app.add_typer(scan.app, name="scan")
+    app.add_typer(aws.commands)
     app.add_typer(rules.app, name="rules")
     app.add_typer(baseline.app, name="baseline")
-    from secretguard.cli import aws  # noqa: F401  (registers scan aws, validate and aws key-info)
-    from secretguard.cli import migrate  # noqa: F401  (registers migrate plan|apply|finalize|rollback)
-    from secretguard.cli import sweep  # noqa: F401  (registers sweep, report and findings triage)
-    from secretguard.cli import git  # noqa: F401  (registers scan git, scan staged and hook install|run)
+    app.add_typer(aws.app, name="aws")
+    app.add_typer(migrate.app, name="migrate")
+    app.add_typer(sweep.commands)
+    app.add_typer(sweep.findings_app, name="findings")
+    app.add_typer(git.hook_app, name="hook")
 
 
 _register()

@@ -10,12 +10,10 @@ from typing import Annotated
 
 import typer
 
-from secretguard.cli import app as main_app
 from secretguard.cli.common import (
     BaselineOpt, ConfigOpt, FormatOpt, OutputOpt, QuietOpt, RevealOpt, SkipAccountOpt, ValidateJobsOpt, ValidateOpt,
     finish, load_inputs, validation,
 )
-from secretguard.cli.scan import app as scan_app
 from secretguard.errors import SecretguardError
 from secretguard.findings import redact
 from secretguard.report import ScanSummary, reporter_for
@@ -24,13 +22,17 @@ EndpointOpt = Annotated[str | None, typer.Option("--endpoint-url", help="Send ev
 ProfileOpt = Annotated[str | None, typer.Option("--profile", help="AWS profile to use (default: the usual credential chain).")]
 
 app = typer.Typer(help="AWS helpers that need no scan.", no_args_is_help=True)
+scan_commands = typer.Typer()
+"""``scan aws``, added to the ``scan`` group."""
+commands = typer.Typer()
+"""``validate``, a top-level command."""
 
 
 def _split(values: list[str] | None) -> list[str]:
     return [v.strip() for value in values or [] for v in value.split(",") if v.strip()]
 
 
-@scan_app.command("aws")
+@scan_commands.command("aws")
 def scan_aws(
     region: Annotated[list[str] | None, typer.Option("--region", "-r", help="Region to read (repeatable, or comma-separated).")] = None,
     all_regions: Annotated[bool, typer.Option("--all-regions", help="Read every region the services exist in.")] = False,
@@ -63,7 +65,7 @@ def scan_aws(
     return finish(result.findings, result.summary, fmt, output, reveal, quiet)
 
 
-@main_app.command("validate")
+@commands.command("validate")
 def validate(
     findings_file: Annotated[Path, typer.Argument(metavar="FINDINGS.json", help="A json or jsonl report written with --reveal.")],
     fmt: FormatOpt = "text",
@@ -121,5 +123,3 @@ def _lookup_account(key_id: str, profile: str | None, endpoint_url: str | None) 
     except (ClientError, BotoCoreError) as exc:
         raise SecretguardError(f"sts:GetAccessKeyInfo: {error_line(exc)}") from None
 
-
-main_app.add_typer(app, name="aws")

@@ -8,12 +8,10 @@ from typing import Annotated
 
 import typer
 
-from secretguard.cli import app as main_app
 from secretguard.cli.common import (
     BaselineOpt, ConfigOpt, FormatOpt, JobsOpt, MaxFileSizeOpt, NoProgressOpt, OutputOpt, QuietOpt, RevealOpt,
     SkipAccountOpt, ValidateJobsOpt, ValidateOpt, finish, load_inputs, progress_bar, validation, warn,
 )
-from secretguard.cli.scan import app
 from secretguard.pipeline import default_jobs
 from secretguard.report import reporter_for
 
@@ -22,10 +20,12 @@ SinceOpt = Annotated[str | None, typer.Option("--since", help="Only commits afte
 BranchOpt = Annotated[list[str] | None, typer.Option("--branch", help="Only the history of this branch or revision (repeatable; default: every ref).", metavar="NAME")]
 AllObjectsOpt = Annotated[bool, typer.Option("--all-objects", help="Every object in the database, unreachable ones too (deleted branches, dropped stashes).")]
 
+scan_commands = typer.Typer()
+"""``scan git`` and ``scan staged``, added to the ``scan`` group."""
 hook_app = typer.Typer(help="Install the git hooks that stop commits and pushes adding secrets.", no_args_is_help=True)
 
 
-@app.command("git")
+@scan_commands.command("git")
 def scan_git(
     repo: RepoArg = Path("."),
     fmt: FormatOpt = "text",
@@ -63,7 +63,7 @@ def scan_git(
     return finish(result.findings, result.summary, fmt, output, reveal, quiet)
 
 
-@app.command("staged")
+@scan_commands.command("staged")
 def scan_staged(
     repo: RepoArg = Path("."),
     fmt: FormatOpt = "text",
@@ -128,5 +128,3 @@ def run(
 
     return main([kind, *(args or [])])
 
-
-main_app.add_typer(hook_app, name="hook")

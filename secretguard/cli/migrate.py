@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from secretguard.cli import app as main_app
 from secretguard.cli.aws import EndpointOpt, ProfileOpt
 from secretguard.cli.common import ConfigOpt
 from secretguard.errors import SecretguardError
@@ -291,5 +290,3 @@ def status(
     _, clients = _clients(profile, endpoint_url)
     return _verified(journal, clients, config)
 
-
-main_app.add_typer(app, name="migrate")

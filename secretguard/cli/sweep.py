@@ -1,6 +1,4 @@
 """``secretguard sweep``, ``secretguard report`` and ``secretguard findings triage``: many repositories, one store.
-
-Importing this module registers them on the main app.
 """
 
 from __future__ import annotations
@@ -10,22 +8,22 @@ from typing import Annotated
 
 import typer
 
-from secretguard.cli import app
 from secretguard.cli.common import (
     ConfigOpt, FormatOpt, JobsOpt, NoProgressOpt, OutputOpt, QuietOpt, finish, load_inputs, progress_bar, warn,
 )
-from secretguard.report import reporter_for
 from secretguard.pipeline import default_jobs
+from secretguard.report import reporter_for
 
 EXIT_FAILED = 2
 
+commands = typer.Typer()
+"""``sweep`` and ``report``, top-level commands."""
 findings_app = typer.Typer(help="Record decisions about findings in a sweep store.", no_args_is_help=True)
-app.add_typer(findings_app, name="findings")
 
 DbOpt = Annotated[Path, typer.Option("--db", help="The sweep store (SQLite).")]
 
 
-@app.command("sweep")
+@commands.command("sweep")
 def sweep_command(
     repos: Annotated[list[str] | None, typer.Argument(help="Local paths or clone URLs (file://, ssh://, git@host:…, https://, git://).", show_default=False)] = None,
     from_file: Annotated[Path | None, typer.Option("--from-file", help="Also sweep the repositories listed in FILE, one per line (# comments).")] = None,
@@ -90,7 +88,7 @@ def sweep_command(
     return EXIT_FAILED if t.failed else 1 if open_findings else 0
 
 
-@app.command("report")
+@commands.command("report")
 def report_command(
     db: DbOpt = Path("sweep.db"),
     fmt: FormatOpt = "text",
