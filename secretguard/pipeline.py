@@ -218,17 +218,24 @@ def batches(items: Iterable[tuple[Any, int]]) -> Iterator[list[tuple[Any, int]]]
 
 def fan_out(job: Job, groups: Iterable[list[tuple[Any, int]]], jobs: int,
             on_done: Progress = lambda n: None) -> Iterator[BatchResult]:
-    """Scan every batch, in ``jobs`` forked worker processes (inline for 1), yielding results as they finish.
+    """Scan every batch, in ``jobs`` forked worker processes (inline for 1, or where processes cannot be forked),
+    yielding results as they finish.
 
-    At most ``2 * jobs`` batches are in flight, so memory stays bounded however many there are.
+    Workers inherit the job (the source, with whatever its enumeration built) by fork, so a source need not be
+    picklable. At most ``2 * jobs`` batches are in flight, so memory stays bounded however many there are.
     """
+    if jobs > 1:
+        from multiprocessing import get_all_start_methods  # not on the hook's path
+
+        if "fork" not in get_all_start_methods():  # workers get the job by fork; without it, scan here
+            jobs = 1
     if jobs <= 1:
         for batch in groups:
             yield scan_items(job, (item for item, _ in batch))
             on_done(sum(size for _, size in batch))
         return
     detector_for(job.selection, job.use_hyperscan)  # forked workers inherit it, already loaded
-    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait  # not on the hook's path
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
     from multiprocessing import get_context
 
     with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("fork"),

@@ -224,3 +224,21 @@ def test_format_choices_and_help_come_from_the_reporter_registry(monkeypatch: py
     assert report.format_help() == "text, json, jsonl, sarif or html."
     run = run_cli("scan", "dir", ".", "--format", "yaml")
     assert run.code == 2 and "choose from text, json, jsonl, sarif, html" in run.err
+
+
+def test_without_fork_the_scan_runs_in_this_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    import multiprocessing
+
+    monkeypatch.setattr(pipeline, "INLINE_BYTES", 0)
+    monkeypatch.setattr(multiprocessing, "get_all_start_methods", lambda: ["spawn"])
+    seen: list[int] = []
+
+    @dataclass
+    class Watched(ListSource):
+        def read(self, item: int) -> Iterator[Chunk]:
+            seen.append(item)  # in a worker process this list would stay empty here
+            return super().read(item)
+
+    result = pipeline.scan(Watched([f"key: {token(7)}", "text"]), CONFIG, jobs=2)
+
+    assert [f.secret for f in result.findings] == [token(7)] and seen == [0, 1]
