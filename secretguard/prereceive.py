@@ -159,7 +159,7 @@ def _refuse(findings: list[Finding], policy: ServerPolicy, out: TextIO) -> None:
 def _prepare_rules(config: Config) -> None:
     """Compile the rules (or load them from the cache) before the push's clock starts: with hundreds of
     rules a cold compile can take seconds, once per rule set, and a refused push would never cache it."""
-    from secretguard.scanning import detector_for
+    from secretguard.pipeline import detector_for
 
     detector_for(config.rules)
 

@@ -203,13 +203,12 @@ def test_the_rules_are_compiled_before_the_clock_starts(monkeypatch, tmp_path: P
     """A cold compile of every rule can take seconds; charged to the push, it would refuse it and never be cached."""
     import io
 
+    import secretguard.pipeline as pipeline
     import secretguard.prereceive as prereceive
-    import secretguard.scanning as scanning
 
-    monkeypatch.setattr(scanning, "_detector", None)
-    monkeypatch.setattr(scanning, "_selection", None)  # both restored after: later tests keep their detector
+    monkeypatch.setattr(pipeline, "_detectors", {})  # restored after: later tests keep their detector
     ready_when_armed: list[bool] = []
-    monkeypatch.setattr(prereceive, "_arm_timer", lambda seconds: ready_when_armed.append(scanning._detector is not None))
+    monkeypatch.setattr(prereceive, "_arm_timer", lambda seconds: ready_when_armed.append(bool(pipeline._detectors)))
     git(tmp_path, "init", "-q", "--bare", str(tmp_path / "server.git"))
     code = prereceive.pre_receive(prereceive.ServerPolicy(config=server_config), io.StringIO(""), io.StringIO(),
                                   env={"GIT_DIR": str(tmp_path / "server.git")})
