@@ -29,7 +29,7 @@ app = typer.Typer(
 
 def _register() -> None:
     """Put each command module's commands in place; no command module imports this one."""
-    from secretguard.cli import aws, baseline, git, migrate, rules, scan, sweep
+    from secretguard.cli import aws, baseline, git, migrate, respond, rules, scan, sweep
 
     scan.app.add_typer(git.scan_commands)
     scan.app.add_typer(aws.scan_commands)
@@ -37,6 +37,7 @@ def _register() -> None:
     app.add_typer(aws.commands)
     app.add_typer(rules.app, name="rules")
     app.add_typer(baseline.app, name="baseline")
+    aws.app.add_typer(respond.app)
     app.add_typer(aws.app, name="aws")
     app.add_typer(migrate.app, name="migrate")
     app.add_typer(sweep.commands)
