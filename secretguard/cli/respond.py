@@ -53,3 +53,51 @@ def respond_command(
         with open_output(output, private=reveal) as out:
             writer(responses, out, reveal)
     return 0 if all(r.settled for r in responses) else 1
+
+
+@app.command("rotate")
+def rotate_command(
+    key_id: Annotated[str | None, typer.Argument(metavar="KEY_ID", help="The leaked access key ID (not needed with --rollback).")] = None,
+    secret_id: Annotated[str | None, typer.Option("--secret-id", help="Secret (name or ARN) that gets the new key as a new version (default: secretguard/iam-user/USER, created if missing).")] = None,
+    grace_days: Annotated[int, typer.Option("--grace-days", min=0, help="Days the old key stays inactive before --finalize may delete it.")] = 7,
+    finalize: Annotated[bool, typer.Option("--finalize", help="After the grace period: delete the old key (and detach the quarantine policy).")] = False,
+    quarantine: Annotated[bool, typer.Option("--quarantine", help="Also attach AWSCompromisedKeyQuarantineV3 to the user.")] = False,
+    rollback: Annotated[Path | None, typer.Option("--rollback", metavar="JOURNAL", help="Undo a rotation: reactivate the old key, delete the new one.")] = None,
+    journal: Annotated[Path | None, typer.Option("--journal", help="Journal file (default: rotate-KEY_ID.journal.jsonl here).")] = None,
+    region: Annotated[str | None, typer.Option("--region", "-r", help="Secrets Manager region (default: the profile's).")] = None,
+    reveal: Annotated[bool, typer.Option("--reveal", help="Show key IDs in full, and print the new secret access key once.")] = False,
+    profile: ProfileOpt = None,
+    endpoint_url: EndpointOpt = None,
+) -> int:
+    """Rotate a leaked IAM user key with the owner's credentials: new key into Secrets Manager, old key deactivated.
+
+    Run it again to resume after a failure; --finalize deletes the old key after the grace period.
+    """
+    from secretguard.aws import rotate as rotation
+    from secretguard.aws.keys import KEY_ID
+    from secretguard.aws.respond import caller_account
+    from secretguard.aws.session import make_client, make_session
+    from secretguard.errors import SecretguardError
+    from secretguard.findings import redact
+
+    if rollback is None and key_id is None:
+        raise SecretguardError("rotate needs KEY_ID (or --rollback JOURNAL)")
+    if key_id is not None and not KEY_ID.match(key_id.strip()):
+        raise SecretguardError(f"'{redact(key_id)}' is not an AWS access key ID")
+    if rollback is not None and (finalize or quarantine):
+        raise SecretguardError("--rollback cannot be combined with --finalize or --quarantine")
+    session = make_session(profile, region)
+    clients = rotation.Clients(make_client(session, "iam", endpoint_url=endpoint_url),
+                               make_client(session, "secretsmanager", endpoint_url=endpoint_url),
+                               caller_account(session, endpoint_url))
+    if rollback is not None:
+        rotation.rollback(rollback, clients, reveal=reveal, echo=typer.echo)
+        return 0
+    key = (key_id or "").strip()
+    path = journal or rotation.journal_path(key)
+    if finalize:
+        rotation.finalize(key, clients, path, reveal=reveal, echo=typer.echo)
+    else:
+        rotation.rotate(key, clients, path, secret_id=secret_id, grace_days=grace_days, quarantine=quarantine,
+                        reveal=reveal, echo=typer.echo)
+    return 0
