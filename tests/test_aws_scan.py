@@ -18,6 +18,7 @@ from botocore.response import StreamingBody
 from botocore.stub import Stubber
 
 from secretguard.aws.session import make_client, make_session
+from secretguard.aws.validate import RESPOND_HINT
 from secretguard.cli import main
 from secretguard.config import Config, RuleSelection
 from secretguard.detectors import CLOUD_RULE, environment_hits, is_literal_value, is_secret_name
@@ -431,5 +432,5 @@ def test_scan_aws_validate_names_the_owner_of_a_live_key(aws, capsys) -> None:
     [finding] = json.loads(out)["findings"]  # the secret key is the key ID's pair, not a finding of its own
     assert finding["rule"] == "aws-access-key-id"
     assert finding["validation"] == {"status": "live", "arn": "arn:aws:iam::123456789012:user/ci-bot",
-                                     "account": "123456789012"}
+                                     "account": "123456789012", "respond": RESPOND_HINT.format(account="123456789012")}
     assert finding["locations"][0]["resource"] == f"{arn}:$LATEST"

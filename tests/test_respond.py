@@ -341,3 +341,16 @@ def test_bad_input_is_one_line(args: list[str], message: str) -> None:
     result = run_cli("aws", "respond", *args)
     assert result.code == 2 and message in result.err and "Traceback" not in result.err
     assert len(result.err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("fmt", ["text", "json", "jsonl", "sarif", "html"])
+def test_a_live_key_found_by_validate_points_to_respond_in_every_format(aws: Any, tmp_path: Path, fmt: str) -> None:
+    boto3.client("iam").create_user(UserName="u")
+    key = boto3.client("iam").create_access_key(UserName="u")["AccessKey"]
+    (tmp_path / ".env").write_text(f"AWS_ACCESS_KEY_ID={key['AccessKeyId']}\n"
+                                   f"AWS_SECRET_ACCESS_KEY={key['SecretAccessKey']}\n")
+    aws.enable_auth()
+    result = run_cli("scan", "dir", tmp_path, "--validate", "--format", fmt)
+    assert result.code == 1, result.err
+    assert "secretguard aws respond KEY_ID" in result.out and f"account {ACCOUNT}" in result.out
+    assert "cloudtrail:LookupEvents" in result.out

@@ -14,7 +14,9 @@ import boto3
 import pytest
 
 from secretguard.aws.keys import account_from_key_id
-from secretguard.aws.validate import canary_accounts, load_findings, session_token_for, validate_findings
+from secretguard.aws.validate import (
+    RESPOND_HINT, canary_accounts, load_findings, session_token_for, validate_findings,
+)
 from secretguard.cli import main
 from secretguard.findings import Finding, Origin, Pair
 
@@ -92,7 +94,7 @@ def test_statuses_against_sts_with_credential_checking(aws) -> None:
     warnings: list[str] = []
     validate_findings([live, mismatch, invalid], warn=warnings.append)
     assert live.validation == {"status": "live", "arn": "arn:aws:iam::123456789012:user/deployer",
-                               "account": "123456789012"}
+                               "account": "123456789012", "respond": RESPOND_HINT.format(account="123456789012")}
     assert mismatch.validation == {"status": "mismatch"}
     assert invalid.validation == {"status": "invalid"}
     assert warnings == []
@@ -110,7 +112,7 @@ def test_temporary_keys_are_signed_with_their_session_token(aws) -> None:
     aws.enable_auth()
     validate_findings([key, token, alone])
     assert key.validation == {"status": "live", "arn": "arn:aws:sts::123456789012:assumed-role/ops/sess",
-                              "account": "123456789012"}
+                              "account": "123456789012", "respond": RESPOND_HINT.format(account="123456789012")}
     assert alone.validation == {"status": "unchecked", "error": "temporary key without a session token nearby"}
     assert token.validation is None
 
@@ -226,7 +228,8 @@ def test_validate_command(aws, tmp_path: Path, capsys) -> None:
     assert key["SecretAccessKey"] not in out and key["AccessKeyId"] not in out
     statuses = {f["locations"][0]["path"]: f["validation"] for f in json.loads(out)["findings"]}
     assert statuses == {
-        "app/settings.py": {"status": "live", "arn": "arn:aws:iam::123456789012:user/deployer", "account": "123456789012"},
+        "app/settings.py": {"status": "live", "arn": "arn:aws:iam::123456789012:user/deployer", "account": "123456789012",
+                            "respond": RESPOND_HINT.format(account="123456789012")},
         "b.py": {"status": "invalid"},
     }
 

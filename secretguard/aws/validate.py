@@ -41,6 +41,9 @@ if TYPE_CHECKING:
     from secretguard.pipeline import Validation as ValidationRequest
 
 Validation = dict[str, Any]
+RESPOND_HINT = ("next: `secretguard aws respond KEY_ID` with credentials of account {account} (read-only: "
+                "iam:GetAccessKeyLastUsed, iam:ListAccessKeys, the user's policies, cloudtrail:LookupEvents)")
+"""What a live key's validation says to do next, in every output format."""
 
 
 def canary_accounts() -> frozenset[str]:
@@ -189,6 +192,8 @@ def validate_findings(
             pair, result = futures[future], future.result()
             for finding in pending[pair]:
                 finding.validation = dict(result)
+                if result["status"] == "live":
+                    finding.validation["respond"] = RESPOND_HINT.format(account=result.get("account"))
             if result["status"] == "error":
                 warn(f"cannot validate {redact(pair.key_id)}: {result['error']}")
 

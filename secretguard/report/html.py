@@ -125,6 +125,8 @@ def _row(finding: Finding, reveal: bool) -> str:
     status_cell = f'<span class="status-{escape(status)}">{escape(status)}</span>' if status else ""
     if status and (finding.validation or {}).get("arn"):
         status_cell += f'<br><code>{escape(str(finding.validation["arn"]))}</code>'  # type: ignore[index]
+    if (finding.validation or {}).get("respond"):
+        status_cell += f'<br><span class="muted">{escape(str(finding.validation["respond"]))}</span>'  # type: ignore[index]
     triage = getattr(finding, "triage", None)
     if triage:
         status_cell += f'<br><span class="muted">triaged: {escape(triage["status"])}</span>'

@@ -35,6 +35,8 @@ def _secret_cell(finding: Finding, reveal: bool) -> str:
         text += f"\n{enrichment_label(name)} {value}"
     if finding.validation:
         text += f"\n[{finding.validation.get('status', '?')}]"
+        if finding.validation.get("respond"):
+            text += f"\n{finding.validation['respond']}"
     return text
 
 
