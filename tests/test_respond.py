@@ -242,6 +242,7 @@ def test_what_the_key_did_is_summarised_with_the_events_to_read_first(account: A
         trail.add(key, "DescribeInstances", "ec2.amazonaws.com", "198.51.100.7", now - datetime.timedelta(minutes=minutes))
     trail.add(key, "CreateAccessKey", "iam.amazonaws.com", "203.0.113.9", now - datetime.timedelta(days=3))
     trail.add(key, "GetSecretValue", "secretsmanager.amazonaws.com", "203.0.113.9", now - datetime.timedelta(days=2))
+    trail.add(key, "CreateFunction20150331", "lambda.amazonaws.com", "203.0.113.9", now - datetime.timedelta(days=2))
     trail.add(key, "ListUsers", "iam.amazonaws.com", "203.0.113.9", now - datetime.timedelta(days=2),
               error="AccessDenied")
     trail.throttle_requests = {1}
@@ -249,12 +250,13 @@ def test_what_the_key_did_is_summarised_with_the_events_to_read_first(account: A
     activity = _respond(account, "deployer", known_networks=[__import__("ipaddress").ip_network("198.51.100.0/24")],
                         )["deployer"].activity
 
-    assert activity.complete and activity.events == 123
+    assert activity.complete and activity.events == 124
     assert activity.names["DescribeInstances"] == 120 and activity.denied == 1
-    assert activity.ips == {"198.51.100.7": 120, "203.0.113.9": 3}
+    assert activity.ips == {"198.51.100.7": 120, "203.0.113.9": 4}
     first = {e.name: e.reasons for e in activity.notable}
     assert "changes permissions" in first["CreateAccessKey"] and "from an unknown IP" in first["CreateAccessKey"]
     assert "reads data or secrets" in first["GetSecretValue"]
+    assert "privilege escalation step" in first["CreateFunction20150331"]
     assert "DescribeInstances" not in first
     # three pages, one throttled request retried, and never faster than 2 requests a second
     assert trail.throttled == 1 and trail.too_fast == 0 and len(trail.times) == 4

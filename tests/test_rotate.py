@@ -97,6 +97,7 @@ def test_a_user_with_two_keys_is_refused_naming_them(account: Account) -> None:
     assert f"{account.key[:4]}************{account.key[-4:]} (Active" in result.err
     assert f"{second[:4]}************{second[-4:]} (Active" in result.err
     assert account.keys() == {account.key: "Active", second: "Active"}
+    assert not account.journal.exists()  # refused before anything was written
 
 
 def test_a_given_secret_gets_a_new_version_and_rollback_makes_the_old_one_current(account: Account) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime
 import ipaddress
 import json
+import re
 import threading
 import time
 from collections import Counter
@@ -26,6 +27,7 @@ REQUESTS_PER_SECOND = 2.0
 PAGE_SIZE = 50
 TOP = 10
 CONSOLE_LOGIN = "ConsoleLogin"
+API_VERSION_SUFFIX = re.compile(r"20[0-9]{6}(?:v[0-9]+)?$")
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
@@ -153,9 +155,10 @@ def _event(raw: dict[str, Any], classifier: Classifier) -> Event:
     stamp = when.astimezone(datetime.timezone.utc).isoformat(timespec="seconds") if isinstance(when, datetime.datetime) else str(when)
     ip = str(detail.get("sourceIPAddress") or "")
     service = source.split(".", 1)[0]
+    action = API_VERSION_SUFFIX.sub("", name)  # Lambda's CreateFunction20150331 is lambda:CreateFunction
     return Event(time=stamp, name=name, source=source, region=str(detail.get("awsRegion") or ""), ip=ip,
                  user_agent=str(detail.get("userAgent") or ""), error=detail.get("errorCode"),
-                 reasons=classifier.reasons(f"{service}:{name}", ip))
+                 reasons=classifier.reasons(f"{service}:{action}", ip))
 
 
 def _add(activity: Activity, event: Event) -> None:

@@ -91,21 +91,14 @@ def _owner(clients: Clients, key_id: str) -> str:
     return str(user)
 
 
-def _start(journal: Journal, clients: Clients, key_id: str, secret_id: str | None, grace_days: int,
-           quarantine: bool, shown: Callable[[str], str]) -> dict[str, Any]:
-    """The run's parameters: from the journal when resuming, else checked against IAM and journaled."""
-    started = journal.run_start()
-    if started is not None:
-        if started["key_id"] != key_id:
-            raise SecretguardError(f"{journal.path}: this journal rotates another key")
-        return started
+def _rotatable_user(clients: Clients, key_id: str, shown: Callable[[str], str]) -> str:
+    """The key's user, checked: in this account, not root, and with room for a second key."""
     user = _owner(clients, key_id)
     keys = _keys(clients, user)
     if len(keys) >= 2:
         raise SecretguardError(f"user {user} already has two access keys: {_describe(keys, shown)}; AWS allows "
                                "two, so delete the one that is not in use first")
-    return journal.append("start", key_id=key_id, user=user, secret_id=secret_id, grace_days=grace_days,
-                          quarantine=quarantine)
+    return user
 
 
 def _created_keys(journal: Journal, clients: Clients, key: StepKey, user: str, old: str) -> list[str]:
@@ -179,8 +172,13 @@ def rotate(key_id: str, clients: Clients, journal_file: Path, *, secret_id: str 
            grace_days: int = 7, quarantine: bool = False, reveal: bool = False, echo: Echo = print) -> None:
     """Create, store, deactivate (and quarantine); run again to resume after a failure or a kill."""
     shown = (lambda s: s) if reveal else redact
+    checked = None if journal_file.exists() else _rotatable_user(clients, key_id, shown)  # refuse before writing
     with Journal.open(journal_file, create=True) as journal:
-        run = _start(journal, clients, key_id, secret_id, grace_days, quarantine, shown)
+        run = journal.run_start() or journal.append(
+            "start", key_id=key_id, user=checked or _rotatable_user(clients, key_id, shown), secret_id=secret_id,
+            grace_days=grace_days, quarantine=quarantine)
+        if run["key_id"] != key_id:
+            raise SecretguardError(f"{journal.path}: this journal rotates another key")
         user = run["user"]
         if any(r.get("rolled_back") for r in journal.records):
             raise SecretguardError(f"{journal.path}: this rotation was rolled back; move the journal away to start again")
