@@ -237,12 +237,17 @@ def finalize(key_id: str, clients: Clients, journal_file: Path, *, reveal: bool 
                                                     if journal.is_done(step) else ""))
 
 
-def _delete_key(clients: Clients, user: str, key_id: str) -> None:
+def _unless_gone(call: Callable[..., Any], **kwargs: Any) -> None:
+    """``call(**kwargs)``; a resource that no longer exists counts as done (a retried delete or detach)."""
     try:
-        clients.iam.delete_access_key(UserName=user, AccessKeyId=key_id)
+        call(**kwargs)
     except ClientError as exc:
         if error_code(exc) not in NOT_FOUND:
             raise
+
+
+def _delete_key(clients: Clients, user: str, key_id: str) -> None:
+    _unless_gone(clients.iam.delete_access_key, UserName=user, AccessKeyId=key_id)
 
 
 def _delete_keys(clients: Clients, user: str, key_ids: list[str]) -> None:
@@ -259,11 +264,7 @@ def _attach(clients: Clients, user: str, policy: str) -> None:
 
 
 def _detach(clients: Clients, user: str, policy: str) -> None:
-    try:
-        clients.iam.detach_user_policy(UserName=user, PolicyArn=policy)
-    except ClientError as exc:
-        if error_code(exc) not in NOT_FOUND:
-            raise
+    _unless_gone(clients.iam.detach_user_policy, UserName=user, PolicyArn=policy)
 
 
 def _undo(journal: Journal, key: StepKey, action: Callable[[], None]) -> None:
@@ -311,11 +312,7 @@ def rollback(journal_file: Path, clients: Clients, *, reveal: bool = False, echo
 def _restore_secret(clients: Clients, began: dict[str, Any]) -> None:
     secret = began["secret"]
     if not began.get("existed"):
-        try:
-            clients.secrets.delete_secret(SecretId=secret, RecoveryWindowInDays=RECOVERY_WINDOW_DAYS)
-        except ClientError as exc:
-            if error_code(exc) not in NOT_FOUND:
-                raise
+        _unless_gone(clients.secrets.delete_secret, SecretId=secret, RecoveryWindowInDays=RECOVERY_WINDOW_DAYS)
         return
     current = _current_version(clients, secret)
     if current != began["previous"]:
