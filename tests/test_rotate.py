@@ -66,9 +66,16 @@ def account(aws: Any, tmp_path: Path) -> Account:
 
 
 @pytest.fixture
-def managed_policies(aws: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    """moto's copies of AWS managed policies, AWSCompromisedKeyQuarantineV3 among them (costs a few seconds)."""
+def quarantinable(aws: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Account:
+    """The account, with moto's copies of AWS managed policies (AWSCompromisedKeyQuarantineV3 among them).
+
+    moto loads them when the IAM backend is made, here; the setting is then dropped again, because each later
+    reset of the server would load them again for every partition, which takes seconds.
+    """
     monkeypatch.setenv("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
+    account = Account(tmp_path)
+    monkeypatch.delenv("MOTO_IAM_LOAD_MANAGED_POLICIES")
+    return account
 
 
 def test_rotate_stores_the_new_key_and_deactivates_the_old(account: Account) -> None:
@@ -136,7 +143,8 @@ def test_finalize_refuses_a_key_made_active_again(account: Account) -> None:
     assert account.key in account.keys()
 
 
-def test_quarantine_then_finalize(managed_policies: None, account: Account) -> None:
+def test_quarantine_then_finalize(quarantinable: Account) -> None:
+    account = quarantinable
     assert account.rotate("--quarantine", "--grace-days", "0").code == 0
     new = account.assert_rotated()
     assert QUARANTINE_POLICY in account.policies()
@@ -148,8 +156,8 @@ def test_quarantine_then_finalize(managed_policies: None, account: Account) -> N
 
 @pytest.mark.parametrize("call", ["iam.CreateAccessKey", "secretsmanager.CreateSecret", "iam.UpdateAccessKey",
                                   "iam.AttachUserPolicy"])
-def test_killed_after_each_step_resumes_and_rolls_back(managed_policies: None, account: Account, tmp_path: Path,
-                                                       call: str) -> None:
+def test_killed_after_each_step_resumes_and_rolls_back(quarantinable: Account, tmp_path: Path, call: str) -> None:
+    account = quarantinable
     killed = run_killed(tmp_path, call, "aws", "rotate", account.key, "--journal", str(account.journal),
                         "--quarantine")
     assert killed.returncode == -signal.SIGKILL, killed.stderr
