@@ -75,7 +75,7 @@ class KeyResponse:
             "can_do": self.capabilities.to_dict() if self.capabilities else None,
             "did": self.activity.to_dict() if self.activity else None,
             "found_at": [o.to_dict() for o in self.locations], "unread": self.unread,
-            "recommendation": self.recommendation,
+            "recommendation": self.recommendation.format(key=shown(self.key_id)),
         }
 
 
@@ -173,8 +173,8 @@ def describe_key(iam: Any, response: KeyResponse) -> None:
 
 
 def recommend(response: KeyResponse) -> str:
-    """One line: what to do next."""
-    key = redact(response.key_id)
+    """One line: what to do next; ``{key}`` stands for the key ID, shown redacted or not when written."""
+    key = "{key}"
     if response.key_account is None:
         return "old-format key ID: its account cannot be decoded; ask the account owners, or run with each account's credentials"
     if not response.in_account:

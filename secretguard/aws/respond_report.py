@@ -13,6 +13,7 @@ from typing import Any, TextIO
 from secretguard import __version__
 from secretguard.aws.respond import KeyResponse
 from secretguard.errors import SecretguardError
+from secretguard.findings import Origin
 from secretguard.report.text import describe
 
 FORMATS = ("text", "json", "html")
@@ -82,8 +83,6 @@ def sections(data: dict[str, Any]) -> list[tuple[str, list[str]]]:
             lines.append(f"… and {len(notable) - SHOWN * 4} more to read first (all of them in --format json)")
         result.append(("what it did", lines))
     if data["found_at"]:
-        from secretguard.findings import Origin
-
         result.append(("found at", [describe(Origin.from_dict(o)) for o in data["found_at"]]))
     not_read = list(data["unread"]) + (did["unread"] if did else [])
     if not_read:
