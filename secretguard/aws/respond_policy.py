@@ -75,6 +75,18 @@ def _grants_everything(statement: Any) -> bool:
                 and not statement.has_condition)
 
 
+def access_level(action: str) -> str | None:
+    """policy_sentry's access level of ``service:Action`` (List, Read, Write, Permissions management, Tagging)."""
+    from policy_sentry.shared.iam_data import get_service_prefix_data
+
+    service, _, name = action.partition(":")
+    data = get_service_prefix_data(service.lower())
+    if not data:
+        return None
+    canonical = data["privileges_lower_name"].get(name.lower())
+    return str(data["privileges"][canonical]["access_level"]) if canonical else None
+
+
 def _reading_data_first(actions: set[str]) -> tuple[str, ...]:
     """Actions sorted with those cloudsplaining names as data exfiltration or credential exposure first."""
     from cloudsplaining.shared.constants import ACTIONS_THAT_RETURN_CREDENTIALS, READ_ONLY_DATA_EXFILTRATION_ACTIONS
@@ -84,8 +96,6 @@ def _reading_data_first(actions: set[str]) -> tuple[str, ...]:
 
 
 def _data_grants(document: Any, allowed: set[str]) -> list[DataGrant]:
-    from policy_sentry.querying.actions import remove_actions_not_matching_access_level
-
     grants: dict[tuple[str, tuple[str, ...]], tuple[set[str], set[str]]] = {}
     for statement in document.statements:
         if not statement.effect_allow:
@@ -97,8 +107,8 @@ def _data_grants(document: Any, allowed: set[str]) -> list[DataGrant]:
             if not mine:
                 continue
             read, write = grants.setdefault((service, resources), (set(), set()))
-            read.update(remove_actions_not_matching_access_level(mine, "Read"))
-            write.update(remove_actions_not_matching_access_level(mine, "Write"))
+            read.update(a for a in mine if access_level(a) == "Read")
+            write.update(a for a in mine if access_level(a) == "Write")
     return [DataGrant(service, resources, _reading_data_first(read), _reading_data_first(write))
             for (service, resources), (read, write) in grants.items() if read or write]
 
@@ -106,7 +116,6 @@ def _data_grants(document: Any, allowed: set[str]) -> list[DataGrant]:
 def analyse(policies: Iterable[NamedPolicy], boundary: NamedPolicy | None = None) -> Capabilities:
     """The verdict for a user holding ``policies``, limited by the permissions ``boundary`` if there is one."""
     from cloudsplaining.scan.policy_document import PolicyDocument
-    from policy_sentry.querying.actions import remove_actions_not_matching_access_level
     from policy_sentry.querying.all import get_all_actions
 
     policies = list(policies)
@@ -129,8 +138,7 @@ def analyse(policies: Iterable[NamedPolicy], boundary: NamedPolicy | None = None
         return sorted({a for a in actions if a.lower() in allowed})
 
     escalations = [e["type"] for e in merged.allows_privilege_escalation if all(a in allowed for a in e["actions"])]
-    modifying = [a for level in MODIFYING_LEVELS
-                 for a in remove_actions_not_matching_access_level(list(allowed.values()), level)]
+    modifying = [a for a in allowed.values() if access_level(a) in MODIFYING_LEVELS]
     capabilities = Capabilities(
         verdict="none", escalations=escalations, data=_data_grants(merged, set(allowed)),
         unrestricted_data=kept(merged.allows_data_exfiltration_actions), credentials=kept(merged.credentials_exposure),

@@ -20,6 +20,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from secretguard.aws.respond_policy import access_level
 from secretguard.aws.session import error_line
 
 LOOKBACK_DAYS = 90
@@ -106,11 +107,9 @@ class Classifier:
             ACTIONS_THAT_RETURN_CREDENTIALS, PRIVILEGE_ESCALATION_METHODS, READ_ONLY_DATA_EXFILTRATION_ACTIONS,
         )
 
-        from policy_sentry.querying.actions import remove_actions_not_matching_access_level
-
-        steps = sorted({a for actions in PRIVILEGE_ESCALATION_METHODS.values() for a in actions})
-        lookups = {a.lower() for level in ("Read", "List") for a in remove_actions_not_matching_access_level(steps, level)}
-        self.escalation = set(steps) - lookups  # ec2:DescribeInstances is part of a path, but no step to flag
+        steps = {a for actions in PRIVILEGE_ESCALATION_METHODS.values() for a in actions}
+        # ec2:DescribeInstances is part of a path, but no step worth flagging
+        self.escalation = {a for a in steps if access_level(a) not in ("Read", "List")}
         self.data = {a.lower() for a in READ_ONLY_DATA_EXFILTRATION_ACTIONS}
         self.credentials = {a.lower() for a in ACTIONS_THAT_RETURN_CREDENTIALS}
         self.known = tuple(known_networks)
@@ -124,14 +123,12 @@ class Classifier:
 
     def reasons(self, action: str, ip: str) -> tuple[str, ...]:
         """The reasons ``action`` (``service:Name``) from ``ip`` is notable; empty when it is not."""
-        from policy_sentry.querying.actions import get_action_matching_access_level
-
-        service, _, name = action.partition(":")
+        name = action.partition(":")[2]
         lowered = action.lower()
         found = []
         if name == CONSOLE_LOGIN:
             found.append("console login")
-        if get_action_matching_access_level(service, name, "Permissions management"):
+        if access_level(action) == "Permissions management":
             found.append("changes permissions")
         if lowered in self.escalation:
             found.append("privilege escalation step")
