@@ -363,3 +363,15 @@ def test_a_live_key_found_by_validate_points_to_respond_in_every_format(aws: Any
     assert result.code == 1, result.err
     assert "secretguard aws respond KEY_ID" in result.out and f"account {ACCOUNT}" in result.out
     assert "cloudtrail:LookupEvents" in result.out
+
+
+def test_respond_without_the_policy_libraries_says_how_to_get_them(monkeypatch) -> None:
+    import importlib.util
+
+    from tests.helpers import run_cli
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "cloudsplaining" else real(name, *a))
+    run = run_cli("aws", "respond", "AKIAY34FZKBOKMUTVV7A")
+    assert run.code == 2
+    assert run.err == "error: aws respond needs cloudsplaining: pip install 'secretguard[respond]'\n"

@@ -14,6 +14,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from secretguard.errors import SecretguardError
+
 VERDICTS = ("administrator", "privilege-escalation", "data-access", "write", "read-only", "none")
 """Most severe first; a user's verdict is the first that applies."""
 DATA_SERVICES = ("s3", "secretsmanager", "kms", "dynamodb", "ssm")
@@ -73,6 +75,18 @@ def _grants_everything(statement: Any) -> bool:
     """Allow ``*`` on ``*`` without a condition (administrator, unless a Deny or the boundary takes some away)."""
     return bool(statement.effect_allow and "*" in statement.actions and statement.has_resource_wildcard
                 and not statement.has_condition)
+
+
+POLICY_LIBRARIES = ("cloudsplaining", "policy_sentry")
+
+
+def require_policy_libraries() -> None:
+    """Fail with one line when the optional IAM policy libraries are not installed (``secretguard[respond]``)."""
+    from importlib.util import find_spec
+
+    missing = [name for name in POLICY_LIBRARIES if find_spec(name) is None]
+    if missing:
+        raise SecretguardError(f"aws respond needs {' and '.join(missing)}: pip install 'secretguard[respond]'")
 
 
 def access_level(action: str) -> str | None:

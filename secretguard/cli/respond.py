@@ -37,11 +37,13 @@ def respond_command(
     Exit code 0 when every key was fully looked at and none can be used any more, 1 otherwise.
     """
     from secretguard.aws.respond import default_regions, leaked_keys, parse_networks, respond
+    from secretguard.aws.respond_policy import require_policy_libraries
     from secretguard.aws.respond_report import writer_for
     from secretguard.aws.session import make_session
     from secretguard.cli.common import _open_output as open_output  # noqa: PLC2701  (the one report writer)
 
     writer = writer_for(fmt)
+    require_policy_libraries()
     keys = leaked_keys(inputs)
     networks = parse_networks(known_ip or [])
     session = make_session(profile)
