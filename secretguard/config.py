@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from secretguard.archives import DEFAULT_ARCHIVE_DEPTH, MAX_ARCHIVE_DEPTH
 from secretguard.decoders import DEFAULT_DECODE_DEPTH, MAX_DECODE_DEPTH
 from secretguard.errors import ConfigError
 from secretguard.filters import Allowlist
@@ -16,11 +17,13 @@ DEFAULT_MAX_FILE_SIZE = 10 * 1024 * 1024
 
 @dataclass(frozen=True)
 class RuleSelection:
-    """Which rules to load and how deep to decode: picklable, so worker processes scan the same way."""
+    """Which rules to load, how deep to decode and to open archives: picklable, so worker processes scan the
+    same way."""
 
     extra_files: tuple[Path, ...] = ()
     disabled: frozenset[str] = frozenset()
     decode_depth: int = DEFAULT_DECODE_DEPTH
+    archive_depth: int = DEFAULT_ARCHIVE_DEPTH
 
 
 @dataclass(frozen=True)
@@ -52,9 +55,9 @@ def _mapping(value: Any, where: str, path: Path, allowed: set[str]) -> dict[str,
     return value
 
 
-def is_decode_depth(value: Any) -> bool:
-    """Whether ``value`` is an allowed decoder depth (0 turns decoders off)."""
-    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_DECODE_DEPTH
+def is_depth(value: Any, maximum: int) -> bool:
+    """Whether ``value`` is an allowed decoder or archive depth: a whole number from 0 (off) to ``maximum``."""
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= maximum
 
 
 def load_config(path: Path) -> Config:
@@ -68,7 +71,8 @@ def load_config(path: Path) -> Config:
         raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: invalid YAML: {getattr(exc, 'problem', exc)}") from None
-    top = _mapping(document, "(top level)", path, {"allow", "rules", "max_file_size", "decode_depth"})
+    top = _mapping(document, "(top level)", path, {"allow", "rules", "max_file_size", "decode_depth",
+                                                            "archive_depth"})
     allow = _mapping(top.get("allow"), "allow", path, {"paths", "regexes", "secrets_sha256"})
     rules = _mapping(top.get("rules"), "rules", path, {"disable", "extra"})
     compiled = []
@@ -81,8 +85,11 @@ def load_config(path: Path) -> Config:
     if not isinstance(max_size, int) or max_size <= 0:
         raise ConfigError(f"{path}: 'max_file_size' must be a positive number of bytes")
     depth = top.get("decode_depth", DEFAULT_DECODE_DEPTH)
-    if not is_decode_depth(depth):
+    if not is_depth(depth, MAX_DECODE_DEPTH):
         raise ConfigError(f"{path}: 'decode_depth' must be a whole number from 0 to {MAX_DECODE_DEPTH}")
+    archive_depth = top.get("archive_depth", DEFAULT_ARCHIVE_DEPTH)
+    if not is_depth(archive_depth, MAX_ARCHIVE_DEPTH):
+        raise ConfigError(f"{path}: 'archive_depth' must be a whole number from 0 to {MAX_ARCHIVE_DEPTH}")
     return Config(
         allowlist=Allowlist(
             paths=_strings(allow.get("paths"), "allow.paths", path),
@@ -93,6 +100,7 @@ def load_config(path: Path) -> Config:
             extra_files=tuple((path.parent / f).resolve() for f in _strings(rules.get("extra"), "rules.extra", path)),
             disabled=frozenset(_strings(rules.get("disable"), "rules.disable", path)),
             decode_depth=depth,
+            archive_depth=archive_depth,
         ),
         max_file_size=max_size,
         path=path,

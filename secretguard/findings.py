@@ -29,6 +29,10 @@ class Origin:
     region: str | None = None
     unreachable: bool | None = None
     """A git location that no ref reaches any more (the history was rewritten after a sweep recorded it)."""
+    binary: bool | None = None
+    """Seen in a binary (its bytes, its UTF-16 strings or its database values), not in text."""
+    encoding: str | None = None
+    """The encoding the text was decoded from (``utf-16-le``…), when it was not UTF-8."""
 
     def at(self, line: int, column: int) -> Origin:
         """This origin, pointed at a line and column."""

@@ -19,12 +19,13 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-from secretguard import decoders, extractors
+from secretguard import content, decoders, extractors
+from secretguard.archives import DEFAULT_ARCHIVE_DEPTH, Limits, NotScanned
 from secretguard.config import Config, RuleSelection
 from secretguard.engine import Detector, Match
 from secretguard.filters import user_filter
 from secretguard.findings import Finding, Hit, Pair, RuleInfo, collect
-from secretguard.provenance import Provenance
+from secretguard.provenance import ArchiveMember, Converted, Provenance, source_provenance
 from secretguard.rules import load_rules
 from secretguard.sources import Chunk, Inventory, Source, Unreadable, Unscanned, refine
 from secretguard.summary import ScanSummary
@@ -40,7 +41,6 @@ REGEX_ONLY_BELOW = 1024 * 1024
 or loading its database costs more than it saves."""
 BATCH_BYTES = 4 * 1024 * 1024
 BATCH_ITEMS = 256
-BINARY_PROBE = 8192
 
 
 # --- detector set-up -------------------------------------------------------------------------------------
@@ -77,20 +77,32 @@ def default_jobs() -> int:
 
 # --- one chunk -------------------------------------------------------------------------------------------
 
-def looks_binary(data: bytes) -> bool:
-    """Binary content: a NUL byte near the start."""
-    return b"\0" in data[:BINARY_PROBE]
-
-
-def pieces(chunk: Chunk) -> tuple[list[Chunk], list[Unscanned]]:
+def pieces(chunk: Chunk, archive_depth: int = DEFAULT_ARCHIVE_DEPTH) -> tuple[list[Chunk], list[Unscanned]]:
     """The scannable pieces of a chunk's bytes, and what in it could not be scanned.
 
-    This is the one place where content is expanded: text in other encodings, archive members and the
-    printable runs of binaries belong here. Today a binary chunk is listed as not scanned.
+    This is the one place where content is expanded (:mod:`secretguard.content`): text in other encodings is
+    decoded, a binary gives its bytes and strings, archives their members down to ``archive_depth``. A piece
+    keeps the chunk's provenance, inside an :class:`ArchiveMember` and a :class:`Converted` where it is one.
+    What could not be scanned fails the run, unless a limit the user sets (archive depth, size) left it out.
     """
-    if looks_binary(chunk.data):
-        return [], [Unscanned(chunk.provenance.describe(), "binary", fails=False)]
-    return [chunk], []
+    name = chunk.provenance.origin().path or ""
+    scannable: list[Chunk] = []
+    unscanned: list[Unscanned] = []
+    for piece in content.pieces(chunk.data, name, Limits(archive_depth=archive_depth)):
+        if isinstance(piece, NotScanned):
+            place = _member(chunk.provenance, piece.path[len(name) + 1:])
+            unscanned.append(Unscanned(place.describe(), piece.reason, fails=not piece.user_limit))
+            continue
+        provenance = _member(chunk.provenance, piece.member or "")
+        if piece.binary or piece.encoding:
+            provenance = Converted(provenance, piece.binary, piece.encoding)
+        whole = provenance is chunk.provenance  # the chunk itself, as it is
+        scannable.append(Chunk(piece.data, provenance, chunk.fields if whole else (), raw=piece.raw))
+    return scannable, unscanned
+
+
+def _member(provenance: Provenance, member: str) -> Provenance:
+    return ArchiveMember(provenance, member) if member else provenance
 
 
 def _hits_from(matches: Iterable[Match], chunk: Chunk) -> list[Hit]:
@@ -185,11 +197,12 @@ def scan_items(job: Job, items: Iterable[Any]) -> BatchResult:
             continue
         scanned = not chunks
         for chunk in chunks:
-            scannable, unscanned = pieces(chunk)
+            scannable, unscanned = pieces(chunk, job.selection.archive_depth)
             result.unscanned.extend(unscanned)
             scanned = scanned or bool(scannable)
             for piece in scannable:
-                hits = [h for h in scan_chunk(detector, piece, decode_depth=job.selection.decode_depth)
+                depth = 0 if piece.raw else job.selection.decode_depth
+                hits = [h for h in scan_chunk(detector, piece, decode_depth=depth)
                         if h.rule not in disabled]
                 if hits:
                     result.hits.append((piece.provenance, hits))
@@ -296,7 +309,7 @@ def scan_hits(source: Source, selection: RuleSelection, jobs: int = 1, *, quick_
     if items:
         for result in fan_out(job, batches(items), jobs, on_advance):
             for provenance, chunk_hits in result.hits:
-                hits.extend(refine(source, provenance, chunk_hits))
+                hits.extend(refine(source, source_provenance(provenance), chunk_hits))
             unscanned.extend(result.unscanned)
             failed += result.items_failed
     summary = ScanSummary(

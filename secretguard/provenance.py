@@ -105,3 +105,26 @@ class ArchiveMember:
         outer = self.parent.origin()
         container = outer.path or outer.resource or ""
         return Origin(**{**outer.to_dict(), "path": f"{container}!{self.member}"})
+
+
+@dataclass(frozen=True, slots=True)
+class Converted:
+    """Text recovered from bytes that were not UTF-8 text: a binary's, or text in another encoding."""
+
+    parent: Provenance
+    binary: bool
+    encoding: str | None
+    kind: Literal["converted"] = "converted"
+
+    def describe(self) -> str:
+        return self.parent.describe()
+
+    def origin(self) -> Origin:
+        return Origin(**{**self.parent.origin().to_dict(), "binary": self.binary or None, "encoding": self.encoding})
+
+
+def source_provenance(provenance: Provenance) -> Provenance:
+    """The provenance a source gave, under any archive member or conversion the pipeline wrapped it in."""
+    while isinstance(provenance, ArchiveMember | Converted):
+        provenance = provenance.parent
+    return provenance

@@ -339,13 +339,13 @@ def test_skip_blobs_and_max_blob_size(tmp_path: Path) -> None:
     assert sorted(limited.scanned_blobs + [big]) == sorted(every)
 
 
-def test_binary_blobs_are_not_reported(tmp_path: Path) -> None:
+def test_binary_blobs_are_scanned_through_their_printable_text(tmp_path: Path) -> None:
     repo = init_repo(tmp_path / "repo")
     secret = token(20)
     commit(repo, {"image.bin": b"\x89PNG\x00\x01\x02" + f"key: {secret}\n".encode()})
 
     result = scan(repo)
-    assert where(result, secret) == []
+    assert [(o.path, o.line, o.column) for o in where(result, secret)] == [("image.bin", 1, 13)]
     assert len(result.scanned_blobs) == 1
 
 

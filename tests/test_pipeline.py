@@ -94,12 +94,12 @@ def test_an_unreadable_item_is_named_and_the_rest_is_still_reported() -> None:
                                              "entry 3 (gone) and 1 more")
 
 
-def test_a_binary_chunk_is_listed_as_not_scanned_and_not_counted() -> None:
+def test_a_nul_prefixed_chunk_is_scanned_as_text_and_counted() -> None:
     result = pipeline.scan(ListSource(["\0binary " + token(3), "text"]), CONFIG)
 
-    assert result.findings == []
-    assert result.summary.skipped == (("entry 0", "binary"),)
-    assert result.summary.scanned == 1
+    assert [(f.secret, [o.binary for o in f.locations]) for f in result.findings] == [(token(3), [None])]
+    assert result.summary.skipped == ()
+    assert result.summary.scanned == 2
 
 
 # --- every input accounted for on the command line ------------------------------------------------------------

@@ -58,7 +58,7 @@ def test_one_finding_per_secret_with_every_location(planted):
     assert len(tokens) == 2
     token = tokens[sha(TOKEN)]
     assert [(o["path"], o["line"], o["column"]) for o in token["locations"]] == [
-        ("a.py", 2, 10), ("sub/b.env", 1, 3), ("sub/deep/c.txt", 3, 4)]
+        ("a.py", 2, 10), ("image.png", 1, 7), ("sub/b.env", 1, 3), ("sub/deep/c.txt", 3, 4)]
     assert all(o["source"] == "file" for o in token["locations"])
     other = tokens[sha(OTHER)]
     assert [o["path"] for o in other["locations"]] == ["sub/b.env"]  # allowed.py is inline-allowed
@@ -103,7 +103,7 @@ def test_sarif_is_valid_2_1_0(planted, tmp_path):
     sarif = json.loads(out.read_text())
     jsonschema.validate(sarif, json.loads(SARIF_SCHEMA.read_text()))
     results = sarif["runs"][0]["results"]
-    assert len(results) == 3 + 1 + 1  # token x3 locations, other x1, pair x1
+    assert len(results) == 4 + 1 + 1  # token x4 locations (one in image.png), other x1, pair x1
     assert all(TOKEN not in r["message"]["text"] for r in results)
 
 
@@ -122,7 +122,7 @@ def test_config_allowlists(planted):
     rules = by_rule(document)
     assert "test-key-id" not in rules
     [token] = rules["test-token"]
-    assert [o["path"] for o in token["locations"]] == ["a.py", "sub/b.env"]
+    assert [o["path"] for o in token["locations"]] == ["a.py", "image.png", "sub/b.env"]
     (planted / ".secretguard.yaml").write_text(
         f"rules:\n  extra: [{MINI_RULES}]\nallow:\n  regexes: ['^tok_']\n")
     _, document = scan_json(planted)
@@ -143,19 +143,19 @@ def test_baseline_suppresses_known_findings(planted, tmp_path):
     assert code == 1 and [f["rule"] for f in document["findings"]] == ["test-token"]
 
 
-def test_size_limit_binary_and_git_dir_are_skipped(planted):
+def test_size_limit_and_git_dir_are_skipped(planted):
     (planted / "big.txt").write_bytes(b"y" * 2048 + f"\n{TOKEN}\n".encode())
     code, document = scan_json(planted, "--max-file-size", "1024")
     assert {"path": "big.txt", "reason": "larger than 1024 bytes"} in document["summary"]["skipped"]
     paths = {o["path"] for f in document["findings"] for o in f["locations"]}
-    assert "big.txt" not in paths and "image.png" not in paths and ".git/secret-in-git-dir" not in paths
+    assert "big.txt" not in paths and ".git/secret-in-git-dir" not in paths
 
 
 def test_symlink_loop_ends(planted):
     os.symlink("..", planted / "sub" / "loop")
     code, document = scan_json(planted)
     token = next(f for f in document["findings"] if f["secret_sha256"] == sha(TOKEN))
-    assert {o["path"] for o in token["locations"]} == {"a.py", "sub/b.env", "sub/deep/c.txt"}
+    assert {o["path"] for o in token["locations"]} == {"a.py", "image.png", "sub/b.env", "sub/deep/c.txt"}
 
 
 def test_respect_gitignore(planted):

@@ -81,7 +81,7 @@ def test_repository_without_commits(tmp_path: Path) -> None:
     assert staged(repo) == [(secret, "first.txt", 2)]
 
 
-def test_deleted_and_binary_files_are_not_reported(tmp_path: Path) -> None:
+def test_deleted_files_are_not_reported_and_binary_ones_are(tmp_path: Path) -> None:
     repo = init_repo(tmp_path / "repo")
     secret = token(108)
     commit(repo, {"gone.txt": f"key: {secret}\n"})
@@ -89,7 +89,7 @@ def test_deleted_and_binary_files_are_not_reported(tmp_path: Path) -> None:
     write(repo, {"blob.bin": b"\x00\x01" + f"key: {secret}\n".encode()})
     git(repo, "add", "-A")
 
-    assert staged(repo) == []
+    assert staged(repo) == [(secret, "blob.bin", 1)]
 
 
 def test_a_secret_added_next_to_its_committed_key_id_is_reported_as_a_pair(tmp_path: Path) -> None:

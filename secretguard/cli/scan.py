@@ -31,14 +31,16 @@ def scan_dir(
     respect_gitignore: Annotated[bool, typer.Option("--respect-gitignore", help="Skip files git ignores.")] = False,
     max_file_size: MaxFileSizeOpt = None,
     decode_depth: Annotated[int | None, typer.Option("--decode-depth", help="Decode base64, hex, %-escapes and JSON escapes this many layers deep (default 2, or the config's decode_depth); 0 turns decoders off.")] = None,
+    archive_depth: Annotated[int | None, typer.Option("--archive-depth", help="Open archives (zip, jar, tar, gz, bz2, xz, …) nested this many levels deep (default 3, or the config's archive_depth); 0 turns archives off.")] = None,
     validate: ValidateOpt = False,
     validate_jobs: ValidateJobsOpt = 4,
     skip_account: SkipAccountOpt = None,
 ) -> int:
-    """Scan every file under PATH (skipping .git, binary and oversized files)."""
+    """Scan every file under PATH (skipping .git and oversized files), inside archives too."""
     from dataclasses import replace
 
-    from secretguard.config import is_decode_depth
+    from secretguard.archives import MAX_ARCHIVE_DEPTH
+    from secretguard.config import is_depth
     from secretguard.decoders import MAX_DECODE_DEPTH
     from secretguard.errors import SecretguardError
     from secretguard.pipeline import scan
@@ -46,13 +48,17 @@ def scan_dir(
 
     reporter_for(fmt)  # a bad --format or --skip-account fails before any work
     checks = validation(validate, validate_jobs, skip_account, quiet=quiet)
-    if decode_depth is not None and not is_decode_depth(decode_depth):
+    if decode_depth is not None and not is_depth(decode_depth, MAX_DECODE_DEPTH):
         raise SecretguardError(f"--decode-depth must be a whole number from 0 to {MAX_DECODE_DEPTH}")
+    if archive_depth is not None and not is_depth(archive_depth, MAX_ARCHIVE_DEPTH):
+        raise SecretguardError(f"--archive-depth must be a whole number from 0 to {MAX_ARCHIVE_DEPTH}")
     cfg, accepted = load_inputs(config, path, baseline)
     if max_file_size is not None:
         cfg = replace(cfg, max_file_size=max_file_size)
     if decode_depth is not None:
         cfg = replace(cfg, rules=replace(cfg.rules, decode_depth=decode_depth))
+    if archive_depth is not None:
+        cfg = replace(cfg, rules=replace(cfg.rules, archive_depth=archive_depth))
     with progress_bar(not no_progress and not quiet, "scanning") as (set_total, advance):
         result = scan(FileSource(path, cfg.max_file_size, respect_gitignore), cfg, jobs or default_jobs(), accepted,
                       validation=checks, on_total=set_total, on_advance=advance)  # type: ignore[arg-type]

@@ -20,11 +20,13 @@ Fields = tuple[tuple[str, str, int], ...]
 
 @dataclass(frozen=True, slots=True)
 class Chunk:
-    """Bytes to scan and where they came from; ``fields`` when the bytes are ``NAME=value`` lines."""
+    """Bytes to scan and where they came from; ``fields`` when the bytes are ``NAME=value`` lines; ``raw`` for
+    a binary's own bytes, which the decoders pass by (set by the pipeline, not by sources)."""
 
     data: bytes
     provenance: Provenance
     fields: Fields = ()
+    raw: bool = False
 
 
 @dataclass(frozen=True, slots=True)

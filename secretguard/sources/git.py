@@ -316,6 +316,11 @@ def _identity(commit: pygit2.Commit) -> tuple[str, str]:
     return f"{author.name} <{author.email}>", when.isoformat()
 
 
+def _member_of(hit: Hit, blob: GitBlob) -> str:
+    """The archive member a hit of ``blob`` was found in (``!config/.env``), or "" for the blob itself."""
+    return (hit.origin.path or "")[len(blob.path):]
+
+
 def _new_in(commit: pygit2.Commit, path: str, hits: list[Hit]) -> list[Hit]:
     """The hits whose secret (with its pair) no parent of ``commit`` already held at ``path``."""
     before = []
@@ -448,13 +453,15 @@ class GitSource:
             oid = pygit2.Oid(hex=provenance.blob)
             commit_id, path = self._history.introduced[oid]
             if commit_id is None:
-                return [replace(h, origin=replace(h.origin, path=path, commit=None)) for h in hits]
+                return [replace(h, origin=replace(h.origin, path=path + _member_of(h, provenance), commit=None))
+                        for h in hits]
             commit = cast(pygit2.Commit, self._repo[commit_id])
             author, date = _identity(commit)
             placed: list[Hit] = []
             for at_path in [path, *self._history.more_paths.get(oid, ())]:
-                origin = {"path": at_path, "commit": str(commit_id), "author": author, "date": date}
-                placed.extend(replace(h, origin=replace(h.origin, **origin)) for h in _new_in(commit, at_path, hits))
+                origin = {"commit": str(commit_id), "author": author, "date": date}
+                placed.extend(replace(h, origin=replace(h.origin, path=at_path + _member_of(h, provenance), **origin))
+                              for h in _new_in(commit, at_path, hits))
             return placed
 
     @contextmanager
