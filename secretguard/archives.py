@@ -20,10 +20,13 @@ from __future__ import annotations
 import io
 import posixpath
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
-from functools import cache
-from typing import BinaryIO
+from functools import cache, partial
+from typing import TYPE_CHECKING, BinaryIO
+
+if TYPE_CHECKING:
+    import zipfile
 
 DEFAULT_ARCHIVE_DEPTH = 3
 MAX_ARCHIVE_DEPTH = 10
@@ -67,9 +70,9 @@ class Leaf:
     """An archive left closed (depth reached, or corrupt): only its raw bytes are scanned."""
 
 
-class _BoundReached(Exception):
-    """A bound of :class:`Limits` was reached: ``whole_input`` when nothing more of the input may be read,
-    ``user_limit`` for the member size limit (see :class:`NotScanned`)."""
+class _Unread(Exception):
+    """Why a member is left unread (a bound of :class:`Limits`, encryption): ``whole_input`` when nothing more
+    of the input may be read, ``user_limit`` for the member size limit (see :class:`NotScanned`)."""
 
     def __init__(self, reason: str, whole_input: bool = False, user_limit: bool = False) -> None:
         super().__init__(reason)
@@ -77,8 +80,8 @@ class _BoundReached(Exception):
         self.recorded = False
 
 
-def _too_large(limit: int) -> _BoundReached:
-    return _BoundReached(f"larger than {limit} bytes", user_limit=True)
+def _too_large(limit: int) -> _Unread:
+    return _Unread(f"larger than {limit} bytes", user_limit=True)
 
 
 def join(parts: tuple[str, ...]) -> str:
@@ -96,14 +99,14 @@ class _Budget:
 
     def take_member(self) -> None:
         if self.members_left <= 0:
-            raise _BoundReached(f"archive bound reached: more than {self.limits.max_members} members", whole_input=True)
+            raise _Unread(f"archive bound reached: more than {self.limits.max_members} members", whole_input=True)
         self.members_left -= 1
 
     def take_bytes(self, n: int) -> None:
         self.bytes_left -= n
         if self.bytes_left < 0:
-            raise _BoundReached(
-                f"archive bound reached: more than {self.limits.max_total_bytes} bytes once decompressed", whole_input=True)
+            limit = self.limits.max_total_bytes
+            raise _Unread(f"archive bound reached: more than {limit} bytes once decompressed", whole_input=True)
 
 
 class _Metered(io.RawIOBase):
@@ -130,12 +133,12 @@ class _Metered(io.RawIOBase):
         self.produced += len(data)
         ratio = self.budget.limits.max_ratio
         if self.produced > RATIO_FLOOR and self.produced > ratio * max(self.compressed_size, 1):
-            raise _BoundReached(f"archive bound reached: expands more than {ratio} times")
+            raise _Unread(f"archive bound reached: expands more than {ratio} times")
         self.budget.take_bytes(len(data))
         return data
 
     def readall_within(self, limit: int) -> bytes:
-        """Everything left, or :class:`_BoundReached` as soon as it passes ``limit`` bytes."""
+        """Everything left, or :class:`_Unread` as soon as it passes ``limit`` bytes."""
         out = bytearray(self.head)
         self.head = b""
         while block := self.read(BLOCK):
@@ -186,8 +189,8 @@ def walk(data: bytes, name: str, limits: Limits) -> Iterator[Leaf | NotScanned]:
     budget = _Budget(limits)
     try:
         yield from _open(data, (name,), limits.archive_depth, budget)
-    except _BoundReached as bound:  # a whole-input bound, already recorded where it was reached
-        if not bound.whole_input:
+    except _Unread as unread:  # a whole-input bound, already recorded where it was reached
+        if not unread.whole_input:
             raise
 
 
@@ -234,30 +237,41 @@ def _zip(data: bytes, parts: tuple[str, ...], depth: int, budget: _Budget) -> It
         yield NotScanned(join(parts), f"corrupt archive: {error}")
         yield Leaf(data, parts, archive_not_opened=True)
         return
-    limits = budget.limits
     with archive:
         for info in archive.infolist():
             if info.is_dir():
                 continue
             member = (*parts, info.filename)
-            try:
-                budget.take_member()
-                if info.flag_bits & 0x1:
-                    yield NotScanned(join(member), "encrypted archive member")
-                    continue
-                if info.file_size > RATIO_FLOOR and info.file_size > limits.max_ratio * max(info.compress_size, 1):
-                    raise _BoundReached(f"archive bound reached: expands more than {limits.max_ratio} times")
-                if info.file_size > limits.max_member_bytes:
-                    raise _too_large(limits.max_member_bytes)
-                with archive.open(info) as stream:
-                    content = _Metered(stream, budget, info.compress_size).readall_within(limits.max_member_bytes)
-            except _BoundReached as bound:
-                yield from _record_bound(bound, member, parts)
-                continue
-            except _corrupt() as error:
-                yield NotScanned(join(member), f"corrupt archive member: {error}")
-                continue
-            yield from _open(content, member, depth - 1, budget)
+            content = yield from _read_or_record(partial(_zip_member, archive, info, budget), member, parts,
+                                                 "corrupt archive member")
+            if content is not None:
+                yield from _open(content, member, depth - 1, budget)
+
+
+def _zip_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, budget: _Budget) -> bytes:
+    """One member's bytes, its header's claims checked against the bounds before a byte is decompressed."""
+    limits = budget.limits
+    budget.take_member()
+    if info.flag_bits & 0x1:
+        raise _Unread("encrypted archive member")
+    if info.file_size > RATIO_FLOOR and info.file_size > limits.max_ratio * max(info.compress_size, 1):
+        raise _Unread(f"archive bound reached: expands more than {limits.max_ratio} times")
+    if info.file_size > limits.max_member_bytes:
+        raise _too_large(limits.max_member_bytes)
+    with archive.open(info) as stream:
+        return _Metered(stream, budget, info.compress_size).readall_within(limits.max_member_bytes)
+
+
+def _read_or_record(read: Callable[[], bytes], member: tuple[str, ...], archive: tuple[str, ...],
+                    corrupt: str) -> Generator[NotScanned, None, bytes | None]:
+    """``read()``, or None and the record of why it could not be read (``corrupt`` names damage)."""
+    try:
+        return read()
+    except _Unread as unread:
+        yield from _record_unread(unread, member, archive)
+    except _corrupt() as error:
+        yield NotScanned(join(member), f"{corrupt}: {error}")
+    return None
 
 
 def _tar(stream: _Metered, parts: tuple[str, ...], depth: int, budget: _Budget,
@@ -284,49 +298,46 @@ def _tar(stream: _Metered, parts: tuple[str, ...], depth: int, budget: _Budget,
                     raise _too_large(limits.max_member_bytes)
                 extracted = archive.extractfile(info)
                 content = extracted.read() if extracted is not None else b""
-            except _BoundReached as bound:
-                yield from _record_bound(bound, member, parts)
+            except _Unread as unread:
+                yield from _record_unread(unread, member, parts)
                 continue
             yield from _open(content, member, depth - 1, budget)
         if not stream.only_zeros_from(archive.offset):
             raise tarfile.ReadError(f"unreadable header at offset {archive.offset}")
-    except _BoundReached as bound:  # raised by the decompressing stream under the tar
-        yield from _record_bound(bound, parts, parts)
+    except _Unread as unread:  # raised by the decompressing stream under the tar
+        yield from _record_unread(unread, parts, parts)
     except _corrupt() as error:
         yield NotScanned(join(parts), f"corrupt archive: {error}")
         if raw is not None:
             yield Leaf(raw, parts, archive_not_opened=True)
 
 
-def _record_bound(bound: _BoundReached, member: tuple[str, ...], archive: tuple[str, ...]) -> Iterator[NotScanned]:
-    """Record a bound on the member it stopped; a whole-input bound is recorded once, where it was reached,
-    and stops every archive of the input."""
-    if bound.whole_input:
-        if not bound.recorded:
-            bound.recorded = True
-            yield NotScanned(join(archive), str(bound))
-        raise bound
-    yield NotScanned(join(member), str(bound), user_limit=bound.user_limit)
+def _record_unread(unread: _Unread, member: tuple[str, ...], archive: tuple[str, ...]) -> Iterator[NotScanned]:
+    """Record why the member is left unread; a whole-input bound is recorded once, on the archive where it was
+    reached, and stops every archive of the input."""
+    if unread.whole_input:
+        if not unread.recorded:
+            unread.recorded = True
+            yield NotScanned(join(archive), str(unread))
+        raise unread
+    yield NotScanned(join(member), str(unread), user_limit=unread.user_limit)
 
 
 def _compressed(data: bytes, parts: tuple[str, ...], depth: int, budget: _Budget,
                 kind: str) -> Iterator[Leaf | NotScanned]:
     """A gzip, bzip2 or xz stream: a tar inside is walked as this archive's members, anything else is one member."""
-    try:
-        stream = _Metered(_decompressing(kind, io.BytesIO(data)), budget, len(data))
-        head = stream.read(512)
-        stream.head = head
-        if _is_tar(head):
-            yield from _tar(stream, parts, depth, budget)
-            return
-        content = stream.readall_within(budget.limits.max_member_bytes)
-    except _BoundReached as bound:
-        yield from _record_bound(bound, parts, parts)
+    stream = _Metered(_decompressing(kind, io.BytesIO(data)), budget, len(data))
+    head = yield from _read_or_record(partial(stream.read, 512), parts, parts, "corrupt archive")
+    if head is None:
         return
-    except _corrupt() as error:
-        yield NotScanned(join(parts), f"corrupt archive: {error}")
+    stream.head = head
+    if _is_tar(head):
+        yield from _tar(stream, parts, depth, budget)
         return
-    yield from _open(content, (*parts, _inner_name(parts[-1])), depth - 1, budget)
+    content = yield from _read_or_record(partial(stream.readall_within, budget.limits.max_member_bytes), parts,
+                                         parts, "corrupt archive")
+    if content is not None:
+        yield from _open(content, (*parts, _inner_name(parts[-1])), depth - 1, budget)
 
 
 def _inner_name(name: str) -> str:

@@ -10,8 +10,9 @@ few byte compares and one search for a NUL in the first 8 KiB, as the old binary
   its bytes as they are (the rules only match printable text, so this is what ``strings`` would show, in
   place and without a copy: line and column are those of the raw bytes, lines ending at its newline bytes);
   its UTF-16LE strings of 8 or more characters, one per line in file order (line N is the N-th string),
-  with ``encoding`` ``utf-16-le`` (not looked for in ELF files and static libraries, see :data:`_NO_UTF16`); and for a SQLite database its stored text values, one
-  ``table.column=value`` per line, since its records keep values back to back (``aws_access_key_idAKIA…``);
+  with ``encoding`` ``utf-16-le`` (not looked for in ELF files and static libraries, see :data:`_NO_UTF16`);
+  and for a SQLite database its stored text values, one ``table.column=value`` per line, since its records
+  keep values back to back (``aws_access_key_idAKIA…``);
 - archives are opened by :mod:`secretguard.archives`, and each member goes through the same steps.
 """
 
