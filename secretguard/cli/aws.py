@@ -37,7 +37,7 @@ def scan_aws(
     region: Annotated[list[str] | None, typer.Option("--region", "-r", help="Region to read (repeatable, or comma-separated).")] = None,
     all_regions: Annotated[bool, typer.Option("--all-regions", help="Read every region the services exist in.")] = False,
     profile: ProfileOpt = None,
-    services: Annotated[str, typer.Option("--services", help="Comma-separated: lambda, ecs.")] = "lambda,ecs",
+    services: Annotated[str, typer.Option("--services", help="Comma-separated, of lambda, ecs, ssm, cloudformation, ec2, codebuild, batch, apigateway; or all.")] = "all",
     endpoint_url: EndpointOpt = None,
     fmt: FormatOpt = "text",
     output: OutputOpt = None,
@@ -50,14 +50,15 @@ def scan_aws(
     validate_jobs: ValidateJobsOpt = 4,
     skip_account: SkipAccountOpt = None,
 ) -> int:
-    """Scan the environment variables of every Lambda function version and ECS task definition revision."""
+    """Scan every place AWS keeps plaintext, in every version: Lambda and ECS environments, SSM parameters and
+    documents, CloudFormation stacks, EC2 user data, CodeBuild projects, Batch job definitions, API Gateway stages."""
     from secretguard.aws.session import make_session, select_regions
     from secretguard.pipeline import scan
-    from secretguard.sources.aws_env import AwsSource
+    from secretguard.sources.aws_env import SERVICES, AwsSource
 
     reporter_for(fmt)  # a bad --format or --skip-account fails before any AWS call
     checks = validation(validate, validate_jobs, skip_account, endpoint_url, quiet)
-    wanted = _split([services])
+    wanted = list(SERVICES) if services.strip() == "all" else _split([services])
     cfg, accepted = load_inputs(config, None, baseline)
     session = make_session(profile)
     regions = select_regions(session, wanted, _split(region), all_regions)

@@ -1,11 +1,15 @@
-"""AWS source: environment variables of every Lambda function version and every ECS task definition revision.
+"""AWS source: every place AWS keeps plaintext, in every version, read region by region and service by service.
 
-Lambda keeps each published version's environment as it was when published, so ``$LATEST`` being clean
-says nothing about version 3; ECS keeps INACTIVE revisions readable forever. Both are read in full.
+This module reads Lambda environments (every function version) and ECS task definitions (every revision,
+ACTIVE and INACTIVE, and the S3 environment files they load); each other kind of resource is a module of
+its own (``aws_ssm``, ``aws_cloudformation``, ``aws_ec2``, ``aws_codebuild``, ``aws_batch``,
+``aws_apigateway``), registered in :data:`READERS`. Lambda keeps each published version's environment as it
+was when published, so ``$LATEST`` being clean says nothing about version 3: old versions are read in full.
 
-Each environment (one function version, or one container of one task definition revision) is one chunk of
-``NAME=value`` lines with its variables as fields, so name-aware rules fire, key pairs in neighbouring
-variables pair up, and the registered ``cloud-secret-env-var`` detector sees each name and value.
+Each environment (named values: one function version, one container of one revision, a parameter version)
+is one chunk of ``NAME=value`` lines with its variables as fields, so name-aware rules fire, key pairs in
+neighbouring variables pair up, and the registered ``cloud-secret-env-var`` detector sees each name and
+value. A document (a template, user data, a build spec) is scanned as the text it is.
 """
 
 from __future__ import annotations
@@ -17,46 +21,17 @@ from typing import Any
 
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
+from botocore.parsers import ResponseParserError
 
 from secretguard.aws.session import error_code, error_line, make_client
 from secretguard.errors import SecretguardError, SourceError
 from secretguard.provenance import CloudResource, Provenance
 from secretguard.sources import Chunk, Inventory
+from secretguard.sources import aws_apigateway, aws_batch, aws_cloudformation, aws_codebuild, aws_ec2, aws_ssm
+from secretguard.sources.aws_items import Document, Environment, Variables, variables_of
 
-SERVICES = ("lambda", "ecs")
 DEFAULT_READERS = 8
 NOT_ENABLED_CODES = frozenset({"UnrecognizedClientException", "InvalidClientTokenId", "AuthFailure", "OptInRequired"})
-
-
-Variables = tuple[tuple[str, str], ...]
-"""Environment variables as (name, value) pairs, sorted by name."""
-
-@dataclass(frozen=True, slots=True)
-class Environment:
-    """The variables of one function version or one container of one task definition revision."""
-
-    origin: Provenance
-    variables: Variables
-    error: str | None = None
-    """Why the variables could not be read (a KMS key the caller cannot use), if so."""
-
-    def text(self) -> tuple[bytes, list[int]]:
-        """``NAME=value`` lines sorted by name (key pairs sit together), and the first line of each variable."""
-        starts, lines, line = [], [], 1
-        for name, value in self.variables:
-            starts.append(line)
-            lines.append(f"{name}={value}")
-            line += 1 + value.count("\n")
-        return "\n".join(lines).encode("utf-8", "surrogateescape"), starts
-
-    def chunk(self) -> Chunk:
-        """The ``NAME=value`` text as one chunk whose fields are the variables."""
-        data, starts = self.text()
-        return Chunk(data, self.origin, tuple((n, v, line) for (n, v), line in zip(self.variables, starts, strict=True)))
-
-
-def _variables(pairs: Any) -> Variables:
-    return tuple(sorted((str(k), str(v)) for k, v in pairs))
 
 
 def lambda_environments(client: Any, region: str) -> Iterator[Environment]:
@@ -70,7 +45,7 @@ def lambda_environments(client: Any, region: str) -> Iterator[Environment]:
             arn, version = fn["FunctionArn"], fn.get("Version", "$LATEST")
             if not arn.endswith(f":{version}"):
                 arn = f"{arn}:{version}"
-            yield Environment(CloudResource("lambda", arn, region), _variables(variables.items()),
+            yield Environment(CloudResource("lambda", arn, region), variables_of(variables.items()),
                               f"{error.get('ErrorCode', 'Error')}: {error.get('Message', '')}".strip(" :")
                               if error else None)
 
@@ -103,7 +78,7 @@ class EnvironmentFiles:
             return (), error_line(exc)
         # The format ECS reads: NAME=value per line and '#' comments; quotes are part of the value.
         lines = [line.strip() for line in text.splitlines()]
-        return _variables(line.split("=", 1) for line in lines if "=" in line and not line.startswith("#")), None
+        return variables_of(line.split("=", 1) for line in lines if "=" in line and not line.startswith("#")), None
 
 
 def s3_uri(arn: str) -> str:
@@ -125,7 +100,7 @@ def ecs_environments(client: Any, region: str, files: EnvironmentFiles | None = 
                 for container in definition.get("containerDefinitions", []):
                     origin = CloudResource("ecs", definition.get("taskDefinitionArn", arn), region,
                                            container.get("name"))
-                    variables = _variables((e.get("name", ""), e.get("value", ""))
+                    variables = variables_of((e.get("name", ""), e.get("value", ""))
                                            for e in container.get("environment") or [])
                     if variables:
                         yield Environment(origin, variables)
@@ -142,20 +117,29 @@ def _file_environments(files: EnvironmentFiles, origin: CloudResource, entries: 
                 yield Environment(replace(origin, path=uri), variables, f"{uri}: {error}" if error else None)
 
 
-READERS: dict[str, Callable[[Callable[[str], Any], str], Iterator[Environment]]] = {
+Item = Environment | Document
+READERS: dict[str, Callable[[Callable[[str], Any], str], Iterator[Item]]] = {
     "lambda": lambda client, region: lambda_environments(client("lambda"), region),
     "ecs": lambda client, region: ecs_environments(client("ecs"), region, EnvironmentFiles(client("s3"))),
+    "ssm": aws_ssm.read,
+    "cloudformation": aws_cloudformation.read,
+    "ec2": aws_ec2.read,
+    "codebuild": aws_codebuild.read,
+    "batch": aws_batch.read,
+    "apigateway": aws_apigateway.read,
 }
-"""Per service: its environments in a region, given a function that makes a client of any service there."""
+SERVICES = tuple(READERS)
+"""Per service: its environments and documents in a region, given a function that makes a client of any
+service there."""
 
 
 @dataclass
 class ReadResult:
-    """What one (service, region) read gave: its environments, or why it failed (code and one line)."""
+    """What one (service, region) read gave: its items, or why it failed (code and one line)."""
 
     service: str
     region: str
-    environments: list[Environment] = field(default_factory=list)
+    items: list[Item] = field(default_factory=list)
     error_code: str | None = None
     error: str | None = None
 
@@ -164,11 +148,11 @@ def read_service(session: boto3.Session, service: str, region: str, endpoint_url
     """Read one service in one region; an AWS or network failure is kept, not raised, so other regions go on."""
     result = ReadResult(service, region)
     try:
-        result.environments.extend(READERS[service](
+        result.items.extend(READERS[service](
             lambda name: make_client(session, name, region, endpoint_url), region))
     except NoCredentialsError:  # not a region's problem: the whole scan stops
         raise
-    except (ClientError, BotoCoreError) as exc:
+    except (ClientError, BotoCoreError, ResponseParserError) as exc:  # an answer botocore cannot parse, too
         result.error_code, result.error = error_code(exc), error_line(exc)
     return result
 
@@ -186,8 +170,8 @@ def _account_failures(failed: list[ReadResult], inventory: Inventory) -> None:
 
 @dataclass
 class AwsSource:
-    """The environments of ``services`` in ``regions``: read from AWS while enumerating (``readers`` calls at
-    once), scanned in the driver.
+    """The environments and documents of ``services`` in ``regions``: read from AWS while enumerating
+    (``readers`` calls at once), scanned in the driver.
 
     A failing region or service, or an environment that cannot be read, is listed as not scanned and the scan
     goes on; if nothing at all could be read, that is an error.
@@ -210,7 +194,7 @@ class AwsSource:
         where = ", ".join(self.regions) if len(self.regions) <= 4 else f"{len(self.regions)} regions"
         return f"aws {'/'.join(self.services)} in {where}"
 
-    def items(self, inventory: Inventory) -> Iterator[tuple[Environment, int]]:
+    def items(self, inventory: Inventory) -> Iterator[tuple[Item, int]]:
         tasks = [(service, region) for region in self.regions for service in self.services]
         try:
             with ThreadPoolExecutor(max_workers=max(1, min(self.readers, len(tasks)))) as pool:
@@ -224,14 +208,14 @@ class AwsSource:
             first = failed[0]
             raise SourceError(f"could not read any region: {first.service} in {first.region}: {first.error}")
         _account_failures(failed, inventory)
-        for env in (env for r in results for env in r.environments):
-            if env.error is None:
-                yield env, len(env.text()[0])
+        for item in (item for r in results for item in r.items):
+            if item.error is None:
+                yield item, len(item.chunk().data)
             else:
-                inventory.skip(str(env.origin.origin().resource), f"environment not readable: {env.error}")
+                inventory.skip(str(item.origin.origin().resource), f"{item.noun} not readable: {item.error}")
 
-    def read(self, item: Environment) -> Iterator[Chunk]:
+    def read(self, item: Item) -> Iterator[Chunk]:
         yield item.chunk()
 
-    def describe(self, item: Environment) -> str:
+    def describe(self, item: Item) -> str:
         return item.origin.describe()

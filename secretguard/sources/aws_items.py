@@ -1,0 +1,82 @@
+"""What an AWS reader hands out: an :class:`Environment` of named values (a function version's variables, a
+parameter, stage variables), or a :class:`Document` scanned as it is (a template, user data, a build spec)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import gzip
+import io
+import zlib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from secretguard.provenance import CloudResource, Provenance
+from secretguard.sources import Chunk
+
+MAX_USER_DATA_BYTES = 16 * 1024 * 1024
+"""EC2 itself limits user data to 16 KB; a decompressed body is read this far at most."""
+
+
+Variables = tuple[tuple[str, str], ...]
+"""Named values as (name, value) pairs, sorted by name."""
+
+
+@dataclass(frozen=True, slots=True)
+class Environment:
+    """Named values of one version of one cloud resource: a function version's or a container's environment, a
+    parameter, a stack's parameters and outputs, stage variables."""
+
+    origin: Provenance
+    variables: Variables
+    error: str | None = None
+    """Why the variables could not be read (a KMS key the caller cannot use), if so."""
+    noun = "environment"
+
+    def text(self) -> tuple[bytes, list[int]]:
+        """``NAME=value`` lines sorted by name (key pairs sit together), and the first line of each variable."""
+        starts, lines, line = [], [], 1
+        for name, value in self.variables:
+            starts.append(line)
+            lines.append(f"{name}={value}")
+            line += 1 + value.count("\n")
+        return "\n".join(lines).encode("utf-8", "surrogateescape"), starts
+
+    def chunk(self) -> Chunk:
+        """The ``NAME=value`` text as one chunk whose fields are the variables."""
+        data, starts = self.text()
+        return Chunk(data, self.origin, tuple((n, v, line) for (n, v), line in zip(self.variables, starts, strict=True)))
+
+
+def variables_of(pairs: Iterable[tuple[Any, Any]]) -> Variables:
+    """Name and value pairs as strings, sorted by name."""
+    return tuple(sorted((str(k), str(v)) for k, v in pairs))
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    """The text of one version of one cloud resource; ``error`` says why it could not be read, if so."""
+
+    origin: CloudResource
+    content: str
+    error: str | None = None
+    noun = "document"
+
+    def chunk(self) -> Chunk:
+        return Chunk(self.content.encode("utf-8", "surrogateescape"), self.origin)
+
+
+def user_data_text(encoded: str) -> tuple[str, str | None]:
+    """EC2 user data as AWS returns it (base64, often of gzip), as text; with a reason when it is not text."""
+    try:
+        raw = base64.b64decode(encoded, validate=True)
+    except (binascii.Error, ValueError):
+        return encoded, None  # not base64 after all: scan it as given
+    if raw[:2] == b"\x1f\x8b":
+        try:
+            raw = gzip.GzipFile(fileobj=io.BytesIO(raw)).read(MAX_USER_DATA_BYTES)
+        except (OSError, EOFError, zlib.error) as exc:
+            return "", f"user data is gzip that does not decompress: {exc}"
+    return raw.decode("utf-8", "replace"), None
+
