@@ -25,9 +25,12 @@ from botocore.parsers import ResponseParserError
 
 from secretguard.aws.session import error_code, error_line, make_client
 from secretguard.errors import SecretguardError, SourceError
+from secretguard.findings import Hit
 from secretguard.provenance import CloudResource, Provenance
 from secretguard.sources import Chunk, Inventory
-from secretguard.sources import aws_apigateway, aws_batch, aws_cloudformation, aws_codebuild, aws_ec2, aws_ssm
+from secretguard.sources import (
+    aws_apigateway, aws_batch, aws_cloudformation, aws_codebuild, aws_ec2, aws_lambda_code, aws_ssm,
+)
 from secretguard.sources.aws_items import Document, Environment, Variables, variables_of
 
 DEFAULT_READERS = 8
@@ -117,9 +120,10 @@ def _file_environments(files: EnvironmentFiles, origin: CloudResource, entries: 
                 yield Environment(replace(origin, path=uri), variables, f"{uri}: {error}" if error else None)
 
 
-Item = Environment | Document
+Item = Environment | Document | aws_lambda_code.Package
 READERS: dict[str, Callable[[Callable[[str], Any], str], Iterator[Item]]] = {
     "lambda": lambda client, region: lambda_environments(client("lambda"), region),
+    "lambda-code": aws_lambda_code.read,
     "ecs": lambda client, region: ecs_environments(client("ecs"), region, EnvironmentFiles(client("s3"))),
     "ssm": aws_ssm.read,
     "cloudformation": aws_cloudformation.read,
@@ -182,7 +186,9 @@ class AwsSource:
     services: Sequence[str]
     readers: int = DEFAULT_READERS
     endpoint_url: str | None = None
-    label: str = "environments"
+    label: str = "resources"
+    _sharing: dict[str, tuple[str, ...]] = field(default_factory=dict, init=False, repr=False)
+    """Per Lambda package (by the version it was read for), the further versions that have the same bytes."""
 
     def __post_init__(self) -> None:
         unknown = [s for s in self.services if s not in READERS]
@@ -210,12 +216,21 @@ class AwsSource:
         _account_failures(failed, inventory)
         for item in (item for r in results for item in r.items):
             if item.error is None:
-                yield item, len(item.chunk().data)
+                if isinstance(item, aws_lambda_code.Package) and item.sharing:
+                    self._sharing[item.origin.resource] = item.sharing
+                yield item, item.size
             else:
                 inventory.skip(str(item.origin.origin().resource), f"{item.noun} not readable: {item.error}")
 
     def read(self, item: Item) -> Iterator[Chunk]:
         yield item.chunk()
+
+    def refine(self, provenance: Provenance, hits: list[Hit]) -> Iterator[Hit]:
+        """Hits in a Lambda package, also at every further version that has the same package."""
+        for hit in hits:
+            yield hit
+            for arn in self._sharing.get(hit.origin.resource or "", ()):
+                yield replace(hit, origin=replace(hit.origin, resource=arn))
 
     def describe(self, item: Item) -> str:
         return item.origin.describe()

@@ -43,6 +43,10 @@ class Environment:
             line += 1 + value.count("\n")
         return "\n".join(lines).encode("utf-8", "surrogateescape"), starts
 
+    @property
+    def size(self) -> int:
+        return len(self.text()[0])
+
     def chunk(self) -> Chunk:
         """The ``NAME=value`` text as one chunk whose fields are the variables."""
         data, starts = self.text()
@@ -62,6 +66,10 @@ class Document:
     content: str
     error: str | None = None
     noun = "document"
+
+    @property
+    def size(self) -> int:
+        return len(self.content)
 
     def chunk(self) -> Chunk:
         return Chunk(self.content.encode("utf-8", "surrogateescape"), self.origin)
