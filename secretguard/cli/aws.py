@@ -37,7 +37,7 @@ def scan_aws(
     region: Annotated[list[str] | None, typer.Option("--region", "-r", help="Region to read (repeatable, or comma-separated).")] = None,
     all_regions: Annotated[bool, typer.Option("--all-regions", help="Read every region the services exist in.")] = False,
     profile: ProfileOpt = None,
-    services: Annotated[str, typer.Option("--services", help="Comma-separated, of lambda, ecs, ssm, cloudformation, ec2, codebuild, batch, apigateway; or all.")] = "all",
+    services: Annotated[str, typer.Option("--services", help="Comma-separated, of lambda, lambda-code, ecs, ssm, cloudformation, ec2, codebuild, batch, apigateway; or all.")] = "all",
     endpoint_url: EndpointOpt = None,
     fmt: FormatOpt = "text",
     output: OutputOpt = None,
@@ -50,7 +50,7 @@ def scan_aws(
     validate_jobs: ValidateJobsOpt = 4,
     skip_account: SkipAccountOpt = None,
 ) -> int:
-    """Scan every place AWS keeps plaintext, in every version: Lambda and ECS environments, SSM parameters and
+    """Scan every place AWS keeps plaintext, in every version: Lambda environments and code, ECS environments, SSM parameters and
     documents, CloudFormation stacks, EC2 user data, CodeBuild projects, Batch job definitions, API Gateway stages."""
     from secretguard.aws.session import make_session, select_regions
     from secretguard.pipeline import scan
