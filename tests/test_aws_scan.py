@@ -327,7 +327,7 @@ def test_regions_not_enabled_are_folded_into_one_note(aws, monkeypatch) -> None:
 def test_no_credentials_is_one_line(aws, monkeypatch, capsys) -> None:
     monkeypatch.delenv("AWS_ACCESS_KEY_ID")
     monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
-    assert _run_cli(["scan", "aws", "--region", "us-east-1"]) == 2
+    assert _run_cli(["scan", "aws", "--region", "us-east-1", "--services", "lambda,ecs"]) == 2
     assert capsys.readouterr().err == \
         "error: no AWS credentials found: pass --profile or configure the default credential chain\n"
 
@@ -336,7 +336,7 @@ def test_every_region_failing_is_an_error(aws, monkeypatch, capsys) -> None:
     proxy = DenyRegionProxy(aws.url, "us-east-1")
     monkeypatch.setenv("AWS_ENDPOINT_URL", proxy.url)
     try:
-        assert _run_cli(["scan", "aws", "--region", "us-east-1"]) == 2
+        assert _run_cli(["scan", "aws", "--region", "us-east-1", "--services", "lambda,ecs"]) == 2
     finally:
         proxy.close()
     err = capsys.readouterr().err
@@ -384,7 +384,7 @@ def _run_cli(argv: list[str]) -> int:
 
 def test_cli_json_report_redacted(aws, capsys) -> None:
     arn = make_function("api", {"SENDGRID_API_KEY": SENDGRID})
-    assert _run_cli(["scan", "aws", "--region", "us-east-1", "--format", "json"]) == 1
+    assert _run_cli(["scan", "aws", "--region", "us-east-1", "--services", "lambda,ecs", "--format", "json"]) == 1
     out = capsys.readouterr().out
     assert SENDGRID not in out
     [finding] = json.loads(out)["findings"]
@@ -396,7 +396,7 @@ def test_cli_all_regions_and_explicit_endpoint(aws, monkeypatch, capsys) -> None
     make_function("far", {"SENDGRID_API_KEY": SENDGRID}, region="ap-southeast-2")
     register_task("near", {"app": [{"name": "DB_PASSWORD", "value": PASSWORD}]}, region="us-east-1")
     monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")  # --endpoint-url must win over this
-    code = _run_cli(["scan", "aws", "--all-regions", "--endpoint-url", aws.url, "--format", "jsonl", "--reveal"])
+    code = _run_cli(["scan", "aws", "--services", "lambda,ecs", "--all-regions", "--endpoint-url", aws.url, "--format", "jsonl", "--reveal"])
     findings = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert code == 1
     assert {(f["secret"], f["locations"][0]["region"]) for f in findings} == \
@@ -405,18 +405,18 @@ def test_cli_all_regions_and_explicit_endpoint(aws, monkeypatch, capsys) -> None
 
 def test_cli_unknown_service_and_missing_profile(aws, capsys) -> None:
     assert _run_cli(["scan", "aws", "--region", "us-east-1", "--services", "lambda,s3"]) == 2
-    assert capsys.readouterr().err == "error: unknown service 's3' (choose from lambda, ecs)\n"
+    assert capsys.readouterr().err == "error: unknown service 's3' (choose from lambda, lambda-code, ecs, ssm, cloudformation, ec2, codebuild, batch, apigateway)\n"
     assert _run_cli(["scan", "aws", "--profile", "nope"]) == 2
     assert capsys.readouterr().err == "error: AWS profile 'nope' not found in the AWS config files\n"
 
 
 def test_config_allowlist_applies(aws, tmp_path: Path, capsys) -> None:
     make_function("api", {"DB_PASSWORD": PASSWORD})
-    assert _run_cli(["scan", "aws", "--region", "us-east-1", "--format", "json"]) == 1
+    assert _run_cli(["scan", "aws", "--region", "us-east-1", "--services", "lambda,ecs", "--format", "json"]) == 1
     assert json.loads(capsys.readouterr().out)["findings"]  # found without the allowlist
     config = tmp_path / "sg.yaml"
     config.write_text("allow:\n  regexes: ['^kT9#']\n")
-    assert _run_cli(["scan", "aws", "--region", "us-east-1", "--config", str(config), "--format", "json"]) == 0
+    assert _run_cli(["scan", "aws", "--region", "us-east-1", "--services", "lambda,ecs", "--config", str(config), "--format", "json"]) == 0
     assert json.loads(capsys.readouterr().out)["findings"] == []
 
 
@@ -426,7 +426,7 @@ def test_scan_aws_validate_names_the_owner_of_a_live_key(aws, capsys) -> None:
     key = iam.create_access_key(UserName="ci-bot")["AccessKey"]
     arn = make_function("deploy", {"AWS_ACCESS_KEY_ID": key["AccessKeyId"],
                                    "AWS_SECRET_ACCESS_KEY": key["SecretAccessKey"]})
-    assert _run_cli(["scan", "aws", "--region", "us-east-1", "--validate", "--format", "json"]) == 1
+    assert _run_cli(["scan", "aws", "--region", "us-east-1", "--services", "lambda,ecs", "--validate", "--format", "json"]) == 1
     out = capsys.readouterr().out
     assert key["SecretAccessKey"] not in out
     [finding] = json.loads(out)["findings"]  # the secret key is the key ID's pair, not a finding of its own

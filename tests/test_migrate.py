@@ -404,7 +404,7 @@ def test_plan_from_a_scan_report(world: World, tmp_path: Path) -> None:
     plans = []
     for reveal in (["--reveal"], []):
         report, plan_file = tmp_path / f"findings{len(reveal)}.json", tmp_path / f"plan{len(reveal)}.json"
-        assert run_cli("scan", "aws", "--region", REGION, "--format", "json", "--output", report, *reveal).code == 1
+        assert run_cli("scan", "aws", "--region", REGION, "--services", "lambda,ecs", "--format", "json", "--output", report, *reveal).code == 1
         run = run_cli("migrate", "plan", "--from", report, "--output", plan_file)
         assert run.code == 0, run.err
         plans.append(load_plan(plan_file)[0])
