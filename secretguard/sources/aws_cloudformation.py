@@ -30,24 +30,33 @@ def _no_echo(cloudformation: Any, stack_id: str) -> set[str]:
     return {p["ParameterKey"] for p in summary.get("Parameters", []) if p.get("NoEcho")}
 
 
+def _templates(cloudformation: Any, stack_id: str, region: str) -> Iterator[Document]:
+    """The template as written and, when it has a transform (a macro, SAM), as processed."""
+    original = _template_text(cloudformation.get_template(StackName=stack_id, TemplateStage="Original")
+                              .get("TemplateBody") or "")
+    yield Document(CloudResource("cloudformation", stack_id, region, path="template (Original)"), original)
+    if "Transform" not in original:
+        return
+    try:
+        body = cloudformation.get_template(StackName=stack_id, TemplateStage="Processed").get("TemplateBody")
+    except cloudformation.exceptions.ClientError:
+        return  # not processed (yet)
+    processed = _template_text(body or "")
+    if processed and processed != original:
+        yield Document(CloudResource("cloudformation", stack_id, region, path="template (Processed)"), processed)
+
+
 def stacks(cloudformation: Any, region: str) -> Iterator[Environment | Document]:
     """Each stack's templates, and its parameters and outputs as ``NAME=value`` lines."""
+    live = {stack["StackId"]: stack for page in cloudformation.get_paginator("describe_stacks").paginate()
+            for stack in page.get("Stacks", [])}
     for page in cloudformation.get_paginator("list_stacks").paginate():
         for summary in page.get("StackSummaries", []):
             stack_id = summary["StackId"]
             origin = CloudResource("cloudformation", stack_id, region)
-            seen: set[str] = set()
-            for stage in ("Original", "Processed"):
-                try:
-                    body = cloudformation.get_template(StackName=stack_id, TemplateStage=stage).get("TemplateBody")
-                except cloudformation.exceptions.ClientError:
-                    continue  # no processed stage: the template has no transform
-                text = _template_text(body or "")
-                if text and text not in seen:
-                    seen.add(text)
-                    yield Document(CloudResource("cloudformation", stack_id, region, path=f"template ({stage})"), text)
-            [stack] = cloudformation.describe_stacks(StackName=stack_id)["Stacks"]
-            hidden = _no_echo(cloudformation, stack_id)
+            yield from _templates(cloudformation, stack_id, region)
+            stack = live.get(stack_id) or cloudformation.describe_stacks(StackName=stack_id)["Stacks"][0]
+            hidden = _no_echo(cloudformation, stack_id) if stack.get("Parameters") else set()
             values = [(f"Parameters.{p['ParameterKey']}", p.get("ParameterValue", ""))
                       for p in stack.get("Parameters", [])
                       if p["ParameterKey"] not in hidden and p.get("ParameterValue") != MASKED]

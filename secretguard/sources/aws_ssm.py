@@ -17,13 +17,14 @@ PLAIN_TYPES = ("String", "StringList")
 
 def parameter_versions(ssm: Any, region: str) -> Iterator[Environment]:
     """Each version of each plain parameter, as one ``NAME=value`` environment."""
-    for page in ssm.get_paginator("describe_parameters").paginate():
+    for page in ssm.get_paginator("describe_parameters").paginate(PaginationConfig={"PageSize": 50}):
         for parameter in page.get("Parameters", []):
             if parameter.get("Type") not in PLAIN_TYPES:
                 continue
             name = parameter["Name"]
             arn = parameter.get("ARN") or f"ssm:{region}:parameter{'' if name.startswith('/') else '/'}{name}"
-            for history in ssm.get_paginator("get_parameter_history").paginate(Name=name):
+            for history in ssm.get_paginator("get_parameter_history").paginate(
+                    Name=name, PaginationConfig={"PageSize": 50}):
                 for version in history.get("Parameters", []):
                     if version.get("Type") in PLAIN_TYPES:
                         origin = CloudResource("ssm", f"{arn} version {version.get('Version')}", region)
