@@ -46,7 +46,7 @@ def test_readme_flow_leaves_nothing_behind_for_a_key_pair(world: World, tmp_path
     world.function("deployer", {"DEPLOY_ACCESS_KEY_ID": KEY_ID, "DEPLOY_SECRET_ACCESS_KEY": SECRET_KEY,
                                 "DB_PASSWORD": PASSWORD, "STAGE": "prod"})
     report, plan_file = tmp_path / "f.json", tmp_path / "plan.json"
-    cli("scan", "aws", "--region", REGION, "-f", "json", "-o", report, code=1)
+    cli("scan", "aws", "--region", REGION, "--services", "lambda,ecs", "-f", "json", "-o", report, code=1)
     cli("migrate", "plan", "--from", report, "-o", plan_file)
     cli("migrate", "apply", plan_file)
     cli("migrate", "finalize", plan_file)
@@ -59,7 +59,7 @@ def test_readme_flow_leaves_nothing_behind_for_a_key_pair(world: World, tmp_path
                          "DEPLOY_ACCESS_KEY_ID_SECRET_ARN": f"{pair['ARN']}:AccessKeyId::",
                          "DEPLOY_SECRET_ACCESS_KEY_SECRET_ARN": f"{pair['ARN']}:SecretAccessKey::"}
     after = tmp_path / "after.json"
-    cli("scan", "aws", "--region", REGION, "-f", "json", "-o", after, code=1)  # ECS's old revision still holds one
+    cli("scan", "aws", "--region", REGION, "--services", "lambda,ecs", "-f", "json", "-o", after, code=1)  # ECS's old revision still holds one
     assert lambda_latest_findings(after) == []
 
 
@@ -196,7 +196,7 @@ def test_a_value_changed_since_the_plan_stops_the_run_before_any_change(world: W
 
 def test_plan_from_a_report_never_scans_again(world: World, tmp_path: Path) -> None:
     report = tmp_path / "f.json"
-    cli("scan", "aws", "--region", REGION, "-f", "json", "-o", report, code=1)
+    cli("scan", "aws", "--region", REGION, "--services", "lambda,ecs", "-f", "json", "-o", report, code=1)
 
     def no_scan(*args: Any) -> Any:
         raise AssertionError("scanned again")
