@@ -10,6 +10,7 @@ from secretguard.archives import DEFAULT_ARCHIVE_DEPTH, MAX_ARCHIVE_DEPTH
 from secretguard.decoders import DEFAULT_DECODE_DEPTH, MAX_DECODE_DEPTH
 from secretguard.errors import ConfigError
 from secretguard.filters import Allowlist
+from secretguard.hashing import SaltedHasher
 
 CONFIG_NAME = ".secretguard.yaml"
 DEFAULT_MAX_FILE_SIZE = 10 * 1024 * 1024
@@ -60,6 +61,15 @@ def is_depth(value: Any, maximum: int) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= maximum
 
 
+def allowed_secrets(entries: tuple[str, ...], where: str) -> tuple[tuple[SaltedHasher, frozenset[str]], ...]:
+    """``allow.secrets`` entries (``scrypt:SALT:HASH``) grouped by salt, so each salt costs one scrypt per secret."""
+    groups: dict[bytes, tuple[SaltedHasher, set[str]]] = {}
+    for entry in entries:
+        hasher, secret_hash = SaltedHasher.parse_entry(entry, where)
+        groups.setdefault(hasher.salt, (hasher, set()))[1].add(secret_hash)
+    return tuple((hasher, frozenset(hashes)) for hasher, hashes in groups.values())
+
+
 def load_config(path: Path) -> Config:
     """Read and check one configuration file."""
     import regex  # allow.regexes are written in rule syntax
@@ -73,7 +83,7 @@ def load_config(path: Path) -> Config:
         raise ConfigError(f"{path}: invalid YAML: {getattr(exc, 'problem', exc)}") from None
     top = _mapping(document, "(top level)", path, {"allow", "rules", "max_file_size", "decode_depth",
                                                             "archive_depth"})
-    allow = _mapping(top.get("allow"), "allow", path, {"paths", "regexes", "secrets_sha256"})
+    allow = _mapping(top.get("allow"), "allow", path, {"paths", "regexes", "secrets", "secrets_sha256"})
     rules = _mapping(top.get("rules"), "rules", path, {"disable", "extra"})
     compiled = []
     for pattern in _strings(allow.get("regexes"), "allow.regexes", path):
@@ -94,6 +104,7 @@ def load_config(path: Path) -> Config:
         allowlist=Allowlist(
             paths=_strings(allow.get("paths"), "allow.paths", path),
             regexes=tuple(compiled),
+            secrets=allowed_secrets(_strings(allow.get("secrets"), "allow.secrets", path), f"{path}: allow.secrets"),
             secrets_sha256=frozenset(s.lower() for s in _strings(allow.get("secrets_sha256"), "allow.secrets_sha256", path)),
         ),
         rules=RuleSelection(

@@ -12,7 +12,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from secretguard.findings import Hit, fingerprint, sha256_hex
+from secretguard.baseline import Baseline
+from secretguard.findings import Hit, sha256_hex
+from secretguard.hashing import SaltedHasher
 
 if TYPE_CHECKING:
     import regex
@@ -78,10 +80,15 @@ def is_inline_allowed(line: bytes) -> bool:
 
 @dataclass(frozen=True)
 class Allowlist:
-    """User allowlist from ``.secretguard.yaml``: path globs, secret regexes and secret hashes."""
+    """User allowlist from ``.secretguard.yaml``: path globs, secret regexes and secret hashes.
+
+    ``secrets`` groups the keyed ``allow.secrets`` entries by salt: one scrypt per secret and salt decides.
+    ``secrets_sha256`` is the older plain form, still honoured.
+    """
 
     paths: tuple[str, ...] = ()
     regexes: tuple[regex.Pattern[str], ...] = ()
+    secrets: tuple[tuple[SaltedHasher, frozenset[str]], ...] = ()
     secrets_sha256: frozenset[str] = field(default_factory=frozenset)
 
     def allows_path(self, path: str | None) -> bool:
@@ -89,19 +96,22 @@ class Allowlist:
             fnmatch.fnmatch(path, glob) or fnmatch.fnmatch(path.rsplit("/", 1)[-1], glob) for glob in self.paths
         )
 
-    def allows_secret(self, secret: str, secret_sha256: str) -> bool:
-        return secret_sha256 in self.secrets_sha256 or any(r.search(secret) for r in self.regexes)
+    def allows_secret(self, secret: str) -> bool:
+        if any(r.search(secret) for r in self.regexes):
+            return True
+        if self.secrets_sha256 and sha256_hex(secret) in self.secrets_sha256:
+            return True
+        return any(hasher.secret_hash(secret) in hashes for hasher, hashes in self.secrets)
 
 
-def user_filter(allowlist: Allowlist, baseline: frozenset[str] = frozenset()) -> Callable[[Hit], bool]:
+def user_filter(allowlist: Allowlist, baseline: Baseline | None = None) -> Callable[[Hit], bool]:
     """A ``keep`` predicate for :func:`secretguard.findings.collect` from the allowlist and a baseline."""
 
     def keep(hit: Hit) -> bool:
         if allowlist.allows_path(hit.origin.path):
             return False
-        digest = sha256_hex(hit.secret)
-        if allowlist.allows_secret(hit.secret, digest):
+        if allowlist.allows_secret(hit.secret):
             return False
-        return fingerprint(hit.rule, hit.secret) not in baseline
+        return baseline is None or not baseline.accepts(hit.rule, hit.secret)
 
     return keep

@@ -5,7 +5,10 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+if TYPE_CHECKING:
+    from secretguard.hashing import SecretHasher
 
 REDACT_KEEP = 4
 REDACT_MAX_STARS = 24
@@ -76,11 +79,6 @@ def sha256_hex(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()
 
 
-def fingerprint(rule_id: str, secret: str) -> str:
-    """The stable identity of a finding: sha256 of rule id and secret, never the line."""
-    return sha256_hex(f"{rule_id}:{secret}")
-
-
 def redact(secret: str) -> str:
     """Keep a few characters at each end so a person can recognise the secret, hide the rest."""
     secret = secret.replace("\r", "").replace("\n", "")
@@ -96,9 +94,8 @@ class Pair:
     rule: str
     secret: str
 
-    @property
-    def secret_sha256(self) -> str:
-        return sha256_hex(self.secret)
+    def secret_hash(self, hasher: SecretHasher) -> str:
+        return hasher.secret_hash(self.secret)
 
 
 @dataclass(slots=True)
@@ -119,31 +116,30 @@ class Finding:
     enrichment: dict[str, str] = field(default_factory=dict)
     """What enrichers named by the rule added (an AWS key ID's account), shown as top-level fields."""
 
-    @property
-    def fingerprint(self) -> str:
-        return fingerprint(self.rule, self.secret)
+    def fingerprint(self, hasher: SecretHasher) -> str:
+        """The finding's identity under ``hasher`` (rule and secret, never the line)."""
+        return hasher.fingerprint(self.rule, self.secret)
 
-    @property
-    def secret_sha256(self) -> str:
-        return sha256_hex(self.secret)
+    def secret_hash(self, hasher: SecretHasher) -> str:
+        return hasher.secret_hash(self.secret)
 
-    def to_dict(self, reveal: bool = False) -> dict[str, Any]:
-        """The finding as CONVENTIONS.md describes it; secrets redacted unless ``reveal``."""
+    def to_dict(self, reveal: bool, hasher: SecretHasher) -> dict[str, Any]:
+        """The finding as CONVENTIONS.md describes it; secrets redacted unless ``reveal``, hashes keyed by ``hasher``."""
         shown = (lambda s: s) if reveal else redact
         out: dict[str, Any] = {
-            "fingerprint": self.fingerprint,
+            "fingerprint": self.fingerprint(hasher),
             "rule": self.rule,
             "name": self.name,
             "severity": self.severity,
             **({"kind": self.kind} if self.kind else {}),
             "secret": shown(self.secret),
-            "secret_sha256": self.secret_sha256,
+            "secret_hash": self.secret_hash(hasher),
         }
         if self.pair is not None:
             out["pair"] = {
                 "rule": self.pair.rule,
                 "secret": shown(self.pair.secret),
-                "secret_sha256": self.pair.secret_sha256,
+                "secret_hash": self.pair.secret_hash(hasher),
             }
         out["entropy"] = round(self.entropy, 3)
         out.update(self.enrichment)
@@ -169,9 +165,10 @@ class Finding:
         )
 
 
-FINDING_KEYS = frozenset({"fingerprint", "rule", "name", "severity", "kind", "secret", "secret_sha256", "pair",
-                          "entropy", "decoded", "validation", "locations", "triage"})
-"""The keys :meth:`Finding.to_dict` writes itself; any other top-level key is an enrichment."""
+FINDING_KEYS = frozenset({"fingerprint", "rule", "name", "severity", "kind", "secret", "secret_hash", "pair",
+                          "entropy", "decoded", "validation", "locations", "triage", "secret_sha256"})
+"""The keys :meth:`Finding.to_dict` writes itself (and ``secret_sha256``, which older reports wrote and no output may
+carry on); any other top-level key is an enrichment."""
 SEVERITY_ORDER = {"critical": 0, "high": 1, "medium": 2, "low": 3}
 
 
@@ -179,7 +176,7 @@ def sort_findings(findings: list[Finding]) -> list[Finding]:
     """Most severe first, then by rule and first location, so output is stable."""
     def key(f: Finding) -> tuple[int, str, tuple[str, str, str, int, int], str]:
         first = min((o.sort_key() for o in f.locations), default=("", "", "", 0, 0))
-        return (SEVERITY_ORDER.get(f.severity, 9), f.rule, first, f.fingerprint)
+        return (SEVERITY_ORDER.get(f.severity, 9), f.rule, first, f.secret)
 
     return sorted(findings, key=key)
 

@@ -21,7 +21,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TextIO
 
-from secretguard.baseline import DEFAULT_BASELINE, load_baseline
+from secretguard.baseline import DEFAULT_BASELINE, Baseline, load_baseline
 from secretguard.config import find_config
 from secretguard.errors import SecretguardError
 from secretguard.findings import Finding, Origin, redact
@@ -61,9 +61,9 @@ def report_blocked(findings: list[Finding], what: str, advice: str, out: TextIO,
     print(f"\n{advice}", file=out)
 
 
-def _baseline(top: Path) -> frozenset[str]:
+def _baseline(top: Path) -> Baseline:
     path = default_baseline(top)
-    return load_baseline(path) if path is not None else frozenset()
+    return load_baseline(path, lambda line: print(f"warning: {line}", file=sys.stderr)) if path is not None else Baseline()
 
 
 def _verdict(result: ScanResult, what: str, advice: str, out: TextIO) -> int:

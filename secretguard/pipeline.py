@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from secretguard import content, decoders, extractors
 from secretguard.archives import DEFAULT_ARCHIVE_DEPTH, Limits, NotScanned
+from secretguard.baseline import Baseline
 from secretguard.config import Config, RuleSelection
 from secretguard.engine import Detector, Match
 from secretguard.filters import user_filter
@@ -320,7 +321,7 @@ def scan_hits(source: Source, selection: RuleSelection, jobs: int = 1, *, quick_
     return RawScan(hits, summary)
 
 
-def scan(source: Source, config: Config, jobs: int = 1, baseline: frozenset[str] = frozenset(), *,
+def scan(source: Source, config: Config, jobs: int = 1, baseline: Baseline | None = None, *,
          quick_start: bool = False, validation: Validation | None = None,
          on_total: Progress = lambda n: None, on_advance: Progress = lambda n: None) -> ScanResult:
     """A whole scan of ``source``: hits gathered into findings through the allowlist and the baseline,

@@ -26,10 +26,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TextIO
 
-from secretguard.baseline import load_baseline
+from secretguard.baseline import Baseline, load_baseline
 from secretguard.config import Config, load_config
 from secretguard.errors import SecretguardError
 from secretguard.findings import Finding
+from secretguard.hashing import SecretHasher, UserKey
 
 BYPASS_OPTION = "secretguard.bypass"
 AUDIT_LOG_NAME = "secretguard-audit.jsonl"
@@ -99,7 +100,7 @@ def pusher(env: Mapping[str, str]) -> str:
     return next((env[name] for name in PUSHER_VARIABLES if env.get(name)), "unknown")
 
 
-def scan_push(git_dir: Path, updates: list[RefUpdate], config: Config, baseline: frozenset[str]) -> list[Finding]:
+def scan_push(git_dir: Path, updates: list[RefUpdate], config: Config, baseline: Baseline | None) -> list[Finding]:
     """The findings in what the push brings: commits reachable from its new tips and from no existing ref.
 
     Anything in it that could not be read is an error: a push is never let through unseen.
@@ -121,13 +122,14 @@ def scan_push(git_dir: Path, updates: list[RefUpdate], config: Config, baseline:
 
 
 def _write_audit(path: Path, updates: list[RefUpdate], findings: list[Finding], reason: str,
-                 env: Mapping[str, str]) -> None:
-    """Append one JSON line recording a bypass: who, when, which refs, which findings (fingerprints only)."""
+                 env: Mapping[str, str], hasher: SecretHasher) -> None:
+    """Append one JSON line recording a bypass: who, when, which refs, which findings (fingerprints under
+    ``hasher`` only)."""
     record = {
         "time": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "pusher": pusher(env),
         "refs": [{"ref": u.ref, "old": u.old, "new": u.new} for u in updates],
-        "fingerprints": sorted(f.fingerprint for f in findings),
+        "fingerprints": sorted(f.fingerprint(hasher) for f in findings),
         "rules": sorted({f.rule for f in findings}),
         "reason": reason,
     }
@@ -152,7 +154,7 @@ def _advice(policy: ServerPolicy) -> str:
 def _refuse(findings: list[Finding], policy: ServerPolicy, out: TextIO) -> None:
     from secretguard.hook import report_blocked
 
-    shown = sorted(findings, key=lambda f: (f.rule, f.fingerprint))[:SHOWN_FINDINGS]
+    shown = sorted(findings, key=lambda f: (f.rule, f.secret))[:SHOWN_FINDINGS]
     report_blocked(shown, "push", _advice(policy), out, total=len(findings))
 
 
@@ -192,10 +194,14 @@ def pre_receive(policy: ServerPolicy, stdin: TextIO, out: TextIO, env: Mapping[s
     """Scan what the push brings and decide: 0 let it in, 1 refuse it, 2 the scan failed (fail-closed)."""
     git_dir = Path(env.get("GIT_DIR", "."))
     started = time.monotonic()
+
+    def warn(line: str) -> None:
+        print(f"secretguard: warning: {line}", file=out)
+
     try:
         updates = parse_ref_lines(stdin.read().splitlines())
         config = load_config(policy.config) if policy.config else Config()
-        baseline = load_baseline(policy.baseline) if policy.baseline else frozenset()
+        baseline = load_baseline(policy.baseline, warn) if policy.baseline else None
         _prepare_rules(config)
         deadline = time.monotonic() + policy.max_seconds
         _arm_timer(policy.max_seconds)
@@ -218,7 +224,8 @@ def pre_receive(policy: ServerPolicy, stdin: TextIO, out: TextIO, env: Mapping[s
         elif not reason.strip():
             print(f'secretguard: a bypass needs a reason: git push -o {BYPASS_OPTION}="why".', file=out)
         else:
-            _write_audit(policy.audit_log or git_dir / AUDIT_LOG_NAME, updates, findings, reason.strip(), env)
+            _write_audit(policy.audit_log or git_dir / AUDIT_LOG_NAME, updates, findings, reason.strip(), env,
+                         UserKey(warn))
             print(f"secretguard: {len(findings)} secret(s) let through on {pusher(env)}'s word "
                   f"({reason.strip()}); this bypass is recorded.", file=out)
             return 0

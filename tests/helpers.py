@@ -17,6 +17,7 @@ import pytest
 
 from secretguard.checksums import base62
 from secretguard.cli import main
+from secretguard.hashing import UserKey
 
 MINI_RULES = Path(__file__).parent / "data" / "mini_rules.yaml"
 
@@ -55,9 +56,31 @@ def run_cli_unprivileged(home: Path, *args: str | Path) -> Run:
     if setpriv is None:
         pytest.skip("running as root, and setpriv is missing to drop to an unprivileged user")
     nobody = pwd.getpwnam("nobody")
-    env = {**os.environ, "HOME": str(home), "XDG_CACHE_HOME": str(home / ".cache")}
+    env = {**os.environ, "HOME": str(home), "XDG_CACHE_HOME": str(home / ".cache"),
+           "XDG_CONFIG_HOME": str(home / ".config")}
     done = subprocess.run(
         [setpriv, f"--reuid={nobody.pw_uid}", f"--regid={nobody.pw_gid}", "--clear-groups",
          sys.executable, "-m", "secretguard", *map(str, args)],
         capture_output=True, text=True, env=env, check=False, timeout=120)
     return Run(done.returncode, done.stdout, done.stderr)
+
+
+def report_key() -> UserKey:
+    """The report key of the isolated home (the one every in-process run of this test uses)."""
+    def fail(line: str) -> None:
+        raise AssertionError(line)
+
+    return UserKey(fail)
+
+
+def report_hash(secret: str) -> str:
+    """``secret_hash`` of ``secret`` as this test's reports show it."""
+    return report_key().secret_hash(secret)
+
+
+def store_fingerprint(db: Path, rule_id: str, secret: str) -> str:
+    """The fingerprint the sweep store ``db`` gives the finding of ``rule_id`` for ``secret``."""
+    from secretguard.sweep.store import Store
+
+    with Store(db, create=False) as store:
+        return store.hasher.fingerprint(rule_id, secret)

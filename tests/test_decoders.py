@@ -22,7 +22,7 @@ from secretguard.engine import hyperscan
 from secretguard.findings import Hit, Origin
 from secretguard.pipeline import detector_for, scan_chunk
 from secretguard.sources import Chunk
-from tests.helpers import run_cli
+from tests.helpers import report_hash, run_cli
 
 KEY_ID = "AKIA7ZZ46M4NXY5UBBDW"
 AWS_SECRET = "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"
@@ -46,7 +46,7 @@ def b64(text: str | bytes, url: bool = False, pad: bool = True) -> str:
 
 
 def sha(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()
+    return report_hash(text)
 
 
 def scan(text: str | bytes, path: str = "f.txt", depth: int = 2) -> list[Hit]:
@@ -260,7 +260,7 @@ def test_json_output_has_chain_and_decoded_secret(tree):
     assert run.code == 1, run.err
     [finding] = json.loads(run.out)["findings"]
     assert finding["decoded"] == ["base64"]
-    assert finding["secret_sha256"] == sha(BASIC_PASSWORD)
+    assert finding["secret_hash"] == sha(BASIC_PASSWORD)
     assert BASIC_PASSWORD not in run.out
     assert [(o["path"], o["line"], o["column"]) for o in finding["locations"]] == [("ci.sh", 1, 31)]
 

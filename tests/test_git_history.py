@@ -265,7 +265,7 @@ def test_same_secret_in_five_files_is_one_finding_with_five_locations(tmp_path: 
 
     run = run_cli("scan", "git", repo, "--config", config, "--format", "json", "--no-progress")
 
-    findings = {f["secret_sha256"]: f for f in json.loads(run.out)["findings"] if f["rule"] == "test-token"}
+    findings = {f["secret_hash"]: f for f in json.loads(run.out)["findings"] if f["rule"] == "test-token"}
     assert len(findings) == 2
     paths = sorted(loc["path"] for f in findings.values() for loc in f["locations"])
     assert paths == sorted([f"svc{i}/env" for i in range(5)] + [f"copy{i}.txt" for i in range(5)])

@@ -15,7 +15,7 @@ from secretguard.config import Config, RuleSelection
 from secretguard.findings import Origin, redact
 from secretguard.provenance import ArchiveMember, FileAt, GitBlob
 from secretguard.sources import Chunk, Inventory, Unreadable
-from tests.helpers import MINI_RULES, run_cli
+from tests.helpers import MINI_RULES, report_key, run_cli
 from tests.test_git_history import token
 
 CONFIG = Config(rules=RuleSelection(extra_files=(MINI_RULES,)))
@@ -199,7 +199,7 @@ def test_a_rule_naming_the_aws_validator_is_enriched_with_the_account(tmp_path: 
 
     [finding] = [f for f in result.findings if f.rule == "org-deploy-key"]
     assert finding.enrichment == {"aws_account": account_from_key_id(KEY_ID)}
-    assert finding.to_dict()["aws_account"] == account_from_key_id(KEY_ID)
+    assert finding.to_dict(False, report_key())["aws_account"] == account_from_key_id(KEY_ID)
 
 
 def test_a_rule_naming_no_validator_is_not_enriched(tmp_path: Path) -> None:

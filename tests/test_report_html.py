@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from secretguard.findings import Finding, Origin, Pair, fingerprint
+from secretguard.findings import Finding, Origin, Pair
 from secretguard.report import ScanSummary
 from secretguard.report.html import LIVE_COLOUR, OTHER_COLOUR, write_html
-from tests.helpers import run_cli
+from tests.helpers import report_key, run_cli, store_fingerprint
 from tests.test_sweep import commit, credentials_file, key_pair, new_repo
 
 KEY_LIVE, SECRET_LIVE = "AKIAZ7Q3XBWJ5KTR2MHE", "q8Wc2+Lm4Nz7Pb1Vx9Rt6Yd3Fs0Hk5Gj8Ua2Ei4O"
@@ -142,7 +142,7 @@ def test_rendered_page_sorts_escapes_and_charts(tmp_path):
     with open(page, "w", encoding="utf-8") as out:
         write_html(findings(), out, ScanSummary(target="sweep.db", source="repositories", scanned=3,
                                                  scanned_bytes=12_000_000, skipped=(("git@x:y.git", "clone failed"),),
-                                                 notes=("rule aws-access-key-id: 2",)), False)
+                                                 notes=("rule aws-access-key-id: 2",)), False, report_key())
     source = page.read_text()
     # self-contained: nothing is fetched from anywhere
     assert not re.search(r"""(?:src|href)\s*=\s*["']?(?:https?:)?//|@import|url\(""", source)
@@ -150,7 +150,7 @@ def test_rendered_page_sorts_escapes_and_charts(tmp_path):
     for secret in (KEY_LIVE, SECRET_LIVE, KEY_DEAD, SECRET_DEAD):
         assert secret not in source
 
-    fp = {f.secret: f.fingerprint for f in findings()}
+    fp = {f.secret: f.fingerprint(report_key()) for f in findings()}
     dom = rendered(tmp_path, page)
     assert dom.rows == [fp[KEY_LIVE], fp[KEY_DEAD], fp["ghp_" + "k" * 36]]  # the order given: live first
     assert "img" not in dom.tags and "script" in dom.tags and dom.tags.count("script") == 1
@@ -169,7 +169,7 @@ def test_rendered_page_sorts_escapes_and_charts(tmp_path):
 def test_screenshot_shows_the_live_and_other_bars(tmp_path):
     page = tmp_path / "report.html"
     with open(page, "w", encoding="utf-8") as out:
-        write_html(findings(), out, ScanSummary(target="sweep.db"), False)
+        write_html(findings(), out, ScanSummary(target="sweep.db"), False, report_key())
     shot = tmp_path / "shot.png"
     headless(tmp_path, "--hide-scrollbars", "--window-size=900,700", f"--screenshot={shot}", page.as_uri())
     width, height, bpp, rows = png_pixels(shot)
@@ -193,6 +193,6 @@ def test_report_command_writes_the_html_file(tmp_path):
     run = run_cli("report", "--db", db, "--format", "html", "--output", page)
     assert run.code == 1, run.err
     dom = rendered(tmp_path, page)
-    assert dom.rows == [fingerprint("aws-access-key-id", key_id)]
+    assert dom.rows == [store_fingerprint(db, "aws-access-key-id", key_id)]
     assert dom.bars == {str(repo.resolve()): (1, 0)}
     assert secret not in page.read_text() and key_id not in page.read_text()

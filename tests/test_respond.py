@@ -25,7 +25,7 @@ from secretguard.aws.respond import LeakedKey, respond
 from secretguard.aws.respond_policy import NamedPolicy, analyse
 from secretguard.aws.respond_trail import RateLimit, lookup_activity
 from secretguard.findings import Finding, Origin, Pair
-from tests.helpers import run_cli
+from tests.helpers import report_key, run_cli
 
 ACCOUNT = "123456789012"
 MIN_GAP = 0.5
@@ -298,7 +298,7 @@ def _findings_file(tmp_path: Path, key_id: str) -> Path:
                       pair=Pair("aws-secret-access-key", "x" * 40),
                       locations=[Origin(source="file", path="deploy/.env", line=3, column=19)])
     path = tmp_path / "findings.json"
-    path.write_text(json.dumps({"findings": [finding.to_dict(reveal=True)]}))
+    path.write_text(json.dumps({"findings": [finding.to_dict(True, report_key())]}))
     return path
 
 

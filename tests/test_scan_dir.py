@@ -10,7 +10,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from tests.helpers import MINI_RULES, run_cli
+from tests.helpers import MINI_RULES, report_hash, run_cli
 
 TOKEN = "tok_a8Fk2LmQ9zXw4RtY7uPb3NcV"
 OTHER = "tok_Zq81mWc4Lp0sXv7Ne2Rt5Yb9"
@@ -35,7 +35,7 @@ def planted(tree):
 
 
 def sha(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()
+    return report_hash(text)
 
 
 def scan_json(root: Path, *extra: str) -> tuple[int, dict]:
@@ -54,7 +54,7 @@ def by_rule(document: dict) -> dict[str, list[dict]]:
 def test_one_finding_per_secret_with_every_location(planted):
     code, document = scan_json(planted)
     assert code == 1
-    tokens = {f["secret_sha256"]: f for f in by_rule(document)["test-token"]}
+    tokens = {f["secret_hash"]: f for f in by_rule(document)["test-token"]}
     assert len(tokens) == 2
     token = tokens[sha(TOKEN)]
     assert [(o["path"], o["line"], o["column"]) for o in token["locations"]] == [
@@ -78,8 +78,8 @@ def test_redaction_and_reveal(planted):
     assert TOKEN not in hidden_text and SECRET not in hidden_text and KEY_ID not in hidden_text
     assert "tok_********************3NcV" in hidden_text
     assert TOKEN in json.dumps(shown) and SECRET in json.dumps(shown)
-    assert {f["secret_sha256"] for f in hidden["findings"]} == {f["secret_sha256"] for f in shown["findings"]}
-    assert sha(TOKEN) in {f["secret_sha256"] for f in hidden["findings"]}
+    assert {f["secret_hash"] for f in hidden["findings"]} == {f["secret_hash"] for f in shown["findings"]}
+    assert sha(TOKEN) in {f["secret_hash"] for f in hidden["findings"]}
 
 
 def test_text_output_never_shows_secret(planted):
@@ -114,7 +114,7 @@ def test_clean_tree_exits_zero(tree):
 
 
 def test_config_allowlists(planted):
-    digest = sha(OTHER)
+    digest = hashlib.sha256(OTHER.encode()).hexdigest()  # the older plain form, still honoured
     (planted / ".secretguard.yaml").write_text(
         f"rules:\n  extra: [{MINI_RULES}]\n  disable: [test-key-id]\n"
         f"allow:\n  paths: ['sub/deep/*']\n  secrets_sha256: [{digest}]\n")
@@ -154,7 +154,7 @@ def test_size_limit_and_git_dir_are_skipped(planted):
 def test_symlink_loop_ends(planted):
     os.symlink("..", planted / "sub" / "loop")
     code, document = scan_json(planted)
-    token = next(f for f in document["findings"] if f["secret_sha256"] == sha(TOKEN))
+    token = next(f for f in document["findings"] if f["secret_hash"] == sha(TOKEN))
     assert {o["path"] for o in token["locations"]} == {"a.py", "image.png", "sub/b.env", "sub/deep/c.txt"}
 
 

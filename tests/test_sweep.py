@@ -7,6 +7,7 @@ mirrors fetched rather than recloned, triage kept across sweeps, and no plaintex
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import os
 import random
@@ -20,10 +21,9 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from secretguard.findings import fingerprint
 from secretguard.sweep.mirror import mirror_path, repository_key
 from secretguard.sweep.store import SCHEMA_VERSION, Store
-from tests.helpers import run_cli
+from tests.helpers import report_key, run_cli, store_fingerprint
 
 SARIF_SCHEMA = Path(__file__).parent / "data" / "sarif-schema-2.1.0.json"
 
@@ -104,9 +104,10 @@ def report_json(db: Path, *extra: str) -> dict:
     return json.loads(run.out)
 
 
-def located(document: dict) -> dict[str, list[tuple[str, str, str, int]]]:
-    """Fingerprint -> sorted (repo, commit, path, line) of every location, from a json report."""
-    return {f["fingerprint"]: sorted((o["repo"], o.get("commit", ""), o.get("path", ""), o.get("line", 0))
+def located(document: dict) -> dict[tuple[str, str], list[tuple[str, str, str, int]]]:
+    """(rule, redacted secret) -> sorted (repo, commit, path, line) of every location, from a json report
+    (fingerprints differ from store to store: each has its own salt)."""
+    return {(f["rule"], f["secret"]): sorted((o["repo"], o.get("commit", ""), o.get("path", ""), o.get("line", 0))
                                      for o in f["locations"]) for f in document["findings"]}
 
 
@@ -146,9 +147,10 @@ def test_second_sweep_scans_only_the_new_blobs_and_still_reports_everything(tmp_
 
     document = report_json(db)
     [finding] = document["findings"]
-    assert finding["fingerprint"] == fingerprint("aws-access-key-id", key_id)
+    assert finding["fingerprint"] == store_fingerprint(db, "aws-access-key-id", key_id)
     assert finding["secret"] == f"{key_id[:4]}{'*' * 12}{key_id[-4:]}"
-    assert finding["pair"]["secret_sha256"] == __import__("hashlib").sha256(secret.encode()).hexdigest()
+    with Store(db, create=False) as store:
+        assert finding["pair"]["secret_hash"] == store.hasher.secret_hash(secret)
     [where] = finding["locations"]
     assert (where["repo"], where["path"], where["line"]) == (str(repo.resolve()), "deploy/aws.ini", 2)
     assert where["commit"] == git(repo, "rev-list", "--max-parents=0", "HEAD").strip()
@@ -186,12 +188,32 @@ def test_rewritten_history_keeps_the_old_location_marked_and_places_the_secret_a
         {before: False, after: True}
 
 
+def plain_sha256(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def without_keyed_hashes(db: Path, pairs: list[tuple[str, str]]) -> None:
+    """Take a store holding the AWS key ``pairs`` back to before keyed hashes (the newest upgrade step):
+    plain sha256 fingerprints and hashes, no salt."""
+    with Store(db, create=False) as store:
+        hasher = store.hasher
+    with sqlite3.connect(db) as con:
+        for key_id, secret in pairs:
+            con.execute("UPDATE finding SET fingerprint = ?, secret_hash = ?, pair_hash = ? WHERE fingerprint = ?",
+                        (plain_sha256(f"aws-access-key-id:{key_id}"), plain_sha256(key_id), plain_sha256(secret),
+                         hasher.fingerprint("aws-access-key-id", key_id)))
+        con.execute("DROP TABLE hash_key")
+        con.execute("ALTER TABLE finding RENAME COLUMN secret_hash TO secret_sha256")
+        con.execute("ALTER TABLE finding RENAME COLUMN pair_hash TO pair_sha256")
+        con.execute(f"PRAGMA user_version = {SCHEMA_VERSION - 1}")
+
+
 ADDED_BY_STEP = {
     2: ["ALTER TABLE location DROP COLUMN gone_run_id"],
     3: ["ALTER TABLE repository DROP COLUMN history_complete",
         "ALTER TABLE run_repository DROP COLUMN history_complete"],
 }
-"""For each schema version, the statements that undo what its upgrade step added."""
+"""For each schema version before keyed hashes, the statements that undo what its upgrade step added."""
 
 
 def store_of_version(tmp_path: Path, rng: random.Random, version: int) -> tuple[Path, Path]:
@@ -200,12 +222,41 @@ def store_of_version(tmp_path: Path, rng: random.Random, version: int) -> tuple[
     repo = new_repo(tmp_path / "app", {"keys.ini": credentials_file(key_id, secret)})
     db = tmp_path / "sweep.db"
     assert run_cli("sweep", repo, "--db", db, "--jobs", "1").code == 1
+    without_keyed_hashes(db, [(key_id, secret)])
     with sqlite3.connect(db) as con:
-        for step in range(SCHEMA_VERSION, version, -1):
+        for step in range(SCHEMA_VERSION - 1, version, -1):
             for statement in ADDED_BY_STEP[step]:
                 con.execute(statement)
         con.execute(f"PRAGMA user_version = {version}")
     return repo, db
+
+
+def test_a_version_3_store_gets_keyed_hashes_and_keeps_its_findings_and_triage(tmp_path, rng):
+    pairs = [key_pair(rng), key_pair(rng)]
+    repo = new_repo(tmp_path / "app", {f"k{i}.ini": credentials_file(*pair) for i, pair in enumerate(pairs)})
+    db = tmp_path / "sweep.db"
+    assert run_cli("sweep", repo, "--db", db, "--jobs", "1").code == 1
+    revoked = store_fingerprint(db, "aws-access-key-id", pairs[0][0])
+    assert run_cli("findings", "triage", revoked, "--status", "revoked", "--db", db).code == 0
+    without_keyed_hashes(db, pairs)
+
+    commit(repo, {"copy.ini": credentials_file(*pairs[0]) + "# copied\n"})  # the first key, in a new blob
+    assert run_cli("sweep", repo, "--db", db, "--jobs", "1").code == 1
+
+    with sqlite3.connect(db) as con:
+        assert con.execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,)
+    everything = report_json(db, "--all")["findings"]
+    assert len(everything) == 2  # the key found again in the new blob is the same finding
+    first = store_fingerprint(db, "aws-access-key-id", pairs[0][0])
+    assert {f["fingerprint"]: f.get("triage", {}).get("status") for f in everything} == {
+        first: "revoked", store_fingerprint(db, "aws-access-key-id", pairs[1][0]): None}
+    assert len(next(f for f in everything if f["fingerprint"] == first)["locations"]) == 2, everything
+    plain = [plain_sha256(text) for key_id, secret in pairs
+             for text in (key_id, secret, f"aws-access-key-id:{key_id}")]
+    for path in tmp_path.glob("sweep.db*"):
+        if path.is_file():
+            data = path.read_bytes()
+            assert not any(digest.encode() in data for digest in plain), path
 
 
 def test_a_version_1_store_is_upgraded_in_place(tmp_path, rng):
@@ -330,10 +381,10 @@ def test_the_store_holds_no_plaintext_and_reveal_cannot_bring_it_back(tmp_path, 
     with Store(db, create=False) as store:
         [finding] = store.findings()
     out = io.StringIO()
-    reporter_for("json")([finding], out, ScanSummary(), True)
+    reporter_for("json")([finding], out, ScanSummary(), True, report_key())
     shown = json.loads(out.getvalue())["findings"][0]
     assert key_id not in out.getvalue() and secret not in out.getvalue()
-    assert shown["fingerprint"] == fingerprint("aws-access-key-id", key_id)
+    assert shown["fingerprint"] == store_fingerprint(db, "aws-access-key-id", key_id)
 
 
 # --- failures, mirrors, locking ----------------------------------------------------------------------------
@@ -438,7 +489,7 @@ def test_triage_decisions_survive_later_sweeps(tmp_path, rng):
     repo = new_repo(tmp_path / "r", {f"k{i}.ini": credentials_file(*pair) for i, pair in enumerate(pairs)})
     db = tmp_path / "sweep.db"
     assert run_cli("sweep", repo, "--db", db, "--jobs", "1").code == 1
-    fp = fingerprint("aws-access-key-id", pairs[0][0])
+    fp = store_fingerprint(db, "aws-access-key-id", pairs[0][0])
 
     bad = run_cli("findings", "triage", fp, "--status", "fixed", "--db", db)
     assert bad.code == 2 and "choose from false-positive, revoked, accepted" in bad.err
@@ -448,7 +499,7 @@ def test_triage_decisions_survive_later_sweeps(tmp_path, rng):
 
     commit(repo, {"more.txt": "more\n"})
     assert run_cli("sweep", repo, "--db", db, "--jobs", "1").code == 1
-    assert [f["fingerprint"] for f in report_json(db)["findings"]] == [fingerprint("aws-access-key-id", pairs[1][0])]
+    assert [f["fingerprint"] for f in report_json(db)["findings"]] == [store_fingerprint(db, "aws-access-key-id", pairs[1][0])]
     everything = {f["fingerprint"]: f for f in report_json(db, "--all")["findings"]}
     assert everything[fp]["triage"]["status"] == "revoked" and everything[fp]["triage"]["note"] == "rotated in IAM"
 
@@ -475,7 +526,7 @@ def test_validate_marks_the_live_key_and_the_report_lists_it_first(aws, tmp_path
     assert run_cli("sweep", repo, "--db", db, "--jobs", "1", "--validate").code == 1
     findings = report_json(db)["findings"]
     assert [f["validation"]["status"] for f in findings] == ["live", "invalid"]
-    assert findings[0]["fingerprint"] == fingerprint("aws-access-key-id", live["AccessKeyId"])
+    assert findings[0]["fingerprint"] == store_fingerprint(db, "aws-access-key-id", live["AccessKeyId"])
     assert "open findings by validation status: live 1, invalid 1" in report_json(db)["summary"]["notes"]
 
 

@@ -19,6 +19,7 @@ from secretguard.aws.validate import (
 )
 from secretguard.cli import main
 from secretguard.findings import Finding, Origin, Pair
+from tests.helpers import report_key
 
 CANARY_KEY_ID = "AKIAAYLPMN5HAAISUO2M"  # decodes to 052310077262, a canarytokens.org account
 
@@ -214,7 +215,7 @@ def _run_cli(argv: list[str]) -> int:
 
 def _report(tmp_path: Path, findings: list[Finding], reveal: bool = True) -> Path:
     path = tmp_path / "findings.json"
-    path.write_text(json.dumps({"findings": [f.to_dict(reveal) for f in findings]}))
+    path.write_text(json.dumps({"findings": [f.to_dict(reveal, report_key()) for f in findings]}))
     return path
 
 
@@ -237,7 +238,7 @@ def test_validate_command(aws, tmp_path: Path, capsys) -> None:
 def test_validate_command_reads_jsonl_and_refuses_redacted_reports(aws, tmp_path: Path, capsys) -> None:
     finding = key_finding(CANARY_KEY_ID, random_secret())
     jsonl = tmp_path / "f.jsonl"
-    jsonl.write_text(json.dumps(finding.to_dict(True)) + "\n" + json.dumps(finding.to_dict(True)) + "\n")
+    jsonl.write_text(json.dumps(finding.to_dict(True, report_key())) + "\n" + json.dumps(finding.to_dict(True, report_key())) + "\n")
     assert [f.validation for f in load_findings(jsonl)] == [None, None]
     assert _run_cli(["validate", str(jsonl), "--format", "jsonl"]) == 1
     assert json.loads(capsys.readouterr().out.splitlines()[0])["validation"]["status"] == "canary"

@@ -22,7 +22,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from secretguard.aws.keys import account_from_key_id
 from secretguard.aws.session import PROBE_CONFIG, error_code, error_line, make_client, make_session
 from secretguard.errors import SecretguardError
-from secretguard.findings import Finding, Origin, redact, sha256_hex
+from secretguard.findings import Finding, Origin, redact
 
 KEY_RULE = "aws-access-key-id"
 SESSION_TOKEN_RULE = "aws-session-token"
@@ -205,9 +205,9 @@ def validate_sts(candidates: list[Finding], findings: list[Finding], validation:
 
 
 def _revealed(data: dict[str, Any]) -> bool:
+    """Whether a report's finding shows its secrets: a redacted one is what redacting it again gives."""
     pair = data.get("pair")
-    return sha256_hex(str(data["secret"])) == data.get("secret_sha256") and (
-        not pair or sha256_hex(str(pair["secret"])) == pair.get("secret_sha256"))
+    return redact(str(data["secret"])) != data["secret"] and (not pair or redact(str(pair["secret"])) != pair["secret"])
 
 
 def load_findings(path: Path, require_revealed: bool = True) -> list[Finding]:

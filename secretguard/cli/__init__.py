@@ -29,7 +29,7 @@ app = typer.Typer(
 
 def _register() -> None:
     """Put each command module's commands in place; no command module imports this one."""
-    from secretguard.cli import aws, baseline, git, migrate, respond, rules, scan, sweep
+    from secretguard.cli import allow, aws, baseline, git, migrate, respond, rules, scan, sweep
 
     scan.app.add_typer(git.scan_commands)
     scan.app.add_typer(aws.scan_commands)
@@ -43,6 +43,7 @@ def _register() -> None:
     app.add_typer(sweep.commands)
     app.add_typer(sweep.findings_app, name="findings")
     app.add_typer(git.hook_app, name="hook")
+    app.add_typer(allow.commands)
 
 
 _register()

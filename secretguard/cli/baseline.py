@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from secretguard.baseline import DEFAULT_BASELINE, read_baseline, write_baseline
+from secretguard.baseline import DEFAULT_BASELINE, read_baseline, salt_of, write_baseline
 from secretguard.cli.common import ConfigOpt, JobsOpt, load_inputs
 from secretguard.errors import SecretguardError
 from secretguard.findings import Finding
@@ -51,7 +51,7 @@ def create(path: PathArg = Path("."), output: OutputOpt = None, config: ConfigOp
     """Scan PATH and write every finding to a new baseline."""
     findings, default = _scan(path, config, jobs, git, staged)
     target = output or default
-    count = write_baseline(findings, target)
+    count = write_baseline(findings, target, hasher=salt_of(target))  # same salt: unchanged entries stay the same
     typer.echo(f"wrote {count} fingerprint(s) to {target}", err=True)
     return 0
 
@@ -62,7 +62,7 @@ def update(path: PathArg = Path("."), output: OutputOpt = None, config: ConfigOp
     """Scan PATH and add its findings to an existing baseline (entries already there are kept)."""
     findings, default = _scan(path, config, jobs, git, staged)
     target = output or default
-    previous = read_baseline(target) if target.exists() else []
+    previous = read_baseline(target) if target.exists() else None
     count = write_baseline(findings, target, previous)
     typer.echo(f"wrote {count} fingerprint(s) to {target}", err=True)
     return 0

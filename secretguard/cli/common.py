@@ -14,9 +14,10 @@ import typer
 EXIT_FINDINGS = 1
 EXIT_ERROR = 2
 
-from secretguard.baseline import load_baseline
+from secretguard.baseline import Baseline, load_baseline
 from secretguard.config import Config, find_config
 from secretguard.findings import Finding
+from secretguard.hashing import UserKey
 from secretguard.pipeline import Validation
 from secretguard.report import ScanSummary, format_help, reporter_for
 
@@ -39,9 +40,9 @@ def warn(line: str) -> None:
     typer.echo(f"warning: {line}", err=True)
 
 
-def load_inputs(config_path: Path | None, root: Path | None, baseline_path: Path | None) -> tuple[Config, frozenset[str]]:
+def load_inputs(config_path: Path | None, root: Path | None, baseline_path: Path | None) -> tuple[Config, Baseline]:
     config = find_config(config_path, root if root is not None and root.is_dir() else None)
-    baseline = load_baseline(baseline_path) if baseline_path is not None else frozenset()
+    baseline = load_baseline(baseline_path, warn) if baseline_path is not None else Baseline()
     return config, baseline
 
 
@@ -72,7 +73,7 @@ def finish(findings: list[Finding], summary: ScanSummary, fmt: str, output: Path
     writer = reporter_for(fmt)
     if output is not None or not quiet:
         with _open_output(output, private=reveal) as out:
-            writer(findings, out, summary, reveal)
+            writer(findings, out, summary, reveal, UserKey((lambda line: None) if quiet else warn))
     unread = summary.unread_error()
     if unread is not None:
         print(f"error: {unread}", file=sys.stderr)

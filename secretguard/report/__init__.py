@@ -11,13 +11,17 @@ from typing import Protocol, TextIO, cast
 
 from secretguard.errors import SecretguardError
 from secretguard.findings import Finding
+from secretguard.hashing import SecretHasher
 from secretguard.summary import ScanSummary
 
 __all__ = ["FORMATS", "REPORTERS", "Reporter", "ScanSummary", "format_help", "reporter_for"]
 
 
 class Reporter(Protocol):
-    def __call__(self, findings: list[Finding], out: TextIO, summary: ScanSummary, reveal: bool) -> None: ...
+    """Write ``findings``; ``hasher`` keys every fingerprint and secret hash the format shows."""
+
+    def __call__(self, findings: list[Finding], out: TextIO, summary: ScanSummary, reveal: bool,
+                 hasher: SecretHasher) -> None: ...
 
 
 REPORTERS: dict[str, str] = {

@@ -14,6 +14,7 @@ from typing import TextIO
 
 from secretguard import __version__
 from secretguard.findings import SEVERITY_ORDER, Finding, Origin, redact
+from secretguard.hashing import SecretHasher
 from secretguard.report import ScanSummary
 from secretguard.report.text import describe, enrichment_label
 
@@ -114,7 +115,7 @@ def _chart(rows: list[tuple[str, int, int]]) -> str:
     return "".join(parts)
 
 
-def _row(finding: Finding, reveal: bool) -> str:
+def _row(finding: Finding, reveal: bool, fingerprint: str) -> str:
     shown = (lambda s: s) if reveal else redact
     secret = f"<code>{escape(shown(finding.secret))}</code>"
     if finding.pair is not None:
@@ -137,7 +138,7 @@ def _row(finding: Finding, reveal: bool) -> str:
         items += f"<li>… and {len(origins) - LOCATIONS_SHOWN} more</li>"
     first_seen = min((o.date for o in origins if o.date), default="")
     return (
-        f'<tr data-fingerprint="{finding.fingerprint}">'
+        f'<tr data-fingerprint="{fingerprint}">'
         f'<td data-sort="{SEVERITY_ORDER.get(finding.severity, 9)}"><span class="sev sev-{escape(finding.severity)}">'
         f"{escape(finding.severity)}</span></td>"
         f"<td>{escape(finding.rule)}</td><td>{secret}</td>"
@@ -146,10 +147,11 @@ def _row(finding: Finding, reveal: bool) -> str:
         + "".join(f"<li>{escape(r)}</li>" for r in repos) + "</ul></td>"
         f'<td data-sort="{len(origins)}"><details><summary>{len(origins)}</summary><ul class="plain">{items}</ul>'
         f"</details></td><td>{escape(first_seen[:10])}</td>"
-        f"<td><code>{finding.fingerprint[:12]}</code></td></tr>")
+        f"<td><code>{fingerprint[:12]}</code></td></tr>")
 
 
-def write_html(findings: list[Finding], out: TextIO, summary: ScanSummary, reveal: bool) -> None:
+def write_html(findings: list[Finding], out: TextIO, summary: ScanSummary, reveal: bool,
+               hasher: SecretHasher) -> None:
     per_repo = _per_repository(findings)
     severities = Counter(f.severity for f in findings)
     live = sum(_status(f) == "live" for f in findings)
@@ -187,7 +189,7 @@ def write_html(findings: list[Finding], out: TextIO, summary: ScanSummary, revea
         out.write('<table id="findings"><thead><tr>'
                   + "".join(f'<th data-key="{key}" title="Sort by {label.lower()}">{label}</th>'
                             for key, label in headers)
-                  + "</tr></thead><tbody>" + "".join(_row(f, reveal) for f in findings) + "</tbody></table>")
+                  + "</tr></thead><tbody>" + "".join(_row(f, reveal, f.fingerprint(hasher)) for f in findings) + "</tbody></table>")
     else:
         out.write('<p class="muted">No secrets found.</p>')
     out.write(f"<script>{SCRIPT}</script></body></html>\n")

@@ -7,10 +7,12 @@ from typing import TextIO
 
 from secretguard import __version__
 from secretguard.findings import Finding
+from secretguard.hashing import SecretHasher
 from secretguard.report import ScanSummary
 
 
-def write_json(findings: list[Finding], out: TextIO, summary: ScanSummary, reveal: bool) -> None:
+def write_json(findings: list[Finding], out: TextIO, summary: ScanSummary, reveal: bool,
+               hasher: SecretHasher) -> None:
     document = {
         "tool": {"name": "secretguard", "version": __version__},
         "target": summary.target,
@@ -23,12 +25,13 @@ def write_json(findings: list[Finding], out: TextIO, summary: ScanSummary, revea
             "notes": list(summary.notes),
             **({"history_complete": summary.history_complete} if summary.history_complete is not None else {}),
         },
-        "findings": [f.to_dict(reveal) for f in findings],
+        "findings": [f.to_dict(reveal, hasher) for f in findings],
     }
     json.dump(document, out, indent=2)
     out.write("\n")
 
 
-def write_jsonl(findings: list[Finding], out: TextIO, summary: ScanSummary, reveal: bool) -> None:
+def write_jsonl(findings: list[Finding], out: TextIO, summary: ScanSummary, reveal: bool,
+                hasher: SecretHasher) -> None:
     for finding in findings:
-        out.write(json.dumps(finding.to_dict(reveal), separators=(",", ":")) + "\n")
+        out.write(json.dumps(finding.to_dict(reveal, hasher), separators=(",", ":")) + "\n")

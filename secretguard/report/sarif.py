@@ -7,6 +7,7 @@ from typing import Any, TextIO
 
 from secretguard import __version__
 from secretguard.findings import Finding
+from secretguard.hashing import SecretHasher
 from secretguard.report import ScanSummary
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -26,11 +27,12 @@ def _location(origin: dict[str, Any]) -> dict[str, Any]:
     return location
 
 
-def write_sarif(findings: list[Finding], out: TextIO, summary: ScanSummary, reveal: bool) -> None:
+def write_sarif(findings: list[Finding], out: TextIO, summary: ScanSummary, reveal: bool,
+                hasher: SecretHasher) -> None:
     rules: dict[str, dict[str, Any]] = {}
     results = []
     for finding in findings:
-        data = finding.to_dict(reveal)
+        data = finding.to_dict(reveal, hasher)
         rules.setdefault(finding.rule, {
             "id": finding.rule,
             "name": finding.name,
@@ -45,7 +47,7 @@ def write_sarif(findings: list[Finding], out: TextIO, summary: ScanSummary, reve
                 "level": LEVELS.get(finding.severity, "warning"),
                 "message": {"text": f"{finding.name}: {data['secret']}"},
                 "locations": [_location(origin)],
-                "partialFingerprints": {"secretguard/v1": finding.fingerprint},
+                "partialFingerprints": {"secretguard/v2": data["fingerprint"]},
                 "properties": properties,
             })
     document = {

@@ -10,6 +10,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from secretguard.findings import Finding, Origin, redact
+from secretguard.hashing import SecretHasher
 from secretguard.report import ScanSummary
 
 STYLES = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan"}
@@ -40,7 +41,8 @@ def _secret_cell(finding: Finding, reveal: bool) -> str:
     return text
 
 
-def write_text(findings: list[Finding], out: TextIO, summary: ScanSummary, reveal: bool) -> None:
+def write_text(findings: list[Finding], out: TextIO, summary: ScanSummary, reveal: bool,
+               hasher: SecretHasher) -> None:
     console = Console(file=out, highlight=False, soft_wrap=False)
     for severity, group in groupby(findings, key=lambda f: f.severity):
         items = list(group)

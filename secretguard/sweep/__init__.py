@@ -64,6 +64,7 @@ def profile_digest(config: Config) -> str:
         h.update(repr(spec).encode() + b"\n")
     allow = config.allowlist
     h.update(repr((allow.paths, [r.pattern for r in allow.regexes], sorted(allow.secrets_sha256),
+                   sorted((hasher.salt.hex(), sorted(hashes)) for hasher, hashes in allow.secrets),
                    config.max_file_size)).encode())
     return h.hexdigest()
 
@@ -110,7 +111,7 @@ def sweep(sources: Iterable[str], store: Store, runner: Runner, config: Config, 
                 yield RepoTask(key=key, source=source, cache_dir=str(cache_dir), config=config, rule_info=info,
                                validate=validate, also_skip=frozenset(skips.delta) | placed, profile=digest,
                                last_refs=refs, size_bytes=size, placed=placed,
-                               located_commits=store.located_commits(key)), skips.shared
+                               located_commits=store.located_commits(key), hasher=store.hasher), skips.shared
 
         for rec in runner.run(tasks()):
             store.record(run, rec)

@@ -32,6 +32,7 @@ from secretguard.config import Config
 from secretguard.errors import SecretguardError
 from secretguard.filters import user_filter
 from secretguard.findings import RuleInfo, collect
+from secretguard.hashing import SaltedHasher
 from secretguard.sweep.mirror import ensure_mirror, is_url, object_bytes
 from secretguard.sweep.store import RepoRecord, StoredFinding
 
@@ -56,6 +57,8 @@ class RepoTask:
     validate: bool
     also_skip: frozenset[str]
     profile: str
+    hasher: SaltedHasher
+    """The store's: the worker keys its findings' fingerprints and hashes, so no plaintext leaves it."""
     last_refs: str | None = None
     """The refs digest of the last successful scan: while it is unchanged there is nothing new to scan."""
     size_bytes: int | None = None
@@ -142,7 +145,7 @@ def scan_repo(task: RepoTask, known: KnownBlobs) -> RepoRecord:
         warnings = [] if source.history_gap is None else [f"{task.key}: history incomplete: {source.history_gap}"]
         finish_findings(findings, task.config, Validation(warn=warnings.append) if task.validate else None)
         return RepoRecord(
-            key=task.key, findings=tuple(StoredFinding.redacted(f) for f in findings),
+            key=task.key, findings=tuple(StoredFinding.redacted(f, task.hasher) for f in findings),
             scanned_blobs=tuple(source.scanned_blobs), matched_blobs=frozenset(matched),
             scanned_bytes=raw.summary.scanned_bytes, skipped_blobs=len(raw.summary.skipped),
             size_bytes=object_bytes(path), refs_sha256=refs, seconds=time.monotonic() - started,

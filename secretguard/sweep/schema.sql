@@ -1,13 +1,25 @@
--- secretguard sweep store, schema version 3 (PRAGMA user_version = 3).
+-- secretguard sweep store, schema version 4 (PRAGMA user_version = 4).
 --
 -- One SQLite file (WAL mode) holds everything a sweep of many repositories knows: the repositories, the
 -- blobs already scanned (shared by every repository, so a fork costs nothing twice), the findings with
 -- every place they were seen, validation results, triage decisions and the history of runs.
 --
--- No plaintext secret is ever stored: a finding keeps its fingerprint, the sha256 of the secret and the
--- redacted form that reports show. Later versions upgrade this schema in numbered steps (store.py).
+-- No plaintext secret is ever stored, nor a fast hash of one: a finding keeps its fingerprint and the hash of
+-- its secret, both scrypt under the salt in hash_key, and the redacted form that reports show. Later versions
+-- upgrade this schema in numbered steps (store.py).
 
 PRAGMA application_id = 1397183319;  -- 'SGSW': tells a sweep store from any other SQLite file
+
+-- The salt of every keyed hash in the store, made on first use (secretguard.hashing.SaltedHasher): the same
+-- secret gets the same fingerprint in every run, while a reader of this file pays one scrypt per guess.
+CREATE TABLE hash_key (
+    id      INTEGER PRIMARY KEY CHECK (id = 1),
+    kdf     TEXT NOT NULL,                  -- 'scrypt'
+    salt    TEXT NOT NULL,                  -- hex
+    n       INTEGER NOT NULL,               -- scrypt cost parameters
+    r       INTEGER NOT NULL,
+    p       INTEGER NOT NULL
+) STRICT;
 
 -- What a blob's "scanned" means depends on the rules and filters it was scanned with: a profile is a
 -- digest of those. A blob scanned under another profile counts as not scanned.
@@ -80,16 +92,16 @@ CREATE TABLE repository_blob (
 -- One unique secret found by one rule, across every repository.
 CREATE TABLE finding (
     id              INTEGER PRIMARY KEY,
-    fingerprint     TEXT NOT NULL UNIQUE,   -- sha256 of rule id and secret
+    fingerprint     TEXT NOT NULL UNIQUE,   -- HMAC under the salt of rule id and secret_hash
     rule            TEXT NOT NULL,
     name            TEXT NOT NULL,
     severity        TEXT NOT NULL,
-    secret_sha256   TEXT NOT NULL,
+    secret_hash     TEXT NOT NULL,          -- scrypt of sha256(secret) under the salt
     secret_redacted TEXT NOT NULL,
     entropy         REAL NOT NULL,
     aws_account     TEXT,                   -- decoded offline from an AWS key ID
     pair_rule       TEXT,                   -- the other half of a credential, when one was seen nearby
-    pair_sha256     TEXT,
+    pair_hash       TEXT,
     pair_redacted   TEXT,
     first_run_id    INTEGER NOT NULL REFERENCES run (id),
     last_run_id     INTEGER NOT NULL REFERENCES run (id)    -- the last run that saw it
@@ -138,4 +150,4 @@ CREATE TABLE triage (
 
 CREATE INDEX triage_finding ON triage (finding_id, id);
 
-PRAGMA user_version = 3;
+PRAGMA user_version = 4;

@@ -4,9 +4,10 @@ The driver of a sweep is the store's only writer while it runs (:meth:`Store.exc
 is one short transaction that may land beside it. Each repository's results are written in one transaction,
 so a sweep killed at any moment leaves every repository either wholly recorded or not at all.
 
-No plaintext secret is ever written. Findings read back (:class:`StoredFinding`) carry the redacted form
-where the secret was, with the fingerprint and hashes kept as stored, so every reporter prints the redacted
-form even when asked to reveal.
+No plaintext secret is ever written, nor a fast hash of one: fingerprints and secret hashes are scrypt under the
+store's own salt (:class:`~secretguard.hashing.SaltedHasher`), computed by the workers. Findings read back
+(:class:`StoredFinding`) carry the redacted form where the secret was, with the fingerprint and hashes kept as
+stored, so every reporter prints the redacted form even when asked to reveal.
 """
 
 from __future__ import annotations
@@ -17,8 +18,9 @@ import hashlib
 import json
 import sqlite3
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 from datetime import datetime, timezone
 from importlib import resources
 from pathlib import Path
@@ -26,23 +28,66 @@ from typing import Any, cast
 
 from secretguard.errors import SecretguardError
 from secretguard.findings import Finding, Origin, Pair, redact, sort_findings
+from secretguard.hashing import SaltedHasher, SecretHasher
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 APPLICATION_ID = 0x53475357  # 'SGSW'
 BUSY_TIMEOUT_SECONDS = 30.0
 TRIAGE_STATUSES = ("false-positive", "revoked", "accepted")
 
 
-UPGRADES = (
+HASH_KEY_TABLE = """CREATE TABLE hash_key (
+    id      INTEGER PRIMARY KEY CHECK (id = 1),
+    kdf     TEXT NOT NULL,
+    salt    TEXT NOT NULL,
+    n       INTEGER NOT NULL,
+    r       INTEGER NOT NULL,
+    p       INTEGER NOT NULL
+) STRICT"""
+
+
+def _hash_key(db: sqlite3.Connection) -> SaltedHasher:
+    """The store's hasher; the first caller (inside a write transaction) makes its salt."""
+    row = db.execute("SELECT kdf, salt, n, r, p FROM hash_key").fetchone()
+    if row is None:
+        fresh = SaltedHasher.fresh().params()
+        db.execute("INSERT INTO hash_key (id, kdf, salt, n, r, p) VALUES (1, :kdf, :salt, :n, :r, :p)", fresh)
+        return SaltedHasher.from_params(fresh, "sweep store")
+    return SaltedHasher.from_params(dict(zip(("kdf", "salt", "n", "r", "p"), row)), "sweep store")
+
+
+def _keyed_hashes(db: sqlite3.Connection) -> None:
+    """Replace the plain sha256 of each secret, and the sha256 fingerprints, by scrypt under a new salt.
+
+    The sha256 is all the store kept, and it is what the new hashes stretch, so identities survive: the next
+    sweep matches the same findings and triage decisions. One scrypt per stored secret, once.
+    """
+    db.execute("PRAGMA secure_delete = ON")  # the old hashes are overwritten, not left in free pages
+    db.execute(HASH_KEY_TABLE)
+    hasher = _hash_key(db)
+    db.execute("ALTER TABLE finding RENAME COLUMN secret_sha256 TO secret_hash")
+    db.execute("ALTER TABLE finding RENAME COLUMN pair_sha256 TO pair_hash")
+    for finding_id, rule, old, old_pair in db.execute(
+            "SELECT id, rule, secret_hash, pair_hash FROM finding").fetchall():
+        secret_hash = hasher.hash_digest(bytes.fromhex(old))
+        db.execute("UPDATE finding SET fingerprint = ?, secret_hash = ?, pair_hash = ? WHERE id = ?",
+                   (hasher.fingerprint_of(rule, secret_hash), secret_hash,
+                    old_pair and hasher.hash_digest(bytes.fromhex(old_pair)), finding_id))
+
+
+Upgrade = str | Callable[[sqlite3.Connection], None]
+UPGRADES: tuple[Upgrade, ...] = (
     "",  # version 0 is an empty file: it gets the whole schema
     # 1 -> 2: locations that history rewriting left unreachable
-    "ALTER TABLE location ADD COLUMN gone_run_id INTEGER REFERENCES run (id);\nPRAGMA user_version = 2;\n",
+    "ALTER TABLE location ADD COLUMN gone_run_id INTEGER REFERENCES run (id)",
     # 2 -> 3: whether a repository held its whole history (not a shallow or partial clone) when last walked
     "ALTER TABLE repository ADD COLUMN history_complete INTEGER CHECK (history_complete IN (0, 1));\n"
-    "ALTER TABLE run_repository ADD COLUMN history_complete INTEGER CHECK (history_complete IN (0, 1));\n"
-    "PRAGMA user_version = 3;\n",
+    "ALTER TABLE run_repository ADD COLUMN history_complete INTEGER CHECK (history_complete IN (0, 1))",
+    # 3 -> 4: keyed hashes in place of plain sha256
+    _keyed_hashes,
 )
-"""``UPGRADES[v]`` takes a store from version ``v`` to ``v + 1``."""
+"""``UPGRADES[v]`` takes a store from version ``v`` to ``v + 1``: SQL statements separated by ``;``, or a function
+given the connection. Each runs in its own transaction, which also sets the version."""
 
 
 def utc_now() -> str:
@@ -53,11 +98,10 @@ def utc_now() -> str:
 class StoredPair(Pair):
     """The second half of a credential as stored: ``secret`` holds the redacted form, the hash is kept."""
 
-    sha256: str = ""
+    stored_hash: str = ""
 
-    @property
-    def secret_sha256(self) -> str:
-        return self.sha256
+    def secret_hash(self, hasher: SecretHasher) -> str:
+        return self.stored_hash
 
 
 @dataclass(slots=True)
@@ -65,33 +109,33 @@ class StoredFinding(Finding):
     """A finding as the store keeps it: ``secret`` holds the redacted form; identity and hashes are kept."""
 
     stored_fingerprint: str = ""
-    stored_sha256: str = ""
+    stored_hash: str = ""
     triage: dict[str, str] | None = None
 
-    @property
-    def fingerprint(self) -> str:
+    def fingerprint(self, hasher: SecretHasher) -> str:
+        """As stored (keyed by the store's salt, whatever ``hasher`` is)."""
         return self.stored_fingerprint
 
-    @property
-    def secret_sha256(self) -> str:
-        return self.stored_sha256
+    def secret_hash(self, hasher: SecretHasher) -> str:
+        return self.stored_hash
 
     @staticmethod
-    def redacted(finding: Finding) -> StoredFinding:
-        """``finding`` with every plaintext replaced by its redacted form; safe to send, store and print."""
+    def redacted(finding: Finding, hasher: SaltedHasher) -> StoredFinding:
+        """``finding`` with every plaintext replaced by its redacted form and hashes keyed by the store's
+        ``hasher``; safe to send, store and print."""
         pair = finding.pair
         return StoredFinding(
             rule=finding.rule, name=finding.name, severity=finding.severity, secret=redact(finding.secret),
             entropy=finding.entropy,
-            pair=StoredPair(pair.rule, redact(pair.secret), pair.secret_sha256) if pair is not None else None,
+            pair=StoredPair(pair.rule, redact(pair.secret), pair.secret_hash(hasher)) if pair is not None else None,
             locations=list(finding.locations), validation=finding.validation,
-            stored_fingerprint=finding.fingerprint, stored_sha256=finding.secret_sha256,
+            stored_fingerprint=finding.fingerprint(hasher), stored_hash=finding.secret_hash(hasher),
             enrichment=dict(finding.enrichment),
         )
 
-    def to_dict(self, reveal: bool = False) -> dict[str, Any]:
+    def to_dict(self, reveal: bool, hasher: SecretHasher) -> dict[str, Any]:
         """As :meth:`Finding.to_dict`, plus the triage decision in force, if any."""
-        out = Finding.to_dict(self, reveal)
+        out = Finding.to_dict(self, reveal, hasher)
         if self.triage is not None:
             out["triage"] = self.triage
         return out
@@ -179,8 +223,27 @@ class Store:
         if version == 0:
             schema = resources.files("secretguard.sweep").joinpath("schema.sql").read_text(encoding="utf-8")
             db.executescript(f"BEGIN IMMEDIATE;\n{schema}\nCOMMIT;")
-        elif version < SCHEMA_VERSION:
-            db.executescript(f"BEGIN IMMEDIATE;\n{''.join(UPGRADES[version:])}\nCOMMIT;")
+        for step in range(max(version, 1), SCHEMA_VERSION):
+            self._upgrade(step)
+
+    def _upgrade(self, step: int) -> None:
+        """Apply ``UPGRADES[step]`` in one transaction, unless another process got there first."""
+        with self.transaction() as db:
+            if db.execute("PRAGMA user_version").fetchone()[0] != step:
+                return
+            upgrade = UPGRADES[step]
+            if callable(upgrade):
+                upgrade(db)
+            else:
+                for statement in upgrade.split(";"):  # one statement at a time: a script would commit
+                    db.execute(statement)
+            db.execute(f"PRAGMA user_version = {step + 1}")
+
+    @cached_property
+    def hasher(self) -> SaltedHasher:
+        """The hasher that keys this store's fingerprints and secret hashes."""
+        with self.transaction() as db:
+            return _hash_key(db)
 
     def close(self) -> None:
         self.db.close()
@@ -339,21 +402,22 @@ class Store:
 
     @staticmethod
     def _write_finding(db: sqlite3.Connection, run_id: int, repo_id: int, f: StoredFinding, now: str) -> int:
-        row = db.execute("SELECT id FROM finding WHERE fingerprint = ?", (f.fingerprint,)).fetchone()
-        pair = f.pair
+        row = db.execute("SELECT id FROM finding WHERE fingerprint = ?", (f.stored_fingerprint,)).fetchone()
+        pair = cast("StoredPair | None", f.pair)
         if row is None:
             finding_id = db.execute(
-                "INSERT INTO finding (fingerprint, rule, name, severity, secret_sha256, secret_redacted, entropy, "
-                "aws_account, pair_rule, pair_sha256, pair_redacted, first_run_id, last_run_id) "
+                "INSERT INTO finding (fingerprint, rule, name, severity, secret_hash, secret_redacted, entropy, "
+                "aws_account, pair_rule, pair_hash, pair_redacted, first_run_id, last_run_id) "
                 "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                (f.fingerprint, f.rule, f.name, f.severity, f.secret_sha256, f.secret, f.entropy,
-                 f.enrichment.get("aws_account"), pair and pair.rule, pair and pair.secret_sha256, pair and pair.secret, run_id, run_id)).lastrowid
+                (f.stored_fingerprint, f.rule, f.name, f.severity, f.stored_hash, f.secret, f.entropy,
+                 f.enrichment.get("aws_account"), pair and pair.rule, pair and pair.stored_hash, pair and pair.secret,
+                 run_id, run_id)).lastrowid
         else:
             finding_id = row[0]
             db.execute(
                 "UPDATE finding SET last_run_id = ?, name = ?, severity = ?, pair_rule = coalesce(pair_rule, ?), "
-                "pair_sha256 = coalesce(pair_sha256, ?), pair_redacted = coalesce(pair_redacted, ?) WHERE id = ?",
-                (run_id, f.name, f.severity, pair and pair.rule, pair and pair.secret_sha256, pair and pair.secret,
+                "pair_hash = coalesce(pair_hash, ?), pair_redacted = coalesce(pair_redacted, ?) WHERE id = ?",
+                (run_id, f.name, f.severity, pair and pair.rule, pair and pair.stored_hash, pair and pair.secret,
                  finding_id))
         db.executemany(
             'INSERT OR IGNORE INTO location (finding_id, repository_id, "commit", path, line, "column", author, date, '
@@ -379,8 +443,8 @@ class Store:
                                           unreachable=True if row[8] else None))
         found: list[Finding] = []
         for row in self.db.execute(
-                "SELECT f.id, f.fingerprint, f.rule, f.name, f.severity, f.secret_sha256, f.secret_redacted, "
-                "f.entropy, f.aws_account, f.pair_rule, f.pair_sha256, f.pair_redacted, v.detail, "
+                "SELECT f.id, f.fingerprint, f.rule, f.name, f.severity, f.secret_hash, f.secret_redacted, "
+                "f.entropy, f.aws_account, f.pair_rule, f.pair_hash, f.pair_redacted, v.detail, "
                 "t.status, t.note, t.decided_by, t.decided_at FROM finding f "
                 "LEFT JOIN validation v ON v.finding_id = f.id "
                 "LEFT JOIN triage t ON t.id = (SELECT max(id) FROM triage WHERE finding_id = f.id)"):
@@ -390,7 +454,7 @@ class Store:
                 rule=row[2], name=row[3], severity=row[4], secret=row[6], entropy=row[7],
                 pair=StoredPair(row[9], row[11], row[10]) if row[9] else None,
                 locations=located[row[0]], validation=json.loads(row[12]) if row[12] else None,
-                stored_fingerprint=row[1], stored_sha256=row[5], enrichment={"aws_account": row[8]} if row[8] else {},
+                stored_fingerprint=row[1], stored_hash=row[5], enrichment={"aws_account": row[8]} if row[8] else {},
                 triage={"status": row[13], "note": row[14], "by": row[15], "at": row[16]} if row[13] else None,
             ))
         return cast("list[StoredFinding]", sort_findings(found))
