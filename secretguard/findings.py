@@ -124,7 +124,8 @@ class Finding:
         return hasher.secret_hash(self.secret)
 
     def to_dict(self, reveal: bool, hasher: SecretHasher) -> dict[str, Any]:
-        """The finding as CONVENTIONS.md describes it; secrets redacted unless ``reveal``, hashes keyed by ``hasher``."""
+        """The finding as CONVENTIONS.md describes it: secrets redacted unless ``reveal``, hashes keyed by
+        ``hasher``."""
         shown = (lambda s: s) if reveal else redact
         out: dict[str, Any] = {
             "fingerprint": self.fingerprint(hasher),

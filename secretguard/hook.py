@@ -63,7 +63,9 @@ def report_blocked(findings: list[Finding], what: str, advice: str, out: TextIO,
 
 def _baseline(top: Path) -> Baseline:
     path = default_baseline(top)
-    return load_baseline(path, lambda line: print(f"warning: {line}", file=sys.stderr)) if path is not None else Baseline()
+    if path is None:
+        return Baseline()
+    return load_baseline(path, lambda line: print(f"warning: {line}", file=sys.stderr))
 
 
 def _verdict(result: ScanResult, what: str, advice: str, out: TextIO) -> int:

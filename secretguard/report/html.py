@@ -189,7 +189,8 @@ def write_html(findings: list[Finding], out: TextIO, summary: ScanSummary, revea
         out.write('<table id="findings"><thead><tr>'
                   + "".join(f'<th data-key="{key}" title="Sort by {label.lower()}">{label}</th>'
                             for key, label in headers)
-                  + "</tr></thead><tbody>" + "".join(_row(f, reveal, f.fingerprint(hasher)) for f in findings) + "</tbody></table>")
+                  + "</tr></thead><tbody>" + "".join(_row(f, reveal, f.fingerprint(hasher)) for f in findings)
+                  + "</tbody></table>")
     else:
         out.write('<p class="muted">No secrets found.</p>')
     out.write(f"<script>{SCRIPT}</script></body></html>\n")
