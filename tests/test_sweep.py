@@ -231,11 +231,17 @@ def store_of_version(tmp_path: Path, rng: random.Random, version: int) -> tuple[
     return repo, db
 
 
-def test_a_version_3_store_gets_keyed_hashes_and_keeps_its_findings_and_triage(tmp_path, rng):
+def swept_key_pairs(tmp_path: Path, rng: random.Random) -> tuple[list[tuple[str, str]], Path, Path]:
+    """Two AWS key pairs in one repository, swept once: the pairs, the repository and the store."""
     pairs = [key_pair(rng), key_pair(rng)]
-    repo = new_repo(tmp_path / "app", {f"k{i}.ini": credentials_file(*pair) for i, pair in enumerate(pairs)})
+    repo = new_repo(tmp_path / "r", {f"k{i}.ini": credentials_file(*pair) for i, pair in enumerate(pairs)})
     db = tmp_path / "sweep.db"
     assert run_cli("sweep", repo, "--db", db, "--jobs", "1").code == 1
+    return pairs, repo, db
+
+
+def test_a_version_3_store_gets_keyed_hashes_and_keeps_its_findings_and_triage(tmp_path, rng):
+    pairs, repo, db = swept_key_pairs(tmp_path, rng)
     revoked = store_fingerprint(db, "aws-access-key-id", pairs[0][0])
     assert run_cli("findings", "triage", revoked, "--status", "revoked", "--db", db).code == 0
     without_keyed_hashes(db, pairs)
@@ -485,10 +491,7 @@ def test_a_store_from_elsewhere_is_refused(tmp_path):
 # --- triage ---------------------------------------------------------------------------------------------------
 
 def test_triage_decisions_survive_later_sweeps(tmp_path, rng):
-    pairs = [key_pair(rng), key_pair(rng)]
-    repo = new_repo(tmp_path / "r", {f"k{i}.ini": credentials_file(*pair) for i, pair in enumerate(pairs)})
-    db = tmp_path / "sweep.db"
-    assert run_cli("sweep", repo, "--db", db, "--jobs", "1").code == 1
+    pairs, repo, db = swept_key_pairs(tmp_path, rng)
     fp = store_fingerprint(db, "aws-access-key-id", pairs[0][0])
 
     bad = run_cli("findings", "triage", fp, "--status", "fixed", "--db", db)
