@@ -101,6 +101,7 @@ def sweep(sources: Iterable[str], store: Store, runner: Runner, config: Config, 
         run = store.start_run(named, digest, runner.description)
         on_total(len(named.keys() - run.done))
         skips = _Skips(store, run, runner)
+        hasher = store.hasher
 
         def tasks() -> Iterator[tuple[RepoTask, Any]]:
             for key, source in named.items():
@@ -111,7 +112,7 @@ def sweep(sources: Iterable[str], store: Store, runner: Runner, config: Config, 
                 yield RepoTask(key=key, source=source, cache_dir=str(cache_dir), config=config, rule_info=info,
                                validate=validate, also_skip=frozenset(skips.delta) | placed, profile=digest,
                                last_refs=refs, size_bytes=size, placed=placed,
-                               located_commits=store.located_commits(key), hasher=store.hasher), skips.shared
+                               located_commits=store.located_commits(key), hasher=hasher), skips.shared
 
         for rec in runner.run(tasks()):
             store.record(run, rec)
