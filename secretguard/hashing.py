@@ -20,6 +20,7 @@ import hashlib
 import hmac
 import os
 import secrets
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from functools import cached_property
 from pathlib import Path
@@ -46,7 +47,7 @@ def sha256_digest(text: str) -> bytes:
     return hashlib.sha256(text.encode("utf-8", "surrogateescape")).digest()
 
 
-class SecretHasher:
+class SecretHasher(ABC):
     """``secret_hash`` and ``fingerprint`` of secrets under one key; each secret is stretched once per hasher."""
 
     key: bytes
@@ -54,8 +55,9 @@ class SecretHasher:
     def __init__(self) -> None:
         self._stretched: dict[bytes, str] = {}
 
+    @abstractmethod
     def _stretch(self, digest: bytes) -> bytes:
-        raise NotImplementedError
+        """The keyed, and for a salt kept in the file slow, function of a secret's sha256."""
 
     def hash_digest(self, digest: bytes) -> str:
         """The secret hash of the secret whose plain sha256 is ``digest`` (how old files are upgraded)."""
