@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
 from pathlib import Path
@@ -10,7 +11,7 @@ import pytest
 
 from secretguard.findings import redact
 from secretguard.prereceive import RefUpdate, parse_ref_lines, push_options, pusher
-from tests.helpers import MINI_RULES, run_cli
+from tests.helpers import MINI_RULES, report_key, run_cli
 from tests.test_git_history import commit, git, init_repo, token
 
 
@@ -172,8 +173,9 @@ def test_bypass_lets_the_push_through_and_is_recorded(setup) -> None:
     record = json.loads(line)
     assert record["pusher"] == "alice" and record["reason"] == "test fixture, revoked"
     assert record["refs"] == [{"ref": "refs/heads/main", "old": record["refs"][0]["old"], "new": head}]
-    assert record["rules"] == ["test-token"] and len(record["fingerprints"]) == 1
-    assert secret not in line
+    assert record["rules"] == ["test-token"]
+    assert record["fingerprints"] == [report_key().fingerprint("test-token", secret)]  # the server's key file
+    assert secret not in line and hashlib.sha256(secret.encode()).hexdigest() not in line
 
 
 def test_bypass_can_be_disabled(tmp_path: Path, server_config: Path) -> None:
