@@ -269,7 +269,10 @@ class LocalRunner:
         pending: dict[Future[RepoRecord], tuple[RepoTask, str]] = {}
         try:
             for task, shared in tasks:
-                pending[self._submit(pool, task, shared)] = (task, shared)
+                try:
+                    pending[self._submit(pool, task, shared)] = (task, shared)
+                except BrokenProcessPool:  # a worker died since the last drain
+                    pool = yield from self._rerun_alone(pool, pending, [(task, shared)])
                 while len(pending) >= 2 * self.jobs:  # one queued per worker, so none waits on the driver
                     pool = yield from self._drain(pool, pending)
             while pending:
@@ -283,12 +286,7 @@ class LocalRunner:
 
     def _drain(self, pool: ProcessPoolExecutor, pending: dict[Future[RepoRecord], tuple[RepoTask, str]]
                ) -> Generator[RepoRecord, None, ProcessPoolExecutor]:
-        """Yield the records of the tasks that finish next.
-
-        A worker that dies breaks the whole pool, and every task in it fails without telling which one killed
-        it; so each of those tasks runs again alone in a new pool, and only the one that kills its worker again
-        is recorded as failed.
-        """
+        """Yield the records of the tasks that finish next (a worker that died: see :meth:`_rerun_alone`)."""
         done, _ = wait(pending, return_when=FIRST_COMPLETED)
         broken: list[tuple[RepoTask, str]] = []
         for future in done:
@@ -298,28 +296,39 @@ class LocalRunner:
             except BrokenProcessPool:
                 broken.append((task, shared))
         if broken:
-            for future, job in pending.items():
-                try:
-                    record = future.result(timeout=0)
-                except Exception:  # failed with the pool (or never ran): run it again
-                    broken.append(job)
-                else:
-                    yield record
-            pending.clear()
-            pool.shutdown(wait=True, cancel_futures=True)
-            pool = self._pool()
-            for task, shared in broken:
-                try:
-                    yield self._submit(pool, task, shared).result()
-                except BrokenProcessPool:
-                    pool.shutdown(wait=True, cancel_futures=True)
-                    pool = self._pool()
-                    yield RepoRecord(key=task.key,
-                                     error=f"{task.key}: the worker process died (killed, or out of memory)")
+            pool = yield from self._rerun_alone(pool, pending, broken)
         needed = {shared for _, shared in pending.values()} | set(self._shared[-1:])
         for path in [p for p in self._shared if p not in needed]:
             os.unlink(path)  # a worker that mapped it keeps reading it
             self._shared.remove(path)
+        return pool
+
+    def _rerun_alone(self, pool: ProcessPoolExecutor, pending: dict[Future[RepoRecord], tuple[RepoTask, str]],
+                     broken: list[tuple[RepoTask, str]]) -> Generator[RepoRecord, None, ProcessPoolExecutor]:
+        """Run the ``broken`` tasks, and every pending one the broken pool took down, again, each alone in a new
+        pool; returns the pool to go on with.
+
+        A worker that dies breaks the whole pool, and every task in it fails without telling which one killed
+        it; only the task that kills its worker again is recorded as failed.
+        """
+        for future, job in pending.items():
+            try:
+                record = future.result(timeout=0)
+            except Exception:  # failed with the pool (or never ran): run it again
+                broken.append(job)
+            else:
+                yield record
+        pending.clear()
+        pool.shutdown(wait=True, cancel_futures=True)
+        pool = self._pool()
+        for task, shared in broken:
+            try:
+                yield self._submit(pool, task, shared).result()
+            except BrokenProcessPool:
+                pool.shutdown(wait=True, cancel_futures=True)
+                pool = self._pool()
+                yield RepoRecord(key=task.key,
+                                 error=f"{task.key}: the worker process died (killed, or out of memory)")
         return pool
 
     def close(self) -> None:
