@@ -27,7 +27,7 @@ from secretguard.findings import Finding, Origin, redact
 from secretguard.pipeline import ScanResult, scan
 from secretguard.rules import load_rules
 from secretguard.sources.aws_env import (
-    AwsSource, Environment, EnvironmentFiles, ecs_environments, lambda_environments,
+    SERVICES, AwsSource, Environment, EnvironmentFiles, ecs_environments, lambda_environments,
 )
 
 SENDGRID = "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"
@@ -406,7 +406,8 @@ def test_cli_all_regions_and_explicit_endpoint(aws, monkeypatch, capsys) -> None
 
 def test_cli_unknown_service_and_missing_profile(aws, capsys) -> None:
     assert _run_cli(["scan", "aws", "--region", "us-east-1", "--services", "lambda,s3"]) == 2
-    assert capsys.readouterr().err == "error: unknown service 's3' (choose from lambda, lambda-code, ecs, ssm, cloudformation, ec2, codebuild, batch, apigateway)\n"
+    assert capsys.readouterr().err == f"error: unknown service 's3' (choose from {', '.join(SERVICES)})\n"
+    assert SERVICES[:3] == ("lambda", "lambda-code", "ecs") and "ecr" in SERVICES
     assert _run_cli(["scan", "aws", "--profile", "nope"]) == 2
     assert capsys.readouterr().err == "error: AWS profile 'nope' not found in the AWS config files\n"
 

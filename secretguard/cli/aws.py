@@ -37,7 +37,8 @@ def scan_aws(
     region: Annotated[list[str] | None, typer.Option("--region", "-r", help="Region to read (repeatable, or comma-separated).")] = None,
     all_regions: Annotated[bool, typer.Option("--all-regions", help="Read every region the services exist in.")] = False,
     profile: ProfileOpt = None,
-    services: Annotated[str, typer.Option("--services", help="Comma-separated, of lambda, lambda-code, ecs, ssm, cloudformation, ec2, codebuild, batch, apigateway; or all.")] = "all",
+    services: Annotated[str, typer.Option("--services", help="Comma-separated, of lambda, lambda-code, ecs, ssm, cloudformation, ec2, codebuild, batch, apigateway, stepfunctions, glue, sagemaker, ecr; or all.")] = "all",
+    ecr_images: Annotated[int | None, typer.Option("--ecr-images", min=1, metavar="N", help="Read only the N newest images of each ECR repository (default: every image).")] = None,
     endpoint_url: EndpointOpt = None,
     fmt: FormatOpt = "text",
     output: OutputOpt = None,
@@ -51,7 +52,8 @@ def scan_aws(
     skip_account: SkipAccountOpt = None,
 ) -> int:
     """Scan every place AWS keeps plaintext, in every version: Lambda environments and code, ECS environments, SSM parameters and
-    documents, CloudFormation stacks, EC2 user data, CodeBuild projects, Batch job definitions, API Gateway stages."""
+    documents, CloudFormation stacks, EC2 user data, CodeBuild projects, Batch job definitions, API Gateway stages,
+    Step Functions definitions, Glue jobs and connections, SageMaker lifecycle scripts, training jobs and models, ECR image configs."""
     from secretguard.aws.session import make_session, select_regions
     from secretguard.pipeline import scan
     from secretguard.sources.aws_env import SERVICES, AwsSource
@@ -62,7 +64,8 @@ def scan_aws(
     cfg, accepted = load_inputs(config, None, baseline)
     session = make_session(profile)
     regions = select_regions(session, wanted, _split(region), all_regions)
-    result = scan(AwsSource(session, regions, wanted, jobs, endpoint_url), cfg, 1, accepted, validation=checks)
+    source = AwsSource(session, regions, wanted, jobs, endpoint_url, ecr_images=ecr_images)
+    result = scan(source, cfg, 1, accepted, validation=checks)
     return finish(result.findings, result.summary, fmt, output, reveal, quiet)
 
 

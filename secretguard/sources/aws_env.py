@@ -3,7 +3,7 @@
 This module reads Lambda environments (every function version) and ECS task definitions (every revision,
 ACTIVE and INACTIVE, and the S3 environment files they load); each other kind of resource is a module of
 its own (``aws_ssm``, ``aws_cloudformation``, ``aws_ec2``, ``aws_codebuild``, ``aws_batch``,
-``aws_apigateway``), registered in :data:`READERS`. Lambda keeps each published version's environment as it
+``aws_apigateway``, ``aws_stepfunctions``, ``aws_glue``, ``aws_sagemaker``, ``aws_ecr``), registered in :data:`READERS`. Lambda keeps each published version's environment as it
 was when published, so ``$LATEST`` being clean says nothing about version 3: old versions are read in full.
 
 Each environment (named values: one function version, one container of one revision, a parameter version)
@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import Any
 
 import boto3
@@ -29,7 +30,8 @@ from secretguard.findings import Hit
 from secretguard.provenance import CloudResource, Provenance
 from secretguard.sources import Chunk, Inventory
 from secretguard.sources import (
-    aws_apigateway, aws_batch, aws_cloudformation, aws_codebuild, aws_ec2, aws_lambda_code, aws_ssm,
+    aws_apigateway, aws_batch, aws_cloudformation, aws_codebuild, aws_ec2, aws_ecr, aws_glue, aws_lambda_code,
+    aws_sagemaker, aws_ssm, aws_stepfunctions,
 )
 from secretguard.sources.aws_items import Document, Environment, Variables, variables_of
 
@@ -120,8 +122,11 @@ def _file_environments(files: EnvironmentFiles, origin: CloudResource, entries: 
                 yield Environment(replace(origin, path=uri), variables, f"{uri}: {error}" if error else None)
 
 
-Item = Environment | Document | aws_lambda_code.Package
-READERS: dict[str, Callable[[Callable[[str], Any], str], Iterator[Item]]] = {
+Item = Environment | Document | aws_lambda_code.Package | aws_ecr.ImageConfig
+SHARED = (aws_lambda_code.Package, aws_ecr.ImageConfig)
+"""Items downloaded once for every resource that has the same bytes (``sharing`` names the others)."""
+Reader = Callable[[Callable[[str], Any], str], Iterator[Item]]
+READERS: dict[str, Reader] = {
     "lambda": lambda client, region: lambda_environments(client("lambda"), region),
     "lambda-code": aws_lambda_code.read,
     "ecs": lambda client, region: ecs_environments(client("ecs"), region, EnvironmentFiles(client("s3"))),
@@ -131,6 +136,10 @@ READERS: dict[str, Callable[[Callable[[str], Any], str], Iterator[Item]]] = {
     "codebuild": aws_codebuild.read,
     "batch": aws_batch.read,
     "apigateway": aws_apigateway.read,
+    "stepfunctions": aws_stepfunctions.read,
+    "glue": aws_glue.read,
+    "sagemaker": aws_sagemaker.read,
+    "ecr": aws_ecr.read,
 }
 SERVICES = tuple(READERS)
 """Per service: its environments and documents in a region, given a function that makes a client of any
@@ -148,11 +157,13 @@ class ReadResult:
     error: str | None = None
 
 
-def read_service(session: boto3.Session, service: str, region: str, endpoint_url: str | None) -> ReadResult:
-    """Read one service in one region; an AWS or network failure is kept, not raised, so other regions go on."""
+def read_service(session: boto3.Session, service: str, region: str, endpoint_url: str | None,
+                 reader: Reader | None = None) -> ReadResult:
+    """Read one service in one region (with ``reader``, else the service's own); an AWS or network failure is
+    kept, not raised, so other regions go on."""
     result = ReadResult(service, region)
     try:
-        result.items.extend(READERS[service](
+        result.items.extend((reader or READERS[service])(
             lambda name: make_client(session, name, region, endpoint_url), region))
     except NoCredentialsError:  # not a region's problem: the whole scan stops
         raise
@@ -187,8 +198,11 @@ class AwsSource:
     readers: int = DEFAULT_READERS
     endpoint_url: str | None = None
     label: str = "resources"
+    ecr_images: int | None = None
+    """Read only this many of the newest images of each ECR repository; all of them when None."""
     _sharing: dict[str, tuple[str, ...]] = field(default_factory=dict, init=False, repr=False)
-    """Per Lambda package (by the version it was read for), the further versions that have the same bytes."""
+    """Per Lambda package or image config (by the resource it was read for), the further resources that have the
+    same bytes."""
 
     def __post_init__(self) -> None:
         unknown = [s for s in self.services if s not in READERS]
@@ -202,10 +216,11 @@ class AwsSource:
 
     def items(self, inventory: Inventory) -> Iterator[tuple[Item, int]]:
         tasks = [(service, region) for region in self.regions for service in self.services]
+        readers = {**READERS, "ecr": partial(aws_ecr.read, newest=self.ecr_images)}
         try:
             with ThreadPoolExecutor(max_workers=max(1, min(self.readers, len(tasks)))) as pool:
                 results = list(pool.map(
-                    lambda t: read_service(self.session, t[0], t[1], self.endpoint_url), tasks))
+                    lambda t: read_service(self.session, t[0], t[1], self.endpoint_url, readers[t[0]]), tasks))
         except NoCredentialsError:
             raise SecretguardError("no AWS credentials found: pass --profile or configure the default credential "
                                    "chain") from None
@@ -216,7 +231,7 @@ class AwsSource:
         _account_failures(failed, inventory)
         for item in (item for r in results for item in r.items):
             if item.error is None:
-                if isinstance(item, aws_lambda_code.Package) and item.sharing:
+                if isinstance(item, SHARED) and item.sharing:
                     self._sharing[item.origin.resource] = item.sharing
                 yield item, item.size
             else:
@@ -226,7 +241,7 @@ class AwsSource:
         yield item.chunk()
 
     def refine(self, provenance: Provenance, hits: list[Hit]) -> Iterator[Hit]:
-        """Hits in a Lambda package, also at every further version that has the same package."""
+        """Hits in a Lambda package or an image config, also at every further resource that has the same bytes."""
         for hit in hits:
             yield hit
             for arn in self._sharing.get(hit.origin.resource or "", ()):

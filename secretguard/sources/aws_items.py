@@ -7,16 +7,27 @@ import base64
 import binascii
 import gzip
 import io
+import urllib.error
+import urllib.request
 import zlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
+from botocore.exceptions import ClientError
+
+from secretguard.aws.session import error_code, error_line
 from secretguard.provenance import CloudResource, Provenance
-from secretguard.sources import Chunk
+from secretguard.sources import Chunk, Unreadable
 
 MAX_USER_DATA_BYTES = 16 * 1024 * 1024
 """EC2 itself limits user data to 16 KB; a decompressed body is read this far at most."""
+DOWNLOAD_TIMEOUT_SECONDS = 120
+REFUSED_CODES = frozenset({"AccessDenied", "AccessDeniedException", "UnauthorizedOperation",
+                           "SubscriptionRequiredException"})
+"""What AWS answers when the caller may not make a call, or the account does not use the service."""
+
+_Part = TypeVar("_Part")
 
 
 Variables = tuple[tuple[str, str], ...]
@@ -88,3 +99,27 @@ def user_data_text(encoded: str) -> tuple[str, str | None]:
             return "", f"user data is gzip that does not decompress: {exc}"
     return raw.decode("utf-8", "replace"), None
 
+
+
+def download(url: str, limit: int) -> bytes:
+    """The bytes at ``url`` (an address AWS gave, such as a pre-signed S3 URL), through the proxy the environment
+    names now (``HTTPS_PROXY``), if any; at most ``limit`` bytes, else :class:`Unreadable`."""
+    try:
+        with urllib.request.build_opener().open(url, timeout=DOWNLOAD_TIMEOUT_SECONDS) as response:
+            data: bytes = response.read(limit + 1)
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        raise Unreadable(f"download failed: {getattr(exc, 'reason', exc)}") from None
+    if len(data) > limit:
+        raise Unreadable(f"larger than {limit} bytes")
+    return data
+
+
+def guarded(what: CloudResource, parts: Iterator[_Part]) -> Iterator[_Part | Document]:
+    """``parts`` until AWS refuses a call (access denied, a service the account does not use); the refusal then
+    becomes a document not read that names ``what`` and the refused call, and the rest of the kind goes on."""
+    try:
+        yield from parts
+    except ClientError as exc:
+        if error_code(exc) not in REFUSED_CODES:
+            raise
+        yield Document(what, "", f"{exc.operation_name}: {error_line(exc)}")

@@ -8,18 +8,16 @@ function uses any more is read too: its old versions are still downloadable.
 
 from __future__ import annotations
 
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from typing import Any
 
 from secretguard.provenance import CloudResource
-from secretguard.sources import Chunk, Unreadable
+from secretguard.sources import Chunk
+from secretguard.sources.aws_items import download
 
 MAX_PACKAGE_BYTES = 256 * 1024 * 1024
 """Lambda's own limit on a package's unzipped size is 250 MB, so no real package is larger zipped."""
-DOWNLOAD_TIMEOUT_SECONDS = 120
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,14 +36,7 @@ class Package:
     def chunk(self) -> Chunk:
         """The package's bytes, downloaded now (in the worker that scans it), through the proxy the environment
         names now (``HTTPS_PROXY``), if any."""
-        try:
-            with urllib.request.build_opener().open(self.url, timeout=DOWNLOAD_TIMEOUT_SECONDS) as response:
-                data = response.read(MAX_PACKAGE_BYTES + 1)
-        except (urllib.error.URLError, OSError, ValueError) as exc:
-            raise Unreadable(f"download failed: {getattr(exc, 'reason', exc)}") from None
-        if len(data) > MAX_PACKAGE_BYTES:
-            raise Unreadable(f"larger than {MAX_PACKAGE_BYTES} bytes")
-        return Chunk(data, self.origin)
+        return Chunk(download(self.url, MAX_PACKAGE_BYTES), self.origin)
 
 
 def _qualified(arn: str, version: str) -> str:
