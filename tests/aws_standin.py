@@ -8,6 +8,7 @@ import threading
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
+from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -15,6 +16,8 @@ import pytest
 
 Answer = Callable[[dict[str, Any]], tuple[int, dict[str, Any]]]
 """Given the request's JSON body, the status and JSON body to answer with."""
+Reply = tuple[int, dict[str, str], dict[str, Any]]
+"""Status, extra headers and JSON body."""
 
 
 def refused(operation: str) -> Answer:
@@ -26,8 +29,8 @@ def refused(operation: str) -> Answer:
 class JsonStandIn:
     """An endpoint on 127.0.0.1: ``answers`` by operation name; everything else goes to ``upstream``."""
 
-    def __init__(self, upstream: str, answers: dict[str, Answer]) -> None:
-        self.answers = answers
+    def __init__(self, upstream: str, answers: dict[str, Answer] | None = None) -> None:
+        self.answers = answers or {}
         self.calls: list[str] = []
         stand_in = self
 
@@ -39,9 +42,11 @@ class JsonStandIn:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 operation = self.headers.get("X-Amz-Target", "").rpartition(".")[2]
                 stand_in.calls.append(operation)
-                if operation in stand_in.answers:
-                    status, answer = stand_in.answers[operation](json.loads(body or b"{}"))
-                    self._reply(status, {"Content-Type": "application/x-amz-json-1.1"}, json.dumps(answer).encode())
+                reply = stand_in.answer(operation, self.headers, body)
+                if reply is not None:
+                    status, headers, answer = reply
+                    self._reply(status, {**headers, "Content-Type": "application/x-amz-json-1.1"},
+                                json.dumps(answer).encode())
                     return
                 request = urllib.request.Request(upstream + self.path, data=body or None, method=self.command,
                                                  headers={k: v for k, v in self.headers.items() if k.lower() != "host"})
@@ -66,6 +71,13 @@ class JsonStandIn:
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def answer(self, operation: str, headers: Message, body: bytes) -> Reply | None:
+        """The reply to give instead of forwarding, if any: here, from ``answers`` by operation name."""
+        if operation not in self.answers:
+            return None
+        status, answer = self.answers[operation](json.loads(body or b"{}"))
+        return status, {}, answer
 
     def close(self) -> None:
         self.server.shutdown()

@@ -5,11 +5,9 @@ from __future__ import annotations
 import base64
 import io
 import json
-import threading
-import urllib.request
 import zipfile
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from email.message import Message
 from pathlib import Path
 
 import boto3
@@ -29,6 +27,7 @@ from secretguard.rules import load_rules
 from secretguard.sources.aws_env import (
     SERVICES, AwsSource, Environment, EnvironmentFiles, ecs_environments, lambda_environments,
 )
+from tests.aws_standin import JsonStandIn, Reply
 
 SENDGRID = "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"
 PASSWORD = "kT9#mQ2v!Lx7Wp4z"
@@ -234,60 +233,21 @@ def test_an_environment_file_is_fetched_once_and_read_as_name_value_lines() -> N
 
 # --- failures, pagination, the command line ----------------------------------------------------------
 
-class DenyRegionProxy:
+class DenyRegionProxy(JsonStandIn):
     """Forwards to the local AWS API, except requests signed for one region, which get error ``code``."""
 
     def __init__(self, upstream: str, denied_region: str, code: str = "AccessDeniedException") -> None:
-        proxy = self
+        self.denied_region, self.code = denied_region, code
+        super().__init__(upstream)
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: object) -> None:
-                pass
-
-            def _handle(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                scope = self.headers.get("Authorization", "").split("Credential=")[-1].split("/")
-                if len(scope) > 3 and scope[2] == proxy.denied_region:
-                    message = f"User is not authorized to perform this action in {scope[2]}"
-                    if scope[3] == "lambda":
-                        self._reply(403, {"x-amzn-ErrorType": code}, {"Message": message})
-                    else:
-                        self._reply(400, {}, {"__type": code, "message": message})
-                    return
-                request = urllib.request.Request(upstream + self.path, data=body or None, method=self.command,
-                                                 headers={k: v for k, v in self.headers.items() if k.lower() != "host"})
-                try:
-                    with urllib.request.urlopen(request, timeout=10) as response:
-                        status, headers, data = response.status, response.headers, response.read()
-                except urllib.error.HTTPError as exc:
-                    status, headers, data = exc.code, exc.headers, exc.read()
-                self.send_response(status)
-                for key, value in headers.items():
-                    if key.lower() not in ("content-length", "connection", "transfer-encoding", "server", "date"):
-                        self.send_header(key, value)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def _reply(self, status: int, headers: dict[str, str], body: dict[str, str]) -> None:
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                for key, value in {**headers, "Content-Type": "application/x-amz-json-1.1"}.items():
-                    self.send_header(key, value)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            do_GET = do_POST = do_PUT = do_DELETE = _handle
-
-        self.denied_region = denied_region
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+    def answer(self, operation: str, headers: Message, body: bytes) -> Reply | None:
+        scope = headers.get("Authorization", "").split("Credential=")[-1].split("/")
+        if len(scope) <= 3 or scope[2] != self.denied_region:
+            return None
+        message = f"User is not authorized to perform this action in {scope[2]}"
+        if scope[3] == "lambda":
+            return 403, {"x-amzn-ErrorType": self.code}, {"Message": message}
+        return 400, {}, {"__type": self.code, "message": message}
 
 
 @pytest.fixture
