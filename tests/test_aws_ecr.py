@@ -56,8 +56,8 @@ class Registry:
     def repository(self, name: str) -> str:
         return self.ecr.create_repository(repositoryName=name)["repository"]["repositoryArn"]
 
-    def push(self, repository: str, tag: str, config: bytes, layer: str = "2") -> str:
-        """Push an image whose config is ``config``; returns the image's digest."""
+    def push(self, repository: str, tag: str | None, config: bytes, layer: str = "2") -> str:
+        """Push an image whose config is ``config`` (untagged if ``tag`` is None); returns the image's digest."""
         config_digest = "sha256:" + hashlib.sha256(config).hexdigest()
         self.blobs.files[f"/{repository}/{config_digest}"] = config
         manifest = json.dumps({
@@ -67,7 +67,8 @@ class Registry:
             "layers": [{"mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip", "size": 1,
                         "digest": "sha256:" + layer * 64}]})
         digest = "sha256:" + hashlib.sha256(manifest.encode()).hexdigest()
-        self.ecr.put_image(repositoryName=repository, imageManifest=manifest, imageTag=tag, imageDigest=digest)
+        self.ecr.put_image(repositoryName=repository, imageManifest=manifest, imageDigest=digest,
+                           **({"imageTag": tag} if tag else {}))
         return digest
 
     def downloads(self) -> list[str]:
@@ -129,3 +130,18 @@ def test_config_values_are_named_by_their_path() -> None:
               "history": [{"created_by": "RUN x", "empty_layer": True}], "rootfs": {"diff_ids": ["sha256:1"]}}
     assert list(config_values(config)) == [
         ("config.Env[0]", "A=1"), ("config.Labels.team", "web"), ("history[0].created_by", "RUN x")]
+
+
+def test_the_platform_images_of_an_index_are_read_under_the_index_s_tag(registry: Registry) -> None:
+    web = registry.repository("web")
+    platform = registry.push("web", None, image_config([f"DB_PASSWORD={PASSWORD}"], "true"))
+    index = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json", "manifests": [
+        {"mediaType": "application/vnd.docker.distribution.manifest.v2+json", "size": 1, "digest": platform,
+         "platform": {"architecture": "amd64", "os": "linux"}}]})
+    registry.ecr.put_image(repositoryName="web", imageManifest=index, imageTag="multi",
+                           imageDigest="sha256:" + hashlib.sha256(index.encode()).hexdigest())
+
+    result = run_scan(services=("ecr",))
+
+    assert [(o.resource, o.variable) for o in at(result.findings, PASSWORD)] == \
+        [(f"{web}@{platform} (multi)", "config.Env[1]")]

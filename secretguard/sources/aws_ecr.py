@@ -81,7 +81,11 @@ def _manifests(ecr: Any, repository: str, digests: list[str]) -> Iterator[tuple[
         answer = ecr.batch_get_image(repositoryName=repository, acceptedMediaTypes=MANIFEST_TYPES,
                                      imageIds=[{"imageDigest": d} for d in digests[start:start + BATCH]])
         for image in answer.get("images", []):
-            yield image["imageId"]["imageDigest"], json.loads(image.get("imageManifest") or "{}"), ""
+            digest = image["imageId"]["imageDigest"]
+            try:
+                yield digest, json.loads(image.get("imageManifest") or "{}"), ""
+            except ValueError:
+                yield digest, None, "BatchGetImage: the manifest is not JSON"
         for failure in answer.get("failures", []):
             yield (failure.get("imageId", {}).get("imageDigest", "?"), None,
                    f"BatchGetImage: {failure.get('failureCode')}: {failure.get('failureReason')}")
@@ -92,39 +96,46 @@ def image_name(repository_arn: str, digest: str, tags: tuple[str, ...]) -> str:
     return f"{repository_arn}@{digest}" + (f" ({', '.join(tags)})" if tags else "")
 
 
+def _all_manifests(ecr: Any, repository: str, tags: dict[str, tuple[str, ...]]
+                   ) -> dict[str, tuple[dict[str, Any] | None, str]]:
+    """The manifest (or why there is none) of each image in ``tags`` and of each platform image of an index
+    among them; a platform image without tags of its own takes the index's into ``tags``."""
+    manifests: dict[str, tuple[dict[str, Any] | None, str]] = {}
+    pending = list(tags)
+    while pending:
+        batch = [digest for digest in dict.fromkeys(pending) if digest not in manifests]
+        pending = []
+        for digest, manifest, failure in _manifests(ecr, repository, batch):
+            manifests[digest] = manifest, failure
+            for entry in (manifest or {}).get("manifests", []):
+                if entry.get("digest"):
+                    tags[entry["digest"]] = tags.get(entry["digest"]) or tags.get(digest, ())
+                    pending.append(entry["digest"])
+    return manifests
+
+
 def repository_configs(ecr: Any, repository: dict[str, Any], region: str, newest: int | None,
                        seen: dict[str, list[str]]) -> Iterator[ImageConfig | Document]:
     """The config of every image of the repository (the platform images of an index under the index's tags);
     a config blob already in ``seen`` adds the image to it instead."""
     name, arn = repository["repositoryName"], repository["repositoryArn"]
     tags = _newest_first(ecr, name, newest)
-    pending, done = list(tags), set()
-    while pending:
-        batch = [digest for digest in dict.fromkeys(pending) if digest not in done]
-        done.update(batch)
-        pending = []
-        for digest, manifest, failure in _manifests(ecr, name, batch):
-            where = image_name(arn, digest, tags.get(digest, ()))
-            if manifest is None:
-                yield Document(CloudResource("ecr", where, region), "", failure)
-                continue
-            children = [entry["digest"] for entry in manifest.get("manifests", [])]
-            for child in children:
-                tags.setdefault(child, tags.get(digest, ()))
-            pending += children
-            config = manifest.get("config") or {}
-            if not config.get("digest"):
-                if not children:
-                    yield Document(CloudResource("ecr", where, region), "",
-                                   f"a manifest of schema {manifest.get('schemaVersion')} names no image config")
-                continue
-            if config["digest"] in seen:
-                seen[config["digest"]].append(where)
-                continue
-            seen[config["digest"]] = []
-            url = ecr.get_download_url_for_layer(repositoryName=name, layerDigest=config["digest"])["downloadUrl"]
-            yield ImageConfig(CloudResource("ecr", where, region), url, int(config.get("size", 0)),
-                              config["digest"])
+    for digest, (manifest, failure) in _all_manifests(ecr, name, tags).items():
+        where = CloudResource("ecr", image_name(arn, digest, tags.get(digest, ())), region)
+        if manifest is None:
+            yield Document(where, "", failure)
+            continue
+        config = manifest.get("config") or {}
+        if not config.get("digest"):
+            if not manifest.get("manifests"):
+                yield Document(where, "", f"a manifest of schema {manifest.get('schemaVersion')} names no image config")
+            continue
+        if config["digest"] in seen:
+            seen[config["digest"]].append(where.resource)
+            continue
+        seen[config["digest"]] = []
+        url = ecr.get_download_url_for_layer(repositoryName=name, layerDigest=config["digest"])["downloadUrl"]
+        yield ImageConfig(where, url, int(config.get("size", 0)), config["digest"])
 
 
 def images(ecr: Any, region: str, newest: int | None, seen: dict[str, list[str]]) -> Iterator[ImageConfig | Document]:
