@@ -3,12 +3,13 @@
 operation, and peak RSS.
 
 Fills one region with Lambda functions of several published versions, launch templates with many versions,
-SSM parameters with history, and CloudFormation stacks, then runs the scan as the library does for
-``secretguard scan aws --services lambda,ssm,ec2,cloudformation``, counting every call botocore makes.
-Package downloads (``lambda-code``) are left out: moto's download addresses point at AWS.
+SSM parameters with history, CloudFormation stacks, and Glue jobs with runs and connections, then runs the scan
+as the library does for ``secretguard scan aws --services lambda,ssm,ec2,cloudformation,glue``, counting every
+call botocore makes. Package and image config downloads (``lambda-code``, ``ecr``) are left out: moto's download
+addresses point at AWS; so are Step Functions versions and SageMaker lifecycle configurations, which moto lacks.
 
     python benchmarks/bench_aws.py [--functions 300] [--versions 4] [--templates 20] [--template-versions 10]
-                                   [--parameters 500] [--stacks 50]
+                                   [--parameters 500] [--stacks 50] [--glue-jobs 50] [--job-runs 5]
 """
 
 from __future__ import annotations
@@ -70,6 +71,14 @@ def fill(args: argparse.Namespace) -> None:
     template = json.dumps({"Resources": {"Q": {"Type": "AWS::SQS::Queue"}}, "Outputs": {"O": {"Value": "x"}}})
     for s in range(args.stacks):
         cloudformation.create_stack(StackName=f"stack-{s}", TemplateBody=template)
+    glue = boto3.client("glue", region_name=REGION)
+    for j in range(args.glue_jobs):
+        glue.create_job(Name=f"job-{j}", Role=role, Command={"Name": "glueetl", "ScriptLocation": "s3://b/job.py"},
+                        DefaultArguments={"--stage": "prod"})
+        glue.create_connection(ConnectionInput={"Name": f"db-{j}", "ConnectionType": "JDBC", "ConnectionProperties": {
+            "JDBC_CONNECTION_URL": "jdbc:postgresql://db:5432/x", "USERNAME": "etl", "PASSWORD": "a"}})
+        for r in range(args.job_runs):
+            glue.start_job_run(JobName=f"job-{j}", Arguments={"--day": str(r)})
 
 
 def main() -> None:
@@ -80,6 +89,8 @@ def main() -> None:
     parser.add_argument("--template-versions", type=int, default=10)
     parser.add_argument("--parameters", type=int, default=500)
     parser.add_argument("--stacks", type=int, default=50)
+    parser.add_argument("--glue-jobs", type=int, default=50)
+    parser.add_argument("--job-runs", type=int, default=5)
     args = parser.parse_args()
 
     from moto.server import ThreadedMotoServer
@@ -104,7 +115,7 @@ def main() -> None:
         session = make_session(None)
         calls: Counter[str] = Counter()
         session.events.register("before-call", lambda model, **_: calls.update([model.name]))
-        services = ["lambda", "ssm", "ec2", "cloudformation"]
+        services = ["lambda", "ssm", "ec2", "cloudformation", "glue"]
         started = time.perf_counter()
         result = scan(AwsSource(session, [REGION], services), Config())
         elapsed = time.perf_counter() - started
