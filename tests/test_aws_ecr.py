@@ -83,7 +83,7 @@ def registry(stand_in: JsonStandIn, packages: PackageServer) -> Registry:  # noq
 def test_an_old_image_keeps_its_secrets_and_each_config_blob_is_fetched_once(
         registry: Registry, stand_in: JsonStandIn) -> None:  # noqa: F811
     web = registry.repository("web")
-    leaky = image_config([f"DB_PASSWORD={PASSWORD}"], f"curl -H 'Authorization: Bearer {SENDGRID}' https://x.test/setup")
+    leaky = image_config([f"DB_PASSWORD={PASSWORD}"], f"curl -H 'Authorization: Bearer {SENDGRID}' https://x.test/")
     old = registry.push("web", "v1", leaky)  # (moto drops an image a moved tag leaves untagged; ECR keeps it)
     registry.push("web", "latest", image_config(["MODE=prod"], "apk add curl"), layer="3")
     mirror = registry.repository("web-mirror")

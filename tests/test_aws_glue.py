@@ -31,7 +31,8 @@ def test_job_arguments_a_past_run_s_arguments_and_connection_passwords(aws) -> N
     result = run_scan(services=("glue",))
 
     # moto copies a job's default arguments into each run's, so the run is a further place here
-    assert (job, "DefaultArguments.--sendgrid_api_key") in [(o.resource, o.variable) for o in at(result.findings, SENDGRID)]
+    places = [(o.resource, o.variable) for o in at(result.findings, SENDGRID)]
+    assert (job, "DefaultArguments.--sendgrid_api_key") in places
     [past] = at(result.findings, PASSWORD)  # only the run has it: the job's own arguments never did
     assert (past.resource, past.variable) == (f"{job} run {run}", "Arguments.--db_password")
     [connection] = at(result.findings, CONNECTION_PASSWORD)
@@ -47,4 +48,5 @@ def test_connections_refused_are_named_with_the_call_and_jobs_are_still_read(sta
 
     assert job in [o.resource for o in at(result.findings, SENDGRID)]
     assert result.summary.unreadable == ((f"glue:{REGION} connections", "document not readable: GetConnections: "
-                                          "AccessDeniedException: User is not authorized to perform: glue:GetConnections"),)
+                                          "AccessDeniedException: User is not authorized to perform: "
+                                          "glue:GetConnections"),)

@@ -31,7 +31,8 @@ def test_lifecycle_scripts_an_old_training_job_and_model_environments(stand_in: 
     sagemaker = boto3.client("sagemaker", region_name=REGION)
     script = f"#!/bin/bash\nset -e\necho 'export SENDGRID_API_KEY={SENDGRID}' >> /etc/profile.d/app.sh\n"
     config = sagemaker.create_notebook_instance_lifecycle_config(
-        NotebookInstanceLifecycleConfigName="research", OnCreate=[{"Content": base64.b64encode(b"pip install x").decode()}],
+        NotebookInstanceLifecycleConfigName="research",
+        OnCreate=[{"Content": base64.b64encode(b"pip install x").decode()}],
         OnStart=[{"Content": base64.b64encode(script.encode()).decode()}])["NotebookInstanceLifecycleConfigArn"]
     listed = [{"NotebookInstanceLifecycleConfigName": "research", "NotebookInstanceLifecycleConfigArn": config}]
 

@@ -53,7 +53,8 @@ def scan_aws(
 ) -> int:
     """Scan every place AWS keeps plaintext, in every version: Lambda environments and code, ECS environments, SSM parameters and
     documents, CloudFormation stacks, EC2 user data, CodeBuild projects, Batch job definitions, API Gateway stages,
-    Step Functions definitions, Glue jobs and connections, SageMaker lifecycle scripts, training jobs and models, ECR image configs."""
+    Step Functions definitions, Glue jobs and connections, SageMaker lifecycle scripts, training jobs and models,
+    ECR image configs."""
     from secretguard.aws.session import make_session, select_regions
     from secretguard.pipeline import scan
     from secretguard.sources.aws_env import SERVICES, AwsSource

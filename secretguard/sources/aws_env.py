@@ -2,9 +2,9 @@
 
 This module reads Lambda environments (every function version) and ECS task definitions (every revision,
 ACTIVE and INACTIVE, and the S3 environment files they load); each other kind of resource is a module of
-its own (``aws_ssm``, ``aws_cloudformation``, ``aws_ec2``, ``aws_codebuild``, ``aws_batch``,
-``aws_apigateway``, ``aws_stepfunctions``, ``aws_glue``, ``aws_sagemaker``, ``aws_ecr``), registered in :data:`READERS`. Lambda keeps each published version's environment as it
-was when published, so ``$LATEST`` being clean says nothing about version 3: old versions are read in full.
+its own (``aws_ssm``, ``aws_ecr``, …), registered in :data:`READERS`. Lambda keeps each published version's
+environment as it was when published, so ``$LATEST`` being clean says nothing about version 3: old versions
+are read in full.
 
 Each environment (named values: one function version, one container of one revision, a parameter version)
 is one chunk of ``NAME=value`` lines with its variables as fields, so name-aware rules fire, key pairs in

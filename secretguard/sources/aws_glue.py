@@ -2,9 +2,9 @@
 each connection's properties.
 
 Glue keeps no history of a job's definition, but it keeps its runs: a password passed to ``StartJobRun`` (or
-set in a job's arguments when the run began) stays in that run's ``Arguments``. Runs with the same arguments are
-read once, at the first of them AWS lists. Connections are read with their passwords (``HidePassword`` false): a password
-in ``ConnectionProperties`` is exactly the plaintext to find.
+set in a job's arguments when the run began) stays in that run's ``Arguments``. Runs with the same arguments
+are read once, at the first of them AWS lists. Connections are read with their passwords (``HidePassword``
+false): a password in ``ConnectionProperties`` is exactly the plaintext to find.
 """
 
 from __future__ import annotations
