@@ -17,8 +17,12 @@ from __future__ import annotations
 
 import binascii
 import html
+import json
 import re
+from bisect import bisect_right
 from collections.abc import Callable, Iterator
+from dataclasses import replace
+from typing import Any
 from urllib.parse import unquote
 
 from secretguard.decoders import is_text
@@ -105,9 +109,19 @@ def is_literal(value: str) -> bool:
 
 
 def _record(view: str, field: str, value: str, offset: int, chain: tuple[str, ...] = (),
-            token: bytes = b"") -> Iterator[Record]:
+            token: bytes = b"", entry: str = "") -> Iterator[Record]:
     if is_literal(value):
-        yield Record(field, value.strip(), offset, chain, view=view, token=token)
+        yield Record(field, value.strip(), offset, chain, view=view, token=token, entry=entry)
+
+
+def _entry(name: str, user: str) -> str:
+    """How a store's entry is named in a location: its name, and the user its password is for."""
+    return f"{name} (user {user})" if user else name
+
+
+def _unquoted(value: str) -> str:
+    """``value`` without one pair of quotes around it, as option files' readers take it."""
+    return value[1:-1] if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'" else value
 
 
 # --- colon-separated files: .pgpass, .git-credentials, shadow, htpasswd, passwd ----------------------------------
@@ -234,10 +248,8 @@ def _fields(view: str, read: Reader, fields: dict[str, str], unquote_values: boo
             if field is None:
                 yield record
                 continue
-            value, offset = record.value, record.offset
-            if unquote_values and len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
-                value, offset = value[1:-1], offset + 1
-            yield from _record(view, field, value, offset, record.chain)
+            value = _unquoted(record.value) if unquote_values else record.value
+            yield from _record(view, field, value, record.offset + (value != record.value), record.chain)
     return pick
 
 
@@ -313,6 +325,48 @@ def _rails_master_key(data: bytes, text: str) -> Iterator[Record]:
     m = re.fullmatch(rb"\s*([0-9a-f]{32})\s*", data)
     if m:
         yield from _record("rails-master-key", "key", _text(m.group(1)), m.start(1))
+
+
+# --- credential stores: DBeaver, Firefox -----------------------------------------------------------------------
+
+def _json(data: bytes) -> Any:
+    try:
+        return json.loads(data)
+    except ValueError:  # UnicodeDecodeError included
+        return None
+
+
+def _dbeaver_sources(data: bytes, text: str) -> Iterator[Record]:
+    """``data-sources.json``: each connection's password (DBeaver before 6.1.3 kept it here), under the id
+    ``credentials-config.json`` files the same connection's credentials by; other values as JSON's."""
+    document = _json(data)
+    connections = document.get("connections") if isinstance(document, dict) else None
+    places = sorted((data.find(json.dumps(name).encode("utf-8", "surrogateescape")), name, settings)
+                    for name, settings in (connections.items() if isinstance(connections, dict) else ()))
+    starts = [at for at, _, _ in places]
+    for record in _fields("dbeaver", json_records, {"password": "password"})(data, text):
+        index = bisect_right(starts, record.offset) - 1
+        if record.view and index >= 0:
+            _, name, settings = places[index]
+            configuration = settings.get("configuration") if isinstance(settings, dict) else None
+            user = configuration.get("user") if isinstance(configuration, dict) else None
+            record = replace(record, entry=_entry(name, user if isinstance(user, str) else ""))
+        yield record
+
+
+def _firefox_logins(data: bytes, text: str) -> Iterator[Record]:
+    """Each saved login's ``encryptedPassword``, under its site. The key is in the profile's ``key4.db`` (and may
+    be behind a primary password), so the value stays encrypted: the finding says a browser's password store
+    was committed."""
+    document = _json(data)
+    logins = document.get("logins") if isinstance(document, dict) else None
+    for login in logins if isinstance(logins, list) else ():
+        value = login.get("encryptedPassword") if isinstance(login, dict) else None
+        if isinstance(value, str):
+            site = login.get("hostname")
+            at = data.find(json.dumps(value).encode("utf-8"))
+            yield from _record("firefox-logins", "encrypted_password", value, at + 1 if at >= 0 else 0,
+                               entry=site if isinstance(site, str) else "")
 
 
 # --- SQL dumps -------------------------------------------------------------------------------------------------
@@ -440,7 +494,7 @@ READERS: dict[str, Reader] = {
     "ftpconfig": _fields("ftpconfig", json_records, {"pass": "password", "password": "password"}),
     "remote-sync": _fields("remote-sync", json_records, {"password": "password"}),
     "jetbrains-webservers": _jetbrains,
-    "dbeaver": _fields("dbeaver", json_records, {"password": "password"}),
+    "dbeaver": _dbeaver_sources,
     "robomongo": _fields("robomongo", json_records, {"userpassword": "password", "password": "password"}),
     "mongoid": _fields("mongoid", yaml_records, {"password": "password"}),
     "s3cfg": _fields("s3cfg", ini_records, {"secret_key": "secret_key"}, unquote_values=True),
@@ -455,7 +509,7 @@ READERS: dict[str, Reader] = {
     "esmtprc": _esmtprc,
     "ventrilo": _fields("ventrilo", ini_records, {"password": "password", "adminpassword": "password"}),
     "mysql-cnf": _fields("mysql-cnf", ini_records, {"password": "password"}, unquote_values=True),
-    "firefox-logins": _fields("firefox-logins", json_records, {"encryptedpassword": "encrypted_password"}),
+    "firefox-logins": _firefox_logins,
     "sql-dump": _sql_dump,
     "maven-settings": _maven_settings,
     "pypirc": _fields("pypirc", ini_records, {"password": "password"}),

@@ -344,7 +344,8 @@ class Region:
     is the chunk offset each line of ``text`` is reported at (the last serves any further lines). A decoded
     region's ``text`` is the line's ``context`` bytes before the token, the decoded ``token``, then ``tail``
     bytes of the line after it: names and quotes around a value stay where rules expect them. Regions an
-    extractor built have no token.
+    extractor built have no token; those of a credential store may name the store's entry of each line
+    (``entries``, parallel to ``origins``).
     """
 
     text: bytes
@@ -353,6 +354,7 @@ class Region:
     token: bytes = b""
     context: int = 0
     tail: int = 0
+    entries: tuple[str, ...] = ()
 
 
 def decode_regions(data: bytes, depth: int, budget: list[int] | None = None, within: Region | None = None,
@@ -437,7 +439,9 @@ def scan_regions(detector: Detector, data: bytes, origin: Origin, regions: Itera
         at = region.origins[min(line, len(region.origins) - 1)]
         if is_inline_allowed(lines.lines_text(at, at + 1)):
             continue
-        out.append(Recovered(_hit(match, origin, lines, at, region.chain), region))
+        entry = region.entries[min(line, len(region.entries) - 1)] if region.entries else ""
+        place = replace(origin, entry=entry) if entry else origin
+        out.append(Recovered(_hit(match, place, lines, at, region.chain), region))
     return out
 
 
@@ -488,10 +492,11 @@ def merge(detector: Detector, hits: list[Hit], recovered: Iterable[Recovered]) -
 
     A recovered secret already seen (in the plain scan or an earlier region) is not reported again, but it
     improves the earlier hit: a specific rule replaces a generic one (as in the detector), a rule replaces one
-    it supersedes (a credential file's rule one that knows the value by its shape alone), and a pair is given
-    to a hit that has none; the earlier hit keeps its place (a plain hit's is exact). A hit that is the
-    encoded form of a newly recovered one (the base64 blob, the ``%2F``-escaped password) gives way to it, and
-    as in the detector, a secret claimed as a pair is not reported on its own.
+    it supersedes (a credential file's rule one that knows the value by its shape alone), bringing the store
+    entry it was read under, and a pair is given to a hit that has none; the earlier hit keeps its place (a
+    plain hit's is exact). A hit that is the encoded form of a newly recovered one (the base64 blob, the
+    ``%2F``-escaped password) gives way to it, and as in the detector, a secret claimed as a pair is not
+    reported on its own.
     """
     recovered = list(recovered)
     if not recovered:
@@ -509,7 +514,8 @@ def merge(detector: Detector, hits: list[Hit], recovered: Iterable[Recovered]) -
             earlier = out[first[key]]
             replaces = earlier.rule in superseded.get(hit.rule, ())
             if (earlier.rule in generic and hit.rule not in generic) or replaces:
-                earlier = replace(earlier, rule=hit.rule, entropy=hit.entropy, pair=earlier.pair or hit.pair)
+                earlier = replace(earlier, rule=hit.rule, entropy=hit.entropy, pair=earlier.pair or hit.pair,
+                                  origin=replace(earlier.origin, entry=earlier.origin.entry or hit.origin.entry))
             if earlier.pair is None and hit.pair is not None and earlier.rule == hit.rule:
                 earlier = replace(earlier, pair=hit.pair, decoded=earlier.decoded or hit.decoded)
             out[first[key]] = earlier

@@ -43,6 +43,8 @@ class Record:
 
     A record of a credential-file ``view`` (see :mod:`secretguard.credfiles`) is written ``VIEW::NAME=value``,
     for the rules of that view; a decoded one keeps its encoded ``token``, which gives way to what it hides.
+    ``entry`` names the entry of a credential store the value belongs to (a DBeaver connection, a Firefox
+    login's site), where the offset alone cannot tell them apart.
     """
 
     name: str
@@ -51,6 +53,7 @@ class Record:
     chain: tuple[str, ...] = ()
     view: str = ""
     token: bytes = b""
+    entry: str = ""
 
 
 _BY_SUFFIX = {
@@ -147,16 +150,18 @@ def _quoted(value: str) -> str:
 def _regions(records: list[Record]) -> list[Region]:
     """One region per decode chain (and encoded token): a ``NAME="value"`` line per record (a multi-line value
     spans lines), ``VIEW::NAME=value`` for a view's records."""
-    by_chain: dict[tuple[tuple[str, ...], bytes], tuple[list[str], list[int]]] = {}
+    by_chain: dict[tuple[tuple[str, ...], bytes], tuple[list[str], list[int], list[str]]] = {}
     for record in records:
-        lines, origins = by_chain.setdefault((record.chain, record.token), ([], []))
+        lines, origins, entries = by_chain.setdefault((record.chain, record.token), ([], [], []))
         name = _NAME_CHARS.sub("_", record.name)[-MAX_NAME:] or "value"
         line = f"{record.view}::{name}={record.value}" if record.view else f"{name}={_quoted(record.value)}"
         lines.append(line)
         origins.extend([record.offset] * (line.count("\n") + 1))
+        entries.extend([record.entry] * (line.count("\n") + 1))
     return [
-        Region("\n".join(lines).encode("utf-8", "surrogateescape"), chain, tuple(origins), token)
-        for (chain, token), (lines, origins) in by_chain.items()
+        Region("\n".join(lines).encode("utf-8", "surrogateescape"), chain, tuple(origins), token,
+               entries=tuple(entries) if any(entries) else ())
+        for (chain, token), (lines, origins, entries) in by_chain.items()
     ]
 
 

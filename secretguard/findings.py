@@ -36,6 +36,9 @@ class Origin:
     """Seen in a binary (its bytes, its UTF-16 strings or its database values), not in text."""
     encoding: str | None = None
     """The encoding the text was decoded from (``utf-16-le``…), when it was not UTF-8."""
+    entry: str | None = None
+    """The entry of a credential store the secret belongs to (a DBeaver connection and its user, a Firefox login's
+    site), where a store keeps several in one place."""
 
     def at(self, line: int, column: int) -> Origin:
         """This origin, pointed at a line and column."""
@@ -61,6 +64,8 @@ class Origin:
         where = self.path or self.resource or self.repo or "?"
         if self.variable:
             where += f" ${self.variable}"
+        if self.entry:
+            where += f" [{self.entry}]"
         if self.line:
             where += f":{self.line}:{self.column or 1}"
         if self.commit:

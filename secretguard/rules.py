@@ -33,8 +33,9 @@ KNOWN_KEYS = {
     "examples", "negative_examples", "references", "description", "extractor", "kind", "supersedes",
     "checksum",
 }
-KINDS = ("hash",)
-"""What a finding is when it is not the credential itself: ``hash``, a password hash (shadow, htpasswd, dumps)."""
+KINDS = ("hash", "encrypted")
+"""What a finding is when it is not the credential itself: ``hash``, a password hash (shadow, htpasswd, dumps);
+``encrypted``, a password encrypted with a key that is not in the file (Firefox's ``logins.json``)."""
 
 
 @dataclass(frozen=True, slots=True)

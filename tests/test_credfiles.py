@@ -12,6 +12,7 @@ from secretguard.credfiles import (
     credential_kind, is_literal, is_settings_credential, is_settings_file, unscramble_jetbrains,
 )
 from secretguard.extractors import view_text
+from secretguard.findings import Origin
 from tests.helpers import run_cli
 
 DATA = Path(__file__).parent / "data" / "credfiles"
@@ -22,6 +23,7 @@ WP_SALTS = [
     "Tv9@Lq3!Wk6#Zr8$Mp2%Nx5^Hc7&Jb4*Gd1(Fs0)Ya+Ue", "Kz2!Rw5@Mq8#Lt3$Xv6%Pn9^Hc4&Jb7*Gd1(Fs0)Ye+Ua",
 ]
 SHADOW_ROOT = ("$6$Wk2Lp9Qz$Hq7mW2vXk9LpRt8Wz1Ns6Jd3Hy5Bc0FgQ4Fm7eXpRk2bV9Lz8wJhN3aY6cD0uG5tS1Pn4wq9ZKj3vT8qMx4tq7")
+EXPECTED_FIREFOX = "MDoEEPgAAAAAAAAAAAAAAAAAAAEwFAYIKoZIhvcNAwcECLm2Vw5Zc8KpBBCq0Xf3Ns6Jd4Hy7Bg1Qe2R"
 BCRYPT = "$2y$10$Lh8GxJf0qW2c9vZ3kN7mT1pR4sY6uB5dE8aQ0wX2zC4vN6bM8kJ1h"
 
 # (path, line, rule, secret, decoded): every finding the real tree gives, and nothing else.
@@ -72,15 +74,15 @@ EXPECTED = [
     ("dumps/users.sql", 16, "sql-dump-password", "Summer2024!", None),
     ("dumps/users.sql", 16, "sql-dump-password-hash", BCRYPT, None),
     (".my.cnf", 3, "mysql-cnf-password", "Mq5!zr8Wp", None),
-    ("firefox/logins.json", 1, "firefox-logins-password",
-     "MDoEEPgAAAAAAAAAAAAAAAAAAAEwFAYIKoZIhvcNAwcECLm2Vw5Zc8KpBBCq0Xf3Ns6Jd4Hy7Bg1Qe2R", None),
+    ("firefox/logins.json", 1, "firefox-logins-password", EXPECTED_FIREFOX, None),
     (".m2/settings.xml", 9, "maven-settings-password", "Nx7!kd2Qp", None),
     (".pypirc", 8, "pypirc-password", "wheelhouse42", None),
     ("composer/auth.json", 5, "composer-auth-password", "packagist77", None),
     ("spring/application.properties", 4, "generic-config-credential", "orders2024", None),
     ("dotnet/appsettings.json", 11, "generic-config-credential", "apiSecret99", None),
 ]
-HASH_RULES = {"unix-password-hash", "htpasswd-password-hash", "proftpd-password-hash", "sql-dump-password-hash"}
+KINDS = {"unix-password-hash": "hash", "htpasswd-password-hash": "hash", "proftpd-password-hash": "hash",
+         "sql-dump-password-hash": "hash", "firefox-logins-password": "encrypted"}
 
 
 def sightings(findings: list[dict]) -> list[tuple[str, int, str, str, list[str] | None]]:
@@ -109,10 +111,10 @@ def test_every_real_file_gives_a_finding(real_findings):
     assert files == {path for path, *_ in EXPECTED}
 
 
-def test_hashes_are_low_severity_findings_of_kind_hash(real_findings):
+def test_hashes_and_undecryptable_values_are_low_severity_findings_of_their_kind(real_findings):
     for finding in real_findings:
-        if finding["rule"] in HASH_RULES:
-            assert (finding["severity"], finding["kind"]) == ("low", "hash")
+        if finding["rule"] in KINDS:
+            assert (finding["severity"], finding["kind"]) == ("low", KINDS[finding["rule"]])
         else:
             assert "kind" not in finding
 
@@ -253,3 +255,30 @@ def test_credential_files_in_git_history_and_the_staged_change(tmp_path):
     assert staged.code == 1, staged.err
     assert [(f["rule"], f["secret"], f["locations"][0]["line"]) for f in json.loads(staged.out)["findings"]] == [
         ("mysql-cnf-password", "dumpster42", 3)]
+
+
+# --- credential stores: entries, and passwords encrypted with a key that is not in the file ------------------------
+
+def test_each_store_credential_names_its_entry(real_findings):
+    entries = {(f["rule"], f["secret"]): [o.get("entry") for o in f["locations"]] for f in real_findings}
+    assert entries[("firefox-logins-password", EXPECTED_FIREFOX)] == ["https://intranet.acme-corp.io"]
+    assert entries[("dbeaver-password", "Yt5#kp9Wq")] == ["postgres-jdbc-18a3c2f1d7e-5b9a0c7e4f2d1a83 (user analyst)"]
+
+
+def test_an_entry_is_shown_with_its_place():
+    assert Origin(source="file", path="p/logins.json", line=1, column=9, entry="https://git.acme-corp.io").describe() \
+        == "p/logins.json [https://git.acme-corp.io]:1:9"
+
+
+def test_firefox_logins_give_one_encrypted_finding_per_login_under_its_site(tree):
+    logins = [{"hostname": f"https://{site}", "encryptedUsername": "MDIEEPgAAAAAAAAAAAAAAAAAAAEwFAYIKoZIhvcNAwcECA==",
+               "encryptedPassword": f"MDoEEPgAAAAAAAAAAAAAAAAAAAEwFAYIKoZIhvcNAwcECL{n}Vw5Zc8KpBBCq0Xf3Ns6Jd4Hy7Bg1Qe2R"}
+              for n, site in enumerate(["git.acme-corp.io", "intranet.acme-corp.io", "mail.acme-corp.io"])]
+    logins.append({"hostname": "https://old.acme-corp.io", "encryptedPassword": ""})
+    root = tree({"profile/logins.json": json.dumps({"nextId": 5, "logins": logins, "version": 3})})
+    run = run_cli("scan", "dir", root, "--format", "json")
+    assert run.code == 1, run.err
+    findings = json.loads(run.out)["findings"]
+    assert sorted((f["rule"], f["kind"], f["severity"], f["locations"][0]["entry"]) for f in findings) == [
+        ("firefox-logins-password", "encrypted", "low", f"https://{site}")
+        for site in ["git.acme-corp.io", "intranet.acme-corp.io", "mail.acme-corp.io"]]
