@@ -25,6 +25,7 @@ from dataclasses import replace
 from typing import Any
 from urllib.parse import unquote
 
+from secretguard import fixedkeys
 from secretguard.decoders import is_text
 from secretguard.extractors import Record, ini_records, json_records, line_starts, quoted_value, yaml_records
 
@@ -45,9 +46,11 @@ _BY_NAME = {
     ".htpasswd": "htpasswd", "htpasswd": "htpasswd", "ftpd.passwd": "passwd", ".esmtprc": "esmtprc",
     "esmtprc": "esmtprc", "ventrilo_srv.ini": "ventrilo", ".my.cnf": "mysql-cnf", "my.cnf": "mysql-cnf",
     "logins.json": "firefox-logins", ".pypirc": "pypirc", "auth.json": "composer-auth",
+    ".mylogin.cnf": "mysql-login",
 }
 _BY_PATH = (
     (re.compile(r"(?:^|/)\.docker/config\.json$"), "docker-config"),
+    (re.compile(r"(?:^|/)\.dbeaver/credentials-config\.json$"), "dbeaver-credentials"),
     (re.compile(r"(?:^|/)config/credentials/[^/]+\.key$"), "rails-master-key"),
     (re.compile(r"\.sql$"), "sql-dump"),
     (re.compile(r"\.htpasswd$"), "htpasswd"),
@@ -327,7 +330,7 @@ def _rails_master_key(data: bytes, text: str) -> Iterator[Record]:
         yield from _record("rails-master-key", "key", _text(m.group(1)), m.start(1))
 
 
-# --- credential stores: DBeaver, Firefox -----------------------------------------------------------------------
+# --- credential stores: DBeaver, mysql_config_editor (fixed keys), Firefox (the profile's key) -------------------
 
 def _json(data: bytes) -> Any:
     try:
@@ -352,6 +355,40 @@ def _dbeaver_sources(data: bytes, text: str) -> Iterator[Record]:
             user = configuration.get("user") if isinstance(configuration, dict) else None
             record = replace(record, entry=_entry(name, user if isinstance(user, str) else ""))
         yield record
+
+
+def _dbeaver_credentials(data: bytes, text: str) -> Iterator[Record]:
+    """``credentials-config.json``: ``{connection id: {"#connection": {"user", "password"}, "network/…": …}}``,
+    encrypted with DBeaver's published key; each password under its connection (and its tunnel or proxy)."""
+    document = _json(fixedkeys.dbeaver_credentials(data) or b"")
+    for connection, sections in document.items() if isinstance(document, dict) else ():
+        for section, fields in sections.items() if isinstance(sections, dict) else ():
+            password = fields.get("password") if isinstance(fields, dict) else None
+            if isinstance(password, str):
+                user = fields.get("user")
+                name = connection if section == "#connection" else f"{connection} {section}"
+                yield from _record("dbeaver-credentials", "password", password, 0, ("dbeaver-aes",),
+                                   entry=_entry(name, user if isinstance(user, str) else ""))
+
+
+def _mysql_login(data: bytes, text: str) -> Iterator[Record]:
+    """``.mylogin.cnf``: each login path's ``password``, decrypted with the key the file itself holds."""
+    import configparser
+
+    plain = fixedkeys.mylogin(data)
+    if plain is None:
+        return
+    parser = configparser.ConfigParser(interpolation=None, strict=False, allow_no_value=True)
+    try:
+        parser.read_string(plain.decode("utf-8", "surrogateescape"))
+    except configparser.Error:
+        return
+    for section in parser.sections():
+        options = parser[section]
+        password = options.get("password")
+        if password is not None:
+            yield from _record("mysql-login", "password", _unquoted(password), 0, ("mylogin-aes",),
+                               entry=_entry(section, _unquoted(options.get("user") or "")))
 
 
 def _firefox_logins(data: bytes, text: str) -> Iterator[Record]:
@@ -495,6 +532,7 @@ READERS: dict[str, Reader] = {
     "remote-sync": _fields("remote-sync", json_records, {"password": "password"}),
     "jetbrains-webservers": _jetbrains,
     "dbeaver": _dbeaver_sources,
+    "dbeaver-credentials": _dbeaver_credentials,
     "robomongo": _fields("robomongo", json_records, {"userpassword": "password", "password": "password"}),
     "mongoid": _fields("mongoid", yaml_records, {"password": "password"}),
     "s3cfg": _fields("s3cfg", ini_records, {"secret_key": "secret_key"}, unquote_values=True),
@@ -509,6 +547,7 @@ READERS: dict[str, Reader] = {
     "esmtprc": _esmtprc,
     "ventrilo": _fields("ventrilo", ini_records, {"password": "password", "adminpassword": "password"}),
     "mysql-cnf": _fields("mysql-cnf", ini_records, {"password": "password"}, unquote_values=True),
+    "mysql-login": _mysql_login,
     "firefox-logins": _firefox_logins,
     "sql-dump": _sql_dump,
     "maven-settings": _maven_settings,
@@ -516,3 +555,6 @@ READERS: dict[str, Reader] = {
     "composer-auth": _fields("composer-auth", json_records, {"password": "password"}),
     "python-settings": _python_settings,
 }
+
+BINARY_KINDS = frozenset({"dbeaver-credentials", "mysql-login"})
+"""Credential files that are ciphertext, read even where the content check calls them binary."""

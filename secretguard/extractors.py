@@ -88,12 +88,14 @@ def file_kind(path: str | None, data: bytes) -> str | None:
     return None
 
 
-def extract_regions(path: str | None, data: bytes, depth: int, budget: list[int]) -> list[Region]:
-    """Regions of synthetic ``NAME="value"`` text (notebook cells as they are), and what decodes inside them."""
-    from secretguard.credfiles import is_settings_file
+def extract_regions(path: str | None, data: bytes, depth: int, budget: list[int],
+                    binary: bool = False) -> list[Region]:
+    """Regions of synthetic ``NAME="value"`` text (notebook cells as they are), and what decodes inside them;
+    for a ``binary``'s bytes, only those of the credential files that are binary (encrypted stores)."""
+    from secretguard.credfiles import BINARY_KINDS, credential_kind, is_settings_file
 
-    kind = file_kind(path, data)
-    if kind is None or depth <= 0 or len(data) > MAX_PARSE_BYTES:
+    kind = credential_kind(path) if binary else file_kind(path, data)
+    if kind is None or depth <= 0 or len(data) > MAX_PARSE_BYTES or (binary and kind not in BINARY_KINDS):
         return []
     text = data.decode("utf-8", "replace")
     try:

@@ -123,15 +123,17 @@ def _hits_from(matches: Iterable[Match], chunk: Chunk) -> list[Hit]:
 def scan_chunk(detector: Detector, chunk: Chunk, *, decode_depth: int = decoders.DEFAULT_DECODE_DEPTH) -> list[Hit]:
     """Hits in the chunk's bytes, then in what decoders and extractors recover from them (``decode_depth`` 0: off).
 
-    In a chunk of named values, each hit is placed at its name, and registered detectors add theirs.
+    In a chunk of named values, each hit is placed at its name, and registered detectors add theirs. A binary's
+    own bytes (``raw``) are left to the readers of binary credential files: no decoder has anything to gain there.
     """
     matches = detector.scan(chunk.data)
     hits = _hits_from(matches, chunk)
     if decode_depth > 0:
         budget = [decoders.MAX_DECODED_BYTES]
         origin = chunk.provenance.origin()
-        regions = decoders.decode_regions(chunk.data, decode_depth, budget, spans=[(m.start, m.end) for m in matches])
-        regions += extractors.extract_regions(origin.path, chunk.data, decode_depth, budget)
+        regions = [] if chunk.raw else decoders.decode_regions(chunk.data, decode_depth, budget,
+                                                                spans=[(m.start, m.end) for m in matches])
+        regions += extractors.extract_regions(origin.path, chunk.data, decode_depth, budget, binary=chunk.raw)
         if regions:
             hits = decoders.merge(detector, hits, decoders.scan_regions(detector, chunk.data, origin, regions))
     return _at_fields(chunk, hits) if chunk.fields else hits
@@ -202,8 +204,7 @@ def scan_items(job: Job, items: Iterable[Any]) -> BatchResult:
             result.unscanned.extend(unscanned)
             scanned = scanned or bool(scannable)
             for piece in scannable:
-                depth = 0 if piece.raw else job.selection.decode_depth
-                hits = [h for h in scan_chunk(detector, piece, decode_depth=depth)
+                hits = [h for h in scan_chunk(detector, piece, decode_depth=job.selection.decode_depth)
                         if h.rule not in disabled]
                 if hits:
                     result.hits.append((piece.provenance, hits))

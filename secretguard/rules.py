@@ -6,6 +6,8 @@ A rule file is parsed into frozen :class:`RuleSpec` records that mirror the YAML
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import json
 import re
@@ -31,11 +33,13 @@ UNBOUNDED_WIDTH = 4096
 KNOWN_KEYS = {
     "id", "name", "severity", "keywords", "pattern", "entropy", "pair", "requires", "validate",
     "examples", "negative_examples", "references", "description", "extractor", "kind", "supersedes",
-    "checksum",
+    "checksum", "examples_encoding",
 }
 KINDS = ("hash", "encrypted")
 """What a finding is when it is not the credential itself: ``hash``, a password hash (shadow, htpasswd, dumps);
 ``encrypted``, a password encrypted with a key that is not in the file (Firefox's ``logins.json``)."""
+EXAMPLES_ENCODINGS = ("base64",)
+"""How examples of a binary file format are written: ``base64`` of the file's bytes."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +74,12 @@ class RuleSpec:
     kind: str | None = None
     supersedes: tuple[str, ...] = ()
     """Rules that read the same secret by its shape alone: where both find it, this rule's finding stands."""
+    examples_encoding: str | None = None
+    """``base64`` where the examples are files of a binary format (an encrypted credential store)."""
+
+    def example_bytes(self, example: str) -> bytes:
+        """One of the examples as the bytes of a file."""
+        return base64.b64decode(example) if self.examples_encoding == "base64" else example.encode()
 
 
 @dataclass(frozen=True)
@@ -149,6 +159,8 @@ def parse_rule(raw: Any, path: str, index: int) -> RuleSpec:
         raise RuleError(path, rule_id, "'entropy' must be a number")
     if raw.get("kind") is not None and raw["kind"] not in KINDS:
         raise RuleError(path, rule_id, f"'kind' must be one of {', '.join(KINDS)}")
+    if raw.get("examples_encoding") is not None and raw["examples_encoding"] not in EXAMPLES_ENCODINGS:
+        raise RuleError(path, rule_id, f"'examples_encoding' must be one of {', '.join(EXAMPLES_ENCODINGS)}")
     if raw.get("extractor") is not None and not isinstance(raw["extractor"], str):
         raise RuleError(path, rule_id, "'extractor' must be the name of a reader")
     checksum = raw.get("checksum")
@@ -173,9 +185,16 @@ def parse_rule(raw: Any, path: str, index: int) -> RuleSpec:
         extractor=raw.get("extractor"),
         kind=raw.get("kind"),
         supersedes=_as_str_tuple(raw.get("supersedes"), path, rule_id, "supersedes"),
+        examples_encoding=raw.get("examples_encoding"),
     )
     if not spec.keywords and spec.requires is None:
         raise RuleError(path, rule_id, "'keywords' is required unless the rule 'requires' another")
+    if spec.examples_encoding == "base64":
+        try:
+            for example in spec.examples + spec.negative_examples:
+                base64.b64decode(example, validate=True)
+        except binascii.Error:
+            raise RuleError(path, rule_id, "an example is not base64, as 'examples_encoding' says") from None
     return spec
 
 

@@ -54,7 +54,7 @@ def check_rules(rules: list[Rule], min_examples: int = MIN_EXAMPLES) -> list[Pro
             continue
         for expect, examples in ((True, spec.examples), (False, spec.negative_examples)):
             for example in examples:
-                data = example.encode()
+                data = spec.example_bytes(example)
                 if spec.extractor is not None:  # written in the file's format: the rule sees the reader's lines
                     data = view_text(spec.extractor, data)
                 results = [d.scan(data) for d in detectors]

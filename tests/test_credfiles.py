@@ -3,6 +3,7 @@ with a placeholder variant of each (tests/data/credfiles/placeholder) that must 
 
 from __future__ import annotations
 
+import base64
 import json
 from pathlib import Path
 
@@ -11,8 +12,12 @@ import pytest
 from secretguard.credfiles import (
     credential_kind, is_literal, is_settings_credential, is_settings_file, unscramble_jetbrains,
 )
+from secretguard import fixedkeys
+from secretguard.content import text_encoding
 from secretguard.extractors import view_text
 from secretguard.findings import Origin
+from secretguard.rules import load_rules
+from tests.credstores import DBEAVER_PATH, dbeaver_file, fixtures, mylogin_file, rule_examples
 from tests.helpers import run_cli
 
 DATA = Path(__file__).parent / "data" / "credfiles"
@@ -74,6 +79,10 @@ EXPECTED = [
     ("dumps/users.sql", 16, "sql-dump-password", "Summer2024!", None),
     ("dumps/users.sql", 16, "sql-dump-password-hash", BCRYPT, None),
     (".my.cnf", 3, "mysql-cnf-password", "Mq5!zr8Wp", None),
+    ("mysql/.mylogin.cnf", 1, "mysql-login-path-password", "Qz4!mr7Kp", ["mylogin-aes"]),
+    ("mysql/.mylogin.cnf", 1, "mysql-login-path-password", "ledger-2024", ["mylogin-aes"]),
+    (DBEAVER_PATH, 1, "dbeaver-credentials-password", "Hb6!qt3Rz", ["dbeaver-aes"]),
+    (DBEAVER_PATH, 1, "dbeaver-credentials-password", "Tn8#wq5Lm", ["dbeaver-aes"]),
     ("firefox/logins.json", 1, "firefox-logins-password", EXPECTED_FIREFOX, None),
     (".m2/settings.xml", 9, "maven-settings-password", "Nx7!kd2Qp", None),
     (".pypirc", 8, "pypirc-password", "wheelhouse42", None),
@@ -214,6 +223,8 @@ rules:
 @pytest.mark.parametrize("extra, message", [
     ("    extractor: pgpass\n    kind: salt\n", "rule 'acme-pgpass': 'kind' must be one of hash"),
     ("    extractor: pgpass\n    supersedes: [no-such-rule]\n", "'supersedes' names unknown rule 'no-such-rule'"),
+    ("    extractor: pgpass\n    examples_encoding: hex\n", "'examples_encoding' must be one of base64"),
+    ("    extractor: pgpass\n    examples_encoding: base64\n", "an example is not base64"),
 ])
 def test_bad_rule_keys_are_one_line_errors(tmp_path, extra, message):
     rules = tmp_path / "acme.yaml"
@@ -233,6 +244,35 @@ def test_rules_test_reads_examples_with_the_named_extractor(tmp_path, extra, pro
     run = run_cli("rules", "test", "--rules", rules)
     if problem is None:
         assert run.code == 0 and "0 problem(s)" in run.out
+    else:
+        assert run.code == 1 and problem in run.err
+
+
+BINARY_RULE = """\
+rules:
+  - id: acme-mylogin
+    name: Acme login path
+    severity: low
+    extractor: mysql-login
+    keywords: ["mysql-login::"]
+    pattern: '(?m)^mysql-login::password=(?P<secret>[^\\n]+)'
+"""
+
+
+def yaml_list(files: list[bytes]) -> str:
+    return "[" + ", ".join(base64.b64encode(f).decode() for f in files) + "]"
+
+
+@pytest.mark.parametrize("encoding, problem", [("    examples_encoding: base64\n", None), ("", "example not found")])
+def test_rules_test_reads_base64_examples_as_file_bytes(tmp_path, encoding, problem):
+    real = [mylogin_file(f"[client]\npassword = Acme{n}x9\n", f"r{n}") for n in range(2)]
+    silent = [mylogin_file(f"[client]\nuser = u{n}\n", f"s{n}") for n in range(2)]
+    rules = tmp_path / "acme.yaml"
+    rules.write_text(BINARY_RULE + encoding + f"    examples: {yaml_list(real)}\n"
+                     f"    negative_examples: {yaml_list(silent)}\n")
+    run = run_cli("rules", "test", "--rules", rules)
+    if problem is None:
+        assert run.code == 0 and "0 problem(s)" in run.out, run.err
     else:
         assert run.code == 1 and problem in run.err
 
@@ -257,12 +297,75 @@ def test_credential_files_in_git_history_and_the_staged_change(tmp_path):
         ("mysql-cnf-password", "dumpster42", 3)]
 
 
-# --- credential stores: entries, and passwords encrypted with a key that is not in the file ------------------------
+# --- credential stores: encrypted with a published key, or with a key that is not in the file ---------------------
+
+def test_encrypted_fixtures_and_rule_examples_are_what_the_generator_writes():
+    for path, data in fixtures().items():
+        assert (DATA / path).read_bytes() == data, f"{path}: run python -m tests.credstores"
+    specs = {rule.id: rule.spec for rule in load_rules()}
+    for rule, sets in rule_examples().items():
+        assert [specs[rule].example_bytes(e) for e in specs[rule].examples] == sets["examples"]
+        assert [specs[rule].example_bytes(e) for e in specs[rule].negative_examples] == sets["negative_examples"]
+
 
 def test_each_store_credential_names_its_entry(real_findings):
     entries = {(f["rule"], f["secret"]): [o.get("entry") for o in f["locations"]] for f in real_findings}
+    assert entries[("dbeaver-credentials-password", "Hb6!qt3Rz")] == ["mysql8-18f2a7c4b1e-3d6e9a0b5c7f2e14 (user shop_rw)"]
+    assert entries[("dbeaver-credentials-password", "Tn8#wq5Lm")] == [
+        "mysql8-18f2a7c4b1e-3d6e9a0b5c7f2e14 network/ssh_tunnel (user deploy)"]
+    assert entries[("mysql-login-path-password", "Qz4!mr7Kp")] == ["client (user backup)"]
+    assert entries[("mysql-login-path-password", "ledger-2024")] == ["reporting (user reporter)"]
     assert entries[("firefox-logins-password", EXPECTED_FIREFOX)] == ["https://intranet.acme-corp.io"]
+    # data-sources.json names its connections by the ids credentials-config.json files their credentials under
     assert entries[("dbeaver-password", "Yt5#kp9Wq")] == ["postgres-jdbc-18a3c2f1d7e-5b9a0c7e4f2d1a83 (user analyst)"]
+
+
+def test_store_entries_are_in_the_text_report_and_passwords_stay_redacted():
+    run = run_cli("scan", "dir", DATA / "real" / "mysql", "--format", "text", "--no-progress")
+    assert run.code == 1, run.err
+    assert "client (user" in run.out and "Qz4!mr7Kp" not in run.out and "ledger-2024" not in run.out
+
+
+def test_dbeaver_credentials_decrypt_with_the_published_key_only():
+    document = {"c1": {"#connection": {"user": "u", "password": "p4ss-Word"}}}
+    assert json.loads(fixedkeys.dbeaver_credentials(dbeaver_file(document, "t")) or b"") == document
+    assert fixedkeys.dbeaver_credentials(dbeaver_file(document, "t", key=bytes(16))) is None
+    assert fixedkeys.dbeaver_credentials(b"{}") is None and fixedkeys.dbeaver_credentials(bytes(33)) is None
+
+
+def test_mylogin_key_is_the_twenty_bytes_folded_into_sixteen():
+    material = bytes(range(20))
+    assert fixedkeys.mylogin_key(material) == bytes([0 ^ 16, 1 ^ 17, 2 ^ 18, 3 ^ 19, *range(4, 16)])
+
+
+def test_mylogin_decrypts_line_by_line_up_to_what_is_not_whole():
+    text = "[client]\nuser = root\npassword = Vk3$np8Wx\n"
+    data = mylogin_file(text, "t")
+    assert fixedkeys.mylogin(data) == text.encode()
+    assert fixedkeys.mylogin(data[:-1]) == b"[client]\nuser = root\n"  # cut inside the last line
+    assert fixedkeys.mylogin(data[:24] + (7).to_bytes(4, "little") + data[28:]) is None  # not a whole block
+    assert fixedkeys.mylogin(b"[client]\npassword = Vk3$np8Wx\n" * 2) is None  # a plain option file
+
+
+def test_an_encrypted_store_the_content_check_calls_binary_is_still_read(tree):
+    """A DBeaver file holding NUL bytes is a binary to the content check, whose own bytes no decoder reads."""
+    document = {"mysql8-1": {"#connection": {"user": "root", "password": "Bin4ry!Pw"}}}
+    data = next(d for d in (dbeaver_file(document, f"nul-{i}") for i in range(64)) if b"\0" in d)
+    assert text_encoding(data) == "binary"
+    root = tree({".dbeaver/credentials-config.json": data})
+    run = run_cli("scan", "dir", root, "--format", "json", "--reveal")
+    assert run.code == 1, run.err
+    [finding] = json.loads(run.out)["findings"]
+    assert (finding["rule"], finding["secret"], finding["locations"][0]["binary"]) == (
+        "dbeaver-credentials-password", "Bin4ry!Pw", True)
+
+
+def test_a_file_of_the_same_name_encrypted_otherwise_is_silent(tree):
+    other_key = dbeaver_file({"c1": {"#connection": {"user": "u", "password": "Vk3$np8Wx"}}}, "t", key=bytes(16))
+    root = tree({".dbeaver/credentials-config.json": other_key,
+                 ".mylogin.cnf": bytes(4) + bytes(range(20)) + (16).to_bytes(4, "little") + bytes(range(16))})
+    run = run_cli("scan", "dir", root, "--format", "json")
+    assert run.code == 0, run.out
 
 
 def test_an_entry_is_shown_with_its_place():
@@ -282,3 +385,20 @@ def test_firefox_logins_give_one_encrypted_finding_per_login_under_its_site(tree
     assert sorted((f["rule"], f["kind"], f["severity"], f["locations"][0]["entry"]) for f in findings) == [
         ("firefox-logins-password", "encrypted", "low", f"https://{site}")
         for site in ["git.acme-corp.io", "intranet.acme-corp.io", "mail.acme-corp.io"]]
+
+
+def test_encrypted_stores_in_git_history_and_the_staged_change(tmp_path):
+    from tests.test_git_history import commit, git, init_repo, write
+
+    repo = init_repo(tmp_path / "repo")
+    commit(repo, {"README.md": "ops\n"})
+    write(repo, {"home/.mylogin.cnf": (DATA / "real" / "mysql" / ".mylogin.cnf").read_bytes()})
+    git(repo, "add", "-A")
+    staged = run_cli("scan", "staged", repo, "--format", "json", "--reveal")
+    assert staged.code == 1, staged.err
+    assert sorted(f["secret"] for f in json.loads(staged.out)["findings"]) == ["Qz4!mr7Kp", "ledger-2024"]
+    commit(repo, message="login paths")
+    history = run_cli("scan", "git", repo, "--format", "json", "--reveal")
+    assert history.code == 1, history.err
+    assert sorted((f["rule"], f["secret"], f["locations"][0]["path"]) for f in json.loads(history.out)["findings"]) \
+        == [("mysql-login-path-password", s, "home/.mylogin.cnf") for s in ("Qz4!mr7Kp", "ledger-2024")]

@@ -400,7 +400,7 @@ def test_named_files_are_scanned_whole_and_unreadable_ones_are_an_error(tmp_path
         scan_staged(repo, CONFIG, paths=["a.txt"])
 
 
-HEAVY_MODULES = ("yaml", "regex", "boto3", "botocore", "rich", "typer", "pygit2", "multiprocessing")
+HEAVY_MODULES = ("yaml", "regex", "boto3", "botocore", "rich", "typer", "pygit2", "multiprocessing", "cryptography")
 
 
 def test_a_clean_commit_imports_no_parser_client_or_terminal_library(tmp_path: Path) -> None:
