@@ -9,7 +9,8 @@ value whose *name* says it is a credential (``*_PASSWORD``, ``*_SECRET``, ``*_TO
 Each record is rendered as a line ``VIEW::FIELD=value`` (``pgpass::password=…``), a shape no source code
 has and the generic rules do not read; the rules of ``patterns/credential-files.yaml`` name their view as
 their ``extractor`` and match these lines only. What a format encodes is decoded first (FileZilla and docker
-base64, JetBrains' scrambled passwords, git's percent-escapes), with the decoder named in the chain.
+base64, JetBrains' scrambled passwords, git's percent-escapes, the AES of DBeaver's ``credentials-config.json``
+and of ``.mylogin.cnf``, whose keys every copy shares), with the decoder named in the chain.
 References (``${VAR}``, ``$VAR``, ``%VAR%``, ``{{ var }}``) and documented defaults are never records.
 """
 
