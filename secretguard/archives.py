@@ -34,6 +34,9 @@ RATIO_FLOOR = 1024 * 1024
 """Members smaller than this once decompressed are never stopped for their ratio: small files compress freely."""
 BLOCK = 256 * 1024
 SEPARATOR = "!"
+READS_PAST_END = 64
+"""Reads a stream answers with nothing before it is a corrupt archive: a tar reader skips a member by reading
+its claimed size block by block, so a header claiming 64 GiB would otherwise spin through millions of reads."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +122,7 @@ class _Metered(io.RawIOBase):
         self.produced = 0
         self.recent: deque[tuple[int, bytes]] = deque(maxlen=4)
         """The last blocks read, with their offsets: a tar reader's rejected header is among them."""
+        self.reads_past_end = 0
 
     def readable(self) -> bool:
         return True
@@ -129,6 +133,10 @@ class _Metered(io.RawIOBase):
                 self.head[:size], self.head[size:])
             return out
         data = self.stream.read(BLOCK if size < 0 or size > BLOCK else size)
+        if not data and size != 0:
+            self.reads_past_end += 1
+            if self.reads_past_end > READS_PAST_END:
+                raise EOFError("a header claims more bytes than the archive holds")
         self.recent.append((self.produced, data))
         self.produced += len(data)
         ratio = self.budget.limits.max_ratio

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from secretguard import content
+from secretguard import archives, content
 from secretguard.archives import Limits, NotScanned
 from secretguard.config import RuleSelection
 from secretguard.content import Piece, pieces
@@ -243,6 +243,29 @@ def test_member_over_the_size_limit_is_listed_as_a_user_limit():
     found, skipped = split(list(pieces(big, "logs.zip", Limits(max_member_bytes=1024))))
     assert [p.path for p in found] == ["logs.zip!small.env"]
     assert skipped == [NotScanned("logs.zip!big.log", "larger than 1024 bytes", user_limit=True)]
+
+
+def _lying_tar(claimed: int) -> bytes:
+    """A tar whose one member's header claims ``claimed`` bytes, followed by a few KiB and no more."""
+    info = tarfile.TarInfo("huge")
+    info.size = claimed
+    return info.tobuf(tarfile.GNU_FORMAT) + ENV.encode() * 50
+
+
+@pytest.mark.parametrize("compress", [lambda b: b, gzip.compress], ids=["tar", "tgz"])
+def test_member_claiming_more_than_the_archive_holds_is_not_read_block_by_block(monkeypatch, compress):
+    data = compress(_lying_tar(2**36))  # 64 GiB claimed: skipping it must not read 6.7 million empty blocks
+    real_read, reads = archives._Metered.read, []
+
+    def counted(self, size=-1):
+        reads.append(size)
+        assert len(reads) < 10_000, "the reader spins past the end of the archive"
+        return real_read(self, size)
+
+    monkeypatch.setattr(archives._Metered, "read", counted)
+    skipped = split(list(pieces(data, "huge.tar")))[1]
+    assert [s.path for s in skipped][-1] == "huge.tar" and skipped[-1].reason.startswith("corrupt archive")
+    assert not skipped[-1].user_limit
 
 
 TRUNCATED = {
