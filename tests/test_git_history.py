@@ -13,12 +13,14 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+import pygit2
 import pytest
 
 from secretguard.config import RuleSelection
 from secretguard.findings import Hit, Origin
 from secretguard.pipeline import scan_hits
-from secretguard.sources.git import GitSource, delta_order
+from secretguard.sources import git as git_source
+from secretguard.sources.git import GitSource, History, _starts, delta_order
 from tests.helpers import MINI_RULES, run_cli
 
 MINI = RuleSelection(extra_files=(MINI_RULES,))
@@ -290,6 +292,49 @@ def test_each_reachable_blob_is_scanned_exactly_once(tmp_path: Path) -> None:
     assert len(result.scanned_blobs) == len(set(result.scanned_blobs))
     assert set(result.scanned_blobs) == expected
     assert result.scanned_bytes == sum(int(git(repo, "cat-file", "-s", oid)) for oid in expected)
+
+
+def _introductions(repo: Path) -> tuple[dict[object, object], dict[object, list[str]]]:
+    """Each blob's introducing commit and path, and the introducing commit's further paths, as the walk finds them."""
+    repository = pygit2.Repository(str(repo))
+    commits, trees, blobs = _starts(repository, (), False)
+    history = History(repository, commits, trees=trees, blobs=blobs)
+    list(history.blobs())
+    return history.introduced, dict(history.more_paths)
+
+
+def test_git_log_and_the_tree_walk_introduce_every_blob_at_the_same_commit_and_path(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    repo = init_repo(tmp_path / "repo")
+    commit(repo, {"a.txt": "one\n", "dir/b.txt": "two\n", "caf\u00e9 \"x\".txt": "three\n"}, day=1)
+    commit(repo, {"copy/a.txt": "one\n", "twice/1.txt": "new\n", "twice/2.txt": "new\n"}, day=2)
+    git(repo, "mv", "dir/b.txt", "moved.txt")
+    commit(repo, {}, day=3)
+    (repo / "link").symlink_to("a.txt")
+    commit(repo, {"gone.txt": "soon deleted\n"}, day=4)
+    commit(repo, {"gone.txt": None}, day=5)
+    git(repo, "checkout", "-q", "-b", "side", "HEAD~2")
+    commit(repo, {"side.txt": "side\n", "a.txt": "changed on side\n"}, day=6)
+    git(repo, "checkout", "-q", "main")
+    commit(repo, {"main.txt": "main\n"}, day=7)
+    git(repo, "merge", "-q", "--no-ff", "--no-commit", "side")
+    commit(repo, {"main.txt": "resolved in the merge only\n"}, message="merge", day=8)
+    git(repo, "update-index", "--add", "--cacheinfo", f"160000,{git(repo, 'rev-parse', 'HEAD')},sub")
+    git(repo, "commit", "-q", "--no-verify", "-m", "a submodule entry: a commit, not a blob")
+    tagged_blob = git(repo, "hash-object", "-w", "--stdin", input="only a tag holds this\n")
+    git(repo, "tag", "lonely", tagged_blob)
+
+    logged = _introductions(repo)
+    monkeypatch.setattr(git_source, "logged_changes", lambda git_dir, commits: None)
+    walked = _introductions(repo)
+
+    assert logged == walked
+    introduced = {str(oid): path for oid, (_, path) in logged[0].items()}
+    resolved = git(repo, "rev-parse", "HEAD~1:main.txt")
+    assert introduced[resolved] == "main.txt" and introduced[tagged_blob] == tagged_blob
+    assert "caf\u00e9 \"x\".txt" in introduced.values() and "link" in introduced.values()
+    assert "sub" not in introduced.values() and git(repo, "ls-tree", "HEAD", "sub")
+    assert sorted(p for paths in logged[1].values() for p in paths) == ["twice/2.txt"]
 
 
 def _delta_packed_items(tmp_path: Path) -> tuple[Path, list[tuple[str, str, int]], dict[str, str]]:

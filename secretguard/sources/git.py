@@ -1,7 +1,9 @@
 """Git history source: every unique blob reachable from the refs (or every blob in the object database), once.
 
-1. Enumerate: walk the commits oldest first (reverse topological order), tree by tree, skipping trees
-   already seen; the first commit in which a blob appears is the commit that introduced it, at that path.
+1. Enumerate: go through the commits oldest first (reverse topological order); the first commit in which a
+   blob appears is the commit that introduced it, at that path. ``git log`` lists what each commit changed
+   (:func:`logged_changes`); without git, for a range (``exclude``) and in a partial clone, the trees are
+   walked here instead, skipping trees already seen.
 2. The pipeline scans each new blob exactly once, in worker processes that open their own repository, a few
    MB per task; oversized blobs are passed over. Blobs are read in delta order (see :func:`delta_order`).
 3. Only blobs with hits are placed (:meth:`GitSource.refine`): the introducing commit's author and date are
@@ -175,6 +177,10 @@ class History:
             walked = list(walker)
             self._seed_below(walked)
         unreached = self.unreached
+        logged = None if hidden or self.on_missing is not None else logged_changes(self.repo.path, commits)
+        if logged is not None:
+            yield from self._introduced_by(logged)
+            walked = ()
         for commit in walked:
             unreached.discard(commit.id)
             found: list[tuple[pygit2.Oid, str]] = []
@@ -188,6 +194,24 @@ class History:
             if oid not in self.introduced:  # a blob no walked commit holds is known by its OID
                 self.introduced[oid] = (None, str(oid))
                 yield oid, str(oid)
+
+    def _introduced_by(self, logged: list[tuple[str, str, bytes]]) -> Iterator[tuple[pygit2.Oid, str]]:
+        """The blobs of ``git log``'s changes, in its order: the first change that brings a blob introduces it."""
+        introduced, unreached = self.introduced, self.unreached
+        commit: pygit2.Oid | None = None
+        commit_hex = ""
+        for changed_in, blob_hex, raw_path in logged:
+            if changed_in != commit_hex:
+                commit_hex, commit = changed_in, pygit2.Oid(hex=changed_in)
+                unreached.discard(commit)
+            oid = pygit2.Oid(hex=blob_hex)
+            known = introduced.get(oid)
+            if known is None:
+                path = _path(raw_path)
+                introduced[oid] = (commit, path)
+                yield oid, path
+            elif known[0] == commit:
+                self.more_paths[oid].append(_path(raw_path))
 
     def _tree(self, tree_id: pygit2.Oid, prefix: bytes, commit: pygit2.Oid | None,
               found: list[tuple[pygit2.Oid, str]]) -> None:
@@ -234,6 +258,38 @@ class History:
                     stack.append(entry.id)
                 elif isinstance(entry, pygit2.Blob):
                     self.introduced[entry.id] = BELOW_RANGE
+
+
+def logged_changes(git_dir: str, commits: Sequence[pygit2.Oid]) -> list[tuple[str, str, bytes]] | None:
+    """Every blob each commit reachable from ``commits`` brings, as (commit, blob, path) in hex, oldest commit
+    first; None without git (or when it fails), for the walk to do it instead.
+
+    A commit brings the blobs where its tree differs from its parent's (from every parent's, for a merge),
+    which is exactly where a blob never seen before can appear. ``git log`` compares the trees in C, about
+    four times faster than walking them here, and holds the trees in its own process, not in this one.
+    """
+    command = ["git", "--no-replace-objects", f"--git-dir={git_dir}", "log", "--stdin", "--topo-order",
+               "--reverse", "--root", "-c", "--raw", "--no-renames", "--no-abbrev", "-z", "--format=%H"]
+    try:
+        done = subprocess.run(command, input="".join(f"{oid}\n" for oid in commits).encode(),
+                              capture_output=True, check=True)
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    changes: list[tuple[str, str, bytes]] = []
+    commit = ""
+    fields = iter(done.stdout.split(b"\0"))
+    for field_ in fields:
+        field_ = field_.lstrip(b"\n")  # a commit's first change follows its ID on a new line
+        if field_.startswith(b":"):  # ":old-mode(s) new-mode old-oid(s) new-oid status", then the path
+            path = next(fields)
+            parents = len(field_) - len(field_.lstrip(b":"))
+            words = field_.split()
+            mode, blob = words[parents], words[2 * parents + 1]
+            if mode != b"160000" and blob.strip(b"0"):  # neither a submodule nor a deletion
+                changes.append((commit, blob.decode(), path))
+        elif field_:
+            commit = field_.decode()
+    return changes
 
 
 def _path(raw: bytes) -> str:
