@@ -191,6 +191,10 @@ def scan_items(job: Job, items: Iterable[Any]) -> BatchResult:
     detector = detector_for(job.selection, job.use_hyperscan)
     disabled = job.selection.disabled
     result = BatchResult()
+    read_ahead = getattr(job.source, "read_ahead", None)
+    if read_ahead is not None:
+        items = list(items)
+        read_ahead(items)
     for item in items:
         try:
             chunks = list(job.source.read(item))

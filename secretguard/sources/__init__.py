@@ -61,7 +61,9 @@ class Source(Protocol):
     ``items`` runs in the driver and yields ``(item, size in bytes)``; ``read`` runs in a worker (the source
     object is inherited by forked workers) and turns one item into chunks, raising :class:`Unreadable` when
     it cannot. A source may also define ``refine(provenance, hits) -> hits``, called in the driver for every
-    chunk with hits, for what only it understands (git places a blob at the commit that introduced it).
+    chunk with hits, for what only it understands (git places a blob at the commit that introduced it), and
+    ``read_ahead(items)``, called in a worker with a batch of items it is about to ``read`` in that order (git
+    asks for the batch's blobs at once).
     """
 
     @property

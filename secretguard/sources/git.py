@@ -32,6 +32,7 @@ from secretguard.errors import SourceError
 from secretguard.findings import Hit
 from secretguard.provenance import GitBlob
 from secretguard.sources import Chunk, Inventory, Unreadable
+from secretguard.sources.git_objects import ObjectReader
 
 DEFAULT_MAX_BLOB_SIZE = 10 * 1024 * 1024
 BlobItem = tuple[str, str, int]
@@ -354,15 +355,17 @@ def delta_order(git_dir: str, items: list[BlobItem]) -> list[BlobItem]:
     return ordered + list(by_oid.values())  # anything git did not list, as given
 
 
-_worker_repo: tuple[str, pygit2.Odb] | None = None
+_reader: ObjectReader | None = None
 
 
-def _odb(path: str) -> pygit2.Odb:
-    """This process's object database for ``path``, opened once (one repository at a time)."""
-    global _worker_repo
-    if _worker_repo is None or _worker_repo[0] != path:
-        _worker_repo = (path, open_repository(path).odb)
-    return _worker_repo[1]
+def _objects(git_dir: str) -> ObjectReader:
+    """This process's reader of ``git_dir``'s blobs, opened once (one repository at a time)."""
+    global _reader
+    if _reader is None or _reader.git_dir != git_dir:
+        if _reader is not None:
+            _reader.close()
+        _reader = ObjectReader(git_dir, lambda path: open_repository(path).odb)
+    return _reader
 
 
 def _identity(commit: pygit2.Commit) -> tuple[str, str]:
@@ -480,10 +483,14 @@ class GitSource:
             self.scanned_blobs.append(oid_hex)
             yield oid_hex, path, size
 
+    def read_ahead(self, items: Sequence[BlobItem]) -> None:
+        """Ask for a worker's batch of blobs at once, before :meth:`read` takes them one by one in this order."""
+        _objects(self._git_dir).expect([oid for oid, _, _ in items], sum(size for _, _, size in items))
+
     def read(self, item: BlobItem) -> Iterator[Chunk]:
         oid_hex, path, _ = item
         try:
-            data = _odb(self._git_dir).read(oid_hex)[1]
+            data = _objects(self._git_dir).read(oid_hex)
         except (KeyError, ValueError, pygit2.GitError) as exc:
             raise Unreadable(f"cannot read object: {exc}") from None
         yield Chunk(data, GitBlob(self.repo_label or str(self.repo_path), oid_hex, path))
