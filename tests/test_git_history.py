@@ -20,7 +20,7 @@ from secretguard.config import RuleSelection
 from secretguard.findings import Hit, Origin
 from secretguard.pipeline import scan_hits
 from secretguard.sources import git as git_source
-from secretguard.sources.git import GitSource, History, _starts, delta_order
+from secretguard.sources.git import GitSource, History, _starts, delta_order, object_layout
 from tests.helpers import MINI_RULES, run_cli
 
 MINI = RuleSelection(extra_files=(MINI_RULES,))
@@ -355,7 +355,10 @@ def test_blobs_are_read_after_the_blob_they_are_a_delta_of(tmp_path: Path) -> No
     repo, items, bases = _delta_packed_items(tmp_path)
     assert sum(base in bases for base in bases.values()) >= 20  # deltas against other blobs of the list
 
-    ordered = delta_order(str(repo / ".git"), items)
+    layout = object_layout(str(repo / ".git"), [oid for oid, _, _ in items])
+    assert layout is not None and {oid: base for oid, (_, base) in layout.items()} == bases
+
+    ordered = delta_order(items, {oid: base for oid, (_, base) in layout.items()})
 
     assert sorted(ordered) == items
     position = {oid: i for i, (oid, _, _) in enumerate(ordered)}
@@ -367,7 +370,8 @@ def test_without_git_blobs_keep_the_order_given(tmp_path: Path, monkeypatch: pyt
     repo, items, _ = _delta_packed_items(tmp_path)
     monkeypatch.setenv("PATH", str(tmp_path / "nothing-here"))
 
-    assert delta_order(str(repo / ".git"), items) == items
+    assert object_layout(str(repo / ".git"), [oid for oid, _, _ in items]) is None
+    assert delta_order(items, {}) == items
 
 
 def test_skip_blobs_and_max_blob_size(tmp_path: Path) -> None:

@@ -326,26 +326,41 @@ def _starts(repo: pygit2.Repository, refs: Sequence[str], all_objects: bool
     return starts[ObjectType.COMMIT], starts[ObjectType.TREE], starts[ObjectType.BLOB]
 
 
-def delta_order(git_dir: str, items: list[BlobItem]) -> list[BlobItem]:
-    """``items`` in the order libgit2 reads fastest: each blob after the blob it is stored as a delta of, depth
-    first along the delta chains that ``git cat-file`` reports; without git, in the order given.
+def object_layout(git_dir: str, oids: Sequence[str]) -> dict[str, tuple[int, str]] | None:
+    """Each object's size and the object it is stored as a delta of (all zeros when it is stored whole), as
+    ``git cat-file`` reports them; None without git. Objects git lacks are not in the answer.
 
-    libgit2 keeps a small cache of delta bases, so reading a server-packed history (chains 50 deltas deep) in
+    Reading sizes here spares this process from touching the pack: libgit2 finds a delta's size only by
+    inflating the start of it, which maps the whole pack into this process's memory.
+    """
+    listing = "".join(f"{oid}\n" for oid in oids)
+    try:
+        done = subprocess.run(["git", "--no-replace-objects", f"--git-dir={git_dir}", "cat-file",
+                               "--batch-check=%(objectname) %(objectsize) %(deltabase)"],
+                              input=listing, capture_output=True, text=True, check=True)
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    layout: dict[str, tuple[int, str]] = {}
+    for line in done.stdout.splitlines():
+        words = line.split()
+        if len(words) == 3:  # not "<oid> missing"
+            layout[words[0]] = (int(words[1]), words[2])
+    return layout
+
+
+def delta_order(items: list[BlobItem], bases: dict[str, str]) -> list[BlobItem]:
+    """``items`` in the order libgit2 and git read fastest: each blob after the blob it is stored as a delta of
+    (``bases``, see :func:`object_layout`), depth first along the delta chains; without bases, as given.
+
+    Both keep a small cache of delta bases, so reading a server-packed history (chains 50 deltas deep) in
     commit order rebuilds most chains from their start: reading in delta order was 7 times faster. Contiguous
     runs of this order go to each worker.
     """
-    listing = "".join(f"{oid}\n" for oid, _, _ in items)
-    try:
-        done = subprocess.run(["git", f"--git-dir={git_dir}", "cat-file", "--batch-check=%(objectname) %(deltabase)"],
-                              input=listing, capture_output=True, text=True, check=True)
-    except (OSError, subprocess.CalledProcessError):
-        return items
     by_oid = {item[0]: item for item in items}
     children: dict[str, list[str]] = defaultdict(list)
-    for line in done.stdout.splitlines():
-        oid, _, base = line.partition(" ")
-        if oid in by_oid:
-            children[base].append(oid)
+    for oid in by_oid:
+        if oid in bases:
+            children[bases[oid]].append(oid)
     stack = [oid for base, kids in children.items() if base not in by_oid for oid in reversed(kids)]
     ordered: list[BlobItem] = []
     while stack:
@@ -455,27 +470,32 @@ class GitSource:
             commits, trees, blobs = _starts(repo, self.refs, self.all_objects)
             hidden = [obj.id for obj in (_resolve(repo, r) for r in self.exclude)]
             history = self._history = History(repo, commits, hidden, trees, blobs, self.watch_commits, on_missing)
-            ordered = delta_order(repo.path, list(self._sized(repo, history, inventory, on_missing)))
+            new = [(str(oid), path) for oid, path in history.blobs()
+                   if self.skip_blobs is None or not self.skip_blobs(str(oid))]
             self.unreachable_commits = frozenset(str(oid) for oid in history.unreached)
+            # In a partial clone, asking git about a blob it lacks would fetch it: libgit2 sizes them instead.
+            layout = None if on_missing is not None else object_layout(repo.path, [oid for oid, _ in new])
+            sized = list(self._sized(repo, new, layout, inventory, on_missing))
+            if on_missing is not None:
+                layout = object_layout(repo.path, [oid for oid, _, _ in sized])
+            ordered = delta_order(sized, {oid: base for oid, (_, base) in (layout or {}).items()})
         return [(item, item[2]) for item in ordered]
 
-    def _sized(self, repo: pygit2.Repository, history: History, inventory: Inventory,
+    def _sized(self, repo: pygit2.Repository, blobs: list[tuple[str, str]],
+               layout: dict[str, tuple[int, str]] | None, inventory: Inventory,
                on_missing: Callable[[pygit2.Oid, str], None] | None) -> Iterator[BlobItem]:
-        """The blobs worth scanning with their sizes; oversized ones are listed in ``inventory``.
-
-        A blob the object database lacks goes to ``on_missing``, or raises KeyError when that is None.
+        """The blobs worth scanning with their sizes (from ``layout``, else from libgit2); oversized ones are
+        listed in ``inventory``. A blob the object database lacks goes to ``on_missing``, or raises KeyError
+        when that is None.
         """
         odb = repo.odb
-        for oid, path in history.blobs():
-            oid_hex = str(oid)
-            if self.skip_blobs is not None and self.skip_blobs(oid_hex):
-                continue
+        for oid_hex, path in blobs:
             try:
-                size = odb.read_header(oid)[1]
+                size = layout[oid_hex][0] if layout is not None else odb.read_header(oid_hex)[1]
             except KeyError:
                 if on_missing is None:
-                    raise
-                on_missing(oid, path)
+                    raise KeyError(oid_hex) from None
+                on_missing(pygit2.Oid(hex=oid_hex), path)
                 continue
             if size > self.max_blob_size:
                 inventory.skip(oid_hex, f"larger than {self.max_blob_size} bytes, at {path}", fails=False)
