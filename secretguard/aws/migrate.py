@@ -9,7 +9,7 @@ either unchanged or fully changed.
 
 Rollback walks the journal backwards and undoes each step that began, again by looking first. The journal
 holds no value, so the originals come back from where they still are: a Lambda variable from its secret
-(checked against the journaled sha256), else from a published function version holding the same value; an
+(checked against the journaled value hash), else from a published function version holding the same value; an
 ECS task definition needs no value at all, since its original revision is never changed and rollback only
 retires the new one; a ``.env`` line from its secret. Secrets are kept unless ``--delete-secrets``, and then
 deleted with a recovery window, never forced.
@@ -31,7 +31,7 @@ from typing import Any, NoReturn
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
-from secretguard.aws.migrate_journal import Journal, StepKey, fsync_directory, journal_path
+from secretguard.aws.migrate_journal import JOURNAL_VERSION, Journal, StepKey, fsync_directory, journal_path
 from secretguard.aws.migrate_plan import (
     READ_ONLY_TASK_FIELDS, Clients, Item, Move, Plan, Service, Skipped, active_revisions, container_variables,
     dotenv_entries, field_value, grant_document, lambda_variables, latest_active_revision, load_plan, pair_document,
@@ -40,7 +40,8 @@ from secretguard.aws.migrate_plan import (
 from secretguard.aws.migrate_wrapper import EXEC_WRAPPER, WRAPPER_PATH, ensure_layer, layer_arns
 from secretguard.aws.session import error_code, error_line, make_client
 from secretguard.errors import SecretguardError
-from secretguard.findings import redact, sha256_hex
+from secretguard.findings import redact
+from secretguard.hashing import SaltedHasher
 
 Say = Callable[[str], None]
 TOKEN_NAMESPACE = uuid.UUID("5f0c3c9e-2d43-4c8a-9a51-7d1f7e0b9a2e")
@@ -77,9 +78,9 @@ def apply_plan(plan_path: Path, clients: Clients, say: Say) -> Outcome:
     plan, digest = load_plan(plan_path)
     with Journal.open(journal_path(plan_path), create=True) as journal:
         _bind(journal, plan, digest, plan_path)
-        journal.append("start", command="apply", plan_id=plan.id, plan_sha256=digest,
-                       plan_path=str(plan_path.resolve()))
-        run = _Run(clients, journal, say)
+        journal.append("start", command="apply", version=JOURNAL_VERSION, hash=plan.hasher.params(),
+                       plan_id=plan.id, plan_sha256=digest, plan_path=str(plan_path.resolve()))
+        run = _Run(clients, journal, say, plan.hasher)
         run.outcome.skipped = plan.skipped
         run.check_drift(plan)
         for item in plan.items:
@@ -94,8 +95,9 @@ def finalize_plan(plan_path: Path, clients: Clients, say: Say) -> Outcome:
     plan, digest = load_plan(plan_path)
     with Journal.open(journal_path(plan_path), create=False) as journal:
         _bind(journal, plan, digest, plan_path)
-        journal.append("start", command="finalize", plan_id=plan.id)
-        run = _Run(clients, journal, say)
+        journal.append("start", command="finalize", version=JOURNAL_VERSION, hash=plan.hasher.params(),
+                       plan_id=plan.id)
+        run = _Run(clients, journal, say, plan.hasher)
         for item in plan.items:
             if item.kind == "lambda" and not item.remove_plaintext:
                 run.finalize_lambda(item)
@@ -111,7 +113,7 @@ def rollback(journal_file: Path, clients: Clients, say: Say, delete_secrets: boo
     with Journal.open(journal_file, create=False) as journal:
         plan_id = (journal.run_start() or {}).get("plan_id")
         journal.append("start", command="rollback", plan_id=plan_id)
-        run = _Run(clients, journal, say)
+        run = _Run(clients, journal, say, journal.hasher() or SaltedHasher.fresh())
         for key in journal.pending():
             run.undo(key, delete_secrets, recovery_days)
         journal.append("finish", command="rollback", plan_id=plan_id)
@@ -133,10 +135,11 @@ def _bind(journal: Journal, plan: Plan, digest: str, plan_path: Path) -> None:
 class _Run:
     """One apply, finalize or rollback run over one journal."""
 
-    def __init__(self, clients: Clients, journal: Journal, say: Say) -> None:
+    def __init__(self, clients: Clients, journal: Journal, say: Say, hasher: SaltedHasher) -> None:
         self.clients = clients
         self.journal = journal
         self.say = say
+        self.hasher = hasher
         self.outcome = Outcome()
         self._known: list[str] = []  # plaintext seen in this run, kept out of every message
         self._values: dict[str, dict[str, str]] = {}  # item -> move key -> the secret's value, read by check_drift
@@ -152,6 +155,18 @@ class _Run:
     def _seen(self, value: str) -> str:
         self._known.append(value)
         return value
+
+    def _holds(self, value: str | None, value_hash: str) -> bool:
+        """``value`` is the one the plan or journal recorded as ``value_hash``."""
+        return value is not None and self.hasher.secret_hash(self._seen(value)) == value_hash
+
+    def _recorded(self, moved: dict[str, Any]) -> str:
+        """The value hash of a journaled move (a version 1 journal's sha256, stretched)."""
+        return self.journal.value_hash(moved, self.hasher)
+
+    def _as_moved(self, value: str | None, moved: dict[str, Any]) -> bool:
+        """``value`` is the one a journaled move recorded."""
+        return self._holds(value, self._recorded(moved))
 
     @contextlib.contextmanager
     def _step(self, key: StepKey, undoing: bool = False) -> Iterator[None]:
@@ -220,7 +235,7 @@ class _Run:
                 parts = {}
                 for part in move.parts:
                     value = found.get((move.container, part.variable))
-                    if value is None or sha256_hex(self._seen(value)) != part.value_sha256:
+                    if not self._holds(value, part.value_hash):
                         where = f"{move.container}/{part.variable}" if move.container else part.variable
                         self._refuse(f"{item.resource}: {where} {'is no longer set' if value is None else 'changed'} "
                                      "since the plan was made: make a new plan (nothing was changed by this run)")
@@ -253,7 +268,7 @@ class _Run:
             return str(last["secret_arn"])
         sm = self.clients("secretsmanager", item.region)
         token = str(uuid.uuid5(TOKEN_NAMESPACE, f"{plan.id}\n{item.resource}\n{move.key}"))
-        ids = self._ids(item, secret_name=move.secret_name, token=token, value_sha256=move.value_sha256)
+        ids = self._ids(item, secret_name=move.secret_name, token=token, value_hash=move.value_hash)
         with self._step(key):
             existing = _describe_secret(sm, move.secret_name)
             prior = self.journal.first(key, "begin") or {}
@@ -290,7 +305,7 @@ class _Run:
                                    f"(aws secretsmanager restore-secret --secret-id {arn}) or choose "
                                    "another --name-template")
         current = _current_version(existing)
-        same = sha256_hex(self._seen(_secret_string(sm, arn))) == move.value_sha256
+        same = self._holds(_secret_string(sm, arn), move.value_hash)
         key_now = _customer_key(self.clients("kms", item.region), sm, arn)
         if not same and not item.update_existing:
             raise SecretguardError(f"secret {move.secret_name} already exists and holds a different value (rotated "
@@ -312,11 +327,11 @@ class _Run:
         key = StepKey(item.resource, "verify", move.key)
         with self._step(key):
             held = self._seen(_secret_string(self.clients("secretsmanager", item.region), arn))
-            if sha256_hex(held) != move.value_sha256:
-                raise SecretguardError(f"secret {arn} does not hold the value of {move.key} (sha256 differs): "
+            if not self._holds(held, move.value_hash):
+                raise SecretguardError(f"secret {arn} does not hold the value of {move.key} (its hash differs): "
                                        "not going on")
         if not self.journal.is_done(key):
-            self.journal.append("done", key, **self._ids(item, secret_arn=arn, value_sha256=move.value_sha256))
+            self.journal.append("done", key, **self._ids(item, secret_arn=arn, value_hash=move.value_hash))
         self.say(f"  verify   {move.key}: read back, same value")
 
     def _grant(self, item: Item, move: Move, arn: str) -> None:
@@ -361,7 +376,7 @@ class _Run:
                 updated = dict(variables)
                 for m in moved:
                     value, reference = variables.get(m["variable"]), variables.get(m["reference"])
-                    if value is None or sha256_hex(self._seen(value)) != m["value_sha256"]:
+                    if not self._holds(value, m["value_hash"]):
                         raise SecretguardError(f"{m['variable']} changed since the plan was made: make a new plan")
                     if reference not in (None, m["value_from"]):
                         raise SecretguardError(f"{m['reference']} is already set to something else")
@@ -386,7 +401,7 @@ class _Run:
         ecs = self.clients("ecs", item.region)
         moved = self._moved(item, arns)
         with self._step(key):
-            request = _register_request(ecs, item.resource, moved)
+            request = _register_request(ecs, item.resource, moved, self._as_moved)
             copies = _registered(ecs, item.resource, request) if self.journal.first(key, "begin") else []
             if copies:
                 revision = copies[0]
@@ -438,7 +453,7 @@ class _Run:
                 found = [e for e in entries if e.name == m["variable"]]
                 if len(found) == 1 and lines[found[0].line - 1].rstrip("\r\n") == found[0].reference(m["value_from"]):
                     continue  # moved by a run that stopped before writing ``done``
-                if len(found) != 1 or found[0].value is None or sha256_hex(found[0].value) != m["value_sha256"]:
+                if len(found) != 1 or not self._holds(found[0].value, m["value_hash"]):
                     raise SecretguardError(f"{m['variable']} changed since the plan was made: make a new plan")
                 entry = found[0]
                 moved.append({**m, "head": entry.head, "tail": entry.tail,
@@ -471,7 +486,7 @@ class _Run:
             for part in m.parts:
                 entry = {"variable": part.variable, "container": m.container, "secret_arn": arns[m.key],
                          "json_key": part.json_key or None, "value_from": value_from(arns[m.key], part.json_key),
-                         "value_sha256": part.value_sha256, "version_id": version}
+                         "value_hash": part.value_hash, "version_id": version}
                 if item.kind == "lambda":
                     entry["reference"] = reference_name(part.variable)
                 moved.append({k: v for k, v in entry.items() if v is not None})
@@ -496,7 +511,7 @@ class _Run:
                 if variables.get(m["reference"]) != _value_from(m):
                     raise SecretguardError(f"{m['reference']} no longer holds {_value_from(m)}: "
                                            f"not removing {m['variable']}")
-                if value is not None and sha256_hex(self._seen(value)) != m["value_sha256"]:
+                if value is not None and not self._as_moved(value, m):
                     raise SecretguardError(f"{m['variable']} changed after apply: not removing it")
             remaining = {k: v for k, v in variables.items() if k not in {m["variable"] for m in moved}}
             if remaining != variables:
@@ -597,7 +612,7 @@ class _Run:
             value = variables.get(m["variable"])
             if value is None:
                 restored[m["variable"]] = self._original_value(info["region"], m, key.item)
-            elif sha256_hex(self._seen(value)) != m["value_sha256"]:
+            elif not self._as_moved(value, m):
                 self.outcome.notes.append(f"{key.item}: {m['variable']} changed after the migration; left as it is")
             if remove_references and restored.get(m["reference"]) == _value_from(m):
                 del restored[m["reference"]]
@@ -615,7 +630,8 @@ class _Run:
         ecs = self.clients("ecs", info["region"])
         revision = info.get("revision_arn")
         if revision is None and info.get("moves"):  # registered by a run that stopped before writing ``done``?
-            revision = next(iter(_registered(ecs, key.item, _register_request(ecs, key.item, info["moves"]))), None)
+            request = _register_request(ecs, key.item, info["moves"], self._as_moved)
+            revision = next(iter(_registered(ecs, key.item, request)), None)
         if revision is None:
             self._undone(key, "no new revision was registered")
             return
@@ -661,7 +677,7 @@ class _Run:
         try:
             held = _secret_string(self.clients("secretsmanager", region), moved["secret_arn"], moved.get("version_id"))
             value = field_value(self._seen(held), moved.get("json_key", ""))
-            if value is not None and sha256_hex(value) == moved["value_sha256"]:
+            if self._as_moved(value, moved):
                 return self._seen(value)
         except ClientError:
             pass
@@ -671,7 +687,7 @@ class _Run:
             for page in lam.get_paginator("list_versions_by_function").paginate(FunctionName=name):
                 for version in page.get("Versions", []):
                     kept = lambda_variables(version).get(moved["variable"])
-                    if kept is not None and sha256_hex(kept) == moved["value_sha256"]:
+                    if self._as_moved(kept, moved):
                         return self._seen(kept)
         raise SecretguardError(f"cannot restore {moved['variable']}: secret {moved['secret_arn']} no longer holds "
                                f"its value{' and no published version of the function does' if function else ''}")
@@ -748,15 +764,17 @@ def _definition(described: dict[str, Any]) -> dict[str, Any]:
     return request
 
 
-def _register_request(ecs: Any, base: str, moved: list[dict[str, Any]]) -> dict[str, Any]:
-    """``base`` with each moved variable taken out of ``environment`` and added to ``secrets``, all else as it is."""
+def _register_request(ecs: Any, base: str, moved: list[dict[str, Any]],
+                      as_moved: Callable[[str, dict[str, Any]], bool]) -> dict[str, Any]:
+    """``base`` with each moved variable taken out of ``environment`` and added to ``secrets``, all else as it is;
+    ``as_moved(value, move)`` says whether the variable holds the value the journaled move recorded."""
     request = _definition(ecs.describe_task_definition(taskDefinition=base, include=["TAGS"]))
     containers = {c["name"]: c for c in request["containerDefinitions"]}
     for m in moved:
         container = containers[m["container"]]
         environment = container.get("environment") or []
         entries = [e for e in environment if e["name"] == m["variable"]]
-        if len(entries) != 1 or sha256_hex(entries[0].get("value", "")) != m["value_sha256"]:
+        if len(entries) != 1 or not as_moved(entries[0].get("value", ""), m):
             raise SecretguardError(f"{base}: {m['container']}/{m['variable']} is not as planned")
         container["environment"] = [e for e in environment if e["name"] != m["variable"]]
         container.setdefault("secrets", []).append({"name": m["variable"], "valueFrom": _value_from(m)})

@@ -2,8 +2,12 @@
 
 A record is ``{"ts", "event", "item", "step", "sub", ...ids}`` where ``event`` is ``begin`` (about to act),
 ``done``, ``failed``, ``undo-begin`` or ``undone``; run records (``start``, ``finish``) have no step. Records
-name resources, secrets, roles, revisions and sha256 digests, never a value. One process at a time holds the
-journal (an exclusive lock), and a record torn by a crash mid-write is dropped when the journal is next opened.
+name resources, secrets, roles and revisions, and values only by their ``value_hash``: scrypt under the plan's
+salt, which each ``apply`` and ``finalize`` ``start`` record carries (``"version": 2, "hash": {...}``), so
+rollback, which reads the journal alone, can check a value. A version 1 journal (no ``hash`` in its records)
+kept plain ``value_sha256`` digests; :meth:`Journal.value_hash` stretches one into the hash it stands for. One
+process at a time holds the journal (an exclusive lock), and a record torn by a crash mid-write is dropped when
+the journal is next opened.
 """
 
 from __future__ import annotations
@@ -18,8 +22,10 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from secretguard.errors import SecretguardError
+from secretguard.hashing import SaltedHasher
 
 SUFFIX = ".journal.jsonl"
+JOURNAL_VERSION = 2
 PENDING = frozenset({"begin", "done", "failed", "undo-begin"})
 """Last events after which a step may have changed something that rollback has not undone yet."""
 
@@ -114,6 +120,19 @@ class Journal:
     def run_start(self) -> dict[str, Any] | None:
         """The first ``start`` record: which plan this journal belongs to."""
         return next((r for r in self.records if r["event"] == "start"), None)
+
+    def hasher(self) -> SaltedHasher | None:
+        """The hasher of the journal's value hashes: the one the first run that recorded one used (the plan's),
+        or None for a journal that holds none (version 1)."""
+        recorded = next((r["hash"] for r in self.records if r["event"] == "start" and "hash" in r), None)
+        return None if recorded is None else SaltedHasher.from_params(recorded, str(self.path))
+
+    @staticmethod
+    def value_hash(record: dict[str, Any], hasher: SaltedHasher) -> str:
+        """The value hash a record holds, a version 1 record's plain ``value_sha256`` stretched under ``hasher``."""
+        if "value_hash" in record:
+            return str(record["value_hash"])
+        return hasher.hash_digest(bytes.fromhex(record["value_sha256"]))
 
 
 def _read(path: Path, handle: Any) -> list[dict[str, Any]]:

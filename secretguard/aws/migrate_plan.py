@@ -4,18 +4,22 @@ A plan starts from findings: those of a ``scan aws`` report (``--from``), read a
 :data:`FindingsOf` callable gives for a resource named on the command line. It then reads each resource itself
 (Lambda ``$LATEST``, the ECS family's highest ACTIVE revision, a ``.env`` file) for the current values. An AWS key
 ID, its secret key and an ``ASIA`` key's session token are one credential: they move together, by default into
-one secret holding a JSON object. A plan never holds a plaintext value: each variable carries the sha256 of its
-value, so ``apply`` can tell when the resource drifted after the plan was made.
+one secret holding a JSON object. A plan never holds a plaintext value, nor a fast hash of one: each variable
+carries the scrypt hash of its value under a salt kept in the plan (:class:`~secretguard.hashing.SaltedHasher`),
+so ``apply`` can tell when the resource drifted after the plan was made while a reader of the plan pays one scrypt
+per guess. A version 1 plan kept plain sha256 digests; it is read by stretching each into the hash it would have
+under a salt derived from the plan's id (:func:`legacy_hasher`), so it still checks drift.
 """
 
 from __future__ import annotations
 
 import datetime
+import hashlib
 import json
 import re
 import uuid
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -27,13 +31,16 @@ from secretguard.aws.session import error_code, error_line
 from secretguard.aws.validate import load_findings
 from secretguard.errors import SecretguardError, SourceError
 from secretguard.findings import Finding, Origin, redact, sha256_hex
+from secretguard.hashing import SALT_BYTES, SaltedHasher
 
 Clients = Callable[[str, str], Any]
 """``clients(service, region)``: a boto3 client; the one seam where callers choose endpoint, credentials or faults."""
 FindingsOf = Callable[[dict[str, str], Origin], list[Finding]]
 """``findings_of(variables, origin)``: what ``scan aws`` would report in one environment (see ``migrate_scan``)."""
 
-PLAN_VERSION = 1
+PLAN_VERSION = 2
+READABLE_PLAN_VERSIONS = (1, PLAN_VERSION)
+"""1: values as plain sha256 digests (``value_sha256``); 2: scrypt under the plan's salt (``value_hash``)."""
 DEFAULT_NAME_TEMPLATE = "secretguard/{kind}/{resource}/{variable}"
 REFERENCE_SUFFIX = "_SECRET_ARN"
 SECRET_NAME = re.compile(r"^[A-Za-z0-9/_+=.@-]{1,512}$")
@@ -64,7 +71,7 @@ class Field:
     """One variable of a key pair moving into one JSON secret, under ``json_key``."""
 
     variable: str
-    value_sha256: str
+    value_hash: str
     json_key: str
 
 
@@ -74,8 +81,9 @@ class Move:
 
     variable: str
     """The variable (for a pair, the key ID's); the secret is named after it."""
-    value_sha256: str
-    """Of the secret's value: the variable's value, or for a pair the JSON object :func:`pair_document` makes."""
+    value_hash: str
+    """The plan's hash of the secret's value: the variable's value, or for a pair the JSON object
+    :func:`pair_document` makes."""
     secret_name: str
     container: str | None = None
     aws_key_id: str | None = None
@@ -92,7 +100,7 @@ class Move:
     @property
     def parts(self) -> tuple[Field, ...]:
         """Every variable this move empties: the pair's fields, or the one variable (with no JSON key)."""
-        return self.fields or (Field(self.variable, self.value_sha256, ""),)
+        return self.fields or (Field(self.variable, self.value_hash, ""),)
 
     @property
     def label(self) -> str:
@@ -174,25 +182,47 @@ class Skipped:
     container: str | None = None
 
 
+def legacy_hasher(plan_id: str) -> SaltedHasher:
+    """The hasher a version 1 plan (which kept no salt) is read with: its salt derives from the plan's random id,
+    so every run reading the plan, and the journal it writes, agree on it."""
+    return SaltedHasher(hashlib.sha256(b"secretguard migrate plan\0" + plan_id.encode()).digest()[:SALT_BYTES])
+
+
 @dataclass(frozen=True)
 class Plan:
     id: str
     created: str
     items: tuple[Item, ...]
     skipped: tuple[Skipped, ...] = ()
+    hasher: SaltedHasher = field(default_factory=SaltedHasher.fresh, compare=False, repr=False)
+    """Hashes the values of this plan (and of its journal): ``value_hash == hasher.secret_hash(value)``."""
 
     def to_dict(self) -> dict[str, Any]:
-        return {"version": PLAN_VERSION, **asdict(self)}
+        return {"version": PLAN_VERSION, "id": self.id, "created": self.created, "hash": self.hasher.params(),
+                "items": [asdict(i) for i in self.items], "skipped": [asdict(s) for s in self.skipped]}
 
     @staticmethod
-    def from_dict(data: dict[str, Any]) -> Plan:
+    def from_dict(data: dict[str, Any], where: str = "plan") -> Plan:
+        """A plan as :meth:`to_dict` writes it, or as version 1 did (each ``value_sha256`` stretched on reading)."""
+        if data.get("version") == 1:
+            hasher = legacy_hasher(data["id"])
+
+            def value_hash(entry: dict[str, Any]) -> dict[str, Any]:
+                plain = entry.pop("value_sha256")
+                return {**entry, "value_hash": hasher.hash_digest(bytes.fromhex(plain))}
+        else:
+            hasher = SaltedHasher.from_params(data["hash"], where)
+
+            def value_hash(entry: dict[str, Any]) -> dict[str, Any]:
+                return entry
         items = tuple(
-            Item(**{**i, "moves": tuple(Move(**{**m, "fields": tuple(Field(**f) for f in m.get("fields", ()))})
+            Item(**{**i, "moves": tuple(Move(**value_hash({**m, "fields": tuple(Field(**value_hash(dict(f)))
+                                                                                  for f in m.get("fields", ()))}))
                                         for m in i["moves"]),
                     "services": tuple(Service(**s) for s in i.get("services", ()))})
             for i in data["items"]
         )
-        return Plan(data["id"], data["created"], items, tuple(Skipped(**s) for s in data.get("skipped", ())))
+        return Plan(data["id"], data["created"], items, tuple(Skipped(**s) for s in data.get("skipped", ())), hasher)
 
 
 def write_plan(plan: Plan, path: Path) -> None:
@@ -211,9 +241,10 @@ def load_plan(path: Path) -> tuple[Plan, str]:
         raise SecretguardError(f"{path}: cannot read plan: {exc.strerror or exc}") from None
     try:
         data = json.loads(text)
-        if data.get("version") != PLAN_VERSION:
-            raise SecretguardError(f"{path}: plan version {data.get('version')!r} is not {PLAN_VERSION}")
-        return Plan.from_dict(data), sha256_hex(text)
+        if data.get("version") not in READABLE_PLAN_VERSIONS:
+            raise SecretguardError(f"{path}: plan version {data.get('version')!r} is not one of "
+                                   f"{', '.join(map(str, READABLE_PLAN_VERSIONS))}")
+        return Plan.from_dict(data, str(path)), sha256_hex(text)
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise SecretguardError(f"{path}: not a secretguard migration plan ({type(exc).__name__}: {exc})") from None
 
@@ -427,6 +458,7 @@ class _Planner:
         self.findings_of = findings_of
         self.items: list[Item] = []
         self.skipped: list[Skipped] = []
+        self.hasher = SaltedHasher.fresh()
         self._keys: dict[str, str | None] = {}
 
     def _call(self, what: str, fn: Callable[..., Any], **kwargs: Any) -> Any:
@@ -531,8 +563,8 @@ class _Planner:
 
     def moves(self, kind: str, label: str, variables: dict[str, str], groups: list[Group], container: str | None,
               region: str) -> tuple[Move, ...]:
-        """One move per group (per variable with ``--pairs separate``), holding sha256 digests and, for an AWS key,
-        the key ID redacted and its account."""
+        """One move per group (per variable with ``--pairs separate``), holding the plan's hashes of the values and,
+        for an AWS key, the key ID redacted and its account."""
         key_of: dict[str, str] = {}
         for group in groups:
             keys = [variables[v] for _, v in group if KEY_ID.match(variables[v])]
@@ -543,9 +575,11 @@ class _Planner:
         for group in groups:
             first = group[0][1]
             key_id = key_of.get(first)
-            fields = tuple(Field(v, sha256_hex(variables[v]), k) for k, v in group) if len(group) > 1 else ()
+            fields = tuple(Field(v, self.hasher.secret_hash(variables[v]), k) for k, v in group) \
+                if len(group) > 1 else ()
             value = pair_document({k: variables[v] for k, v in group}) if fields else variables[first]
-            moves.append(Move(first, sha256_hex(value), self.secret_name(kind, label, first, container, region),
+            moves.append(Move(first, self.hasher.secret_hash(value),
+                              self.secret_name(kind, label, first, container, region),
                               container, redact(key_id) if key_id else None,
                               account_from_key_id(key_id) if key_id else None, fields))
         return tuple(moves)
@@ -674,7 +708,7 @@ def build_plan(clients: Clients, request: PlanRequest, findings_of: FindingsOf |
     items = _unique(planner.items)
     _check_names(items)
     now = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
-    return Plan(str(uuid.uuid4()), now, tuple(items), tuple(planner.skipped))
+    return Plan(str(uuid.uuid4()), now, tuple(items), tuple(planner.skipped), planner.hasher)
 
 
 def _unique(items: Iterable[Item]) -> list[Item]:
@@ -691,7 +725,7 @@ def _check_names(items: list[Item]) -> None:
     for item in items:
         for move in item.moves:
             first = owners.setdefault(move.secret_name, (item.resource, move))
-            if first[1].value_sha256 != move.value_sha256:
+            if first[1].value_hash != move.value_hash:
                 raise SecretguardError(
                     f"{first[0]} {first[1].key} and {item.resource} {move.key} would both go to secret "
                     f"{move.secret_name} with different values: use --name-template with {{container}} or {{region}}")

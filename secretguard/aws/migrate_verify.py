@@ -22,7 +22,8 @@ from secretguard.aws.migrate_plan import (
 )
 from secretguard.aws.session import error_line
 from secretguard.errors import SecretguardError, SourceError
-from secretguard.findings import Origin, redact, sha256_hex
+from secretguard.findings import Origin, redact
+from secretguard.hashing import SaltedHasher
 
 Plaintext = Callable[[dict[str, str], Origin], dict[str, str]]
 """``plaintext(variables, origin)``: variable -> the rule that finds plaintext in it (``migrate_scan.Scanner``)."""
@@ -88,7 +89,7 @@ def verify(journal_file: Path, clients: Clients, plaintext: Plaintext) -> Verifi
         skipped = {(s.resource, s.container, s.variable) for s in plan.skipped}
         for item in plan.items:
             try:
-                _verify_item(journal, item, clients, plaintext, result, skipped)
+                _verify_item(journal, item, clients, plaintext, result, skipped, plan.hasher)
             except (ClientError, BotoCoreError) as exc:
                 result.rows.extend(Row(item.resource, _label(m, p), LEFT, f"cannot read it back: {error_line(exc)}",
                                        True) for m in item.moves for p in m.parts)
@@ -118,7 +119,7 @@ def _phase(journal: Journal, item: Item) -> str:
 
 
 def _verify_item(journal: Journal, item: Item, clients: Clients, plaintext: Plaintext, result: Verification,
-                 skipped: set[tuple[str, str | None, str | None]]) -> None:
+                 skipped: set[tuple[str, str | None, str | None]], hasher: SaltedHasher) -> None:
     phase = _phase(journal, item)
     change = journal.merged(StepKey(item.resource, "change"))
     revision = change.get("revision_arn") if phase in (MOVED, KEPT) else None
@@ -128,7 +129,7 @@ def _verify_item(journal: Journal, item: Item, clients: Clients, plaintext: Plai
         for part in move.parts:
             env = seen.get(move.container, _Seen({}, {}, {}))
             expected = value_from(arns[move.key], part.json_key) if arns[move.key] else None
-            result.rows.append(_row(item, move, part, phase, env, expected))
+            result.rows.append(_row(item, move, part, phase, env, expected, hasher))
     planned = {(m.container, p.variable) for m in item.moves for p in m.parts}
     for container, env in seen.items():
         for variable, rule in sorted(env.plaintext.items()):
@@ -141,10 +142,12 @@ def _verify_item(journal: Journal, item: Item, clients: Clients, plaintext: Plai
         _verify_services(journal, item, clients, revision, result)
 
 
-def _row(item: Item, move: Move, part: Field, phase: str, env: _Seen, expected: str | None) -> Row:
+def _row(item: Item, move: Move, part: Field, phase: str, env: _Seen, expected: str | None,
+         hasher: SaltedHasher) -> Row:
     label = _label(move, part)
     value = env.variables.get(part.variable)
-    plain = part.variable in env.plaintext or (value is not None and sha256_hex(value) == part.value_sha256)
+    planned = value is not None and hasher.secret_hash(value) == part.value_hash
+    plain = part.variable in env.plaintext or planned
     shown = f"{env.plaintext.get(part.variable, 'the planned value')}: {redact(value or '')}"
     referenced = expected is not None and env.references.get(part.variable) == expected
     if phase == MOVED:
@@ -160,7 +163,7 @@ def _row(item: Item, move: Move, part: Field, phase: str, env: _Seen, expected: 
         return Row(item.resource, label, LEFT if plain else MOVED,
                    shown if plain else "plaintext gone (removed outside secretguard)", plain and not referenced)
     if phase == RESTORED:
-        restored = value is not None and sha256_hex(value) == part.value_sha256 and not referenced
+        restored = planned and not referenced
         return Row(item.resource, label, RESTORED if restored else NOT_RESTORED,
                    "the original value is back" if restored else
                    ("still points at its secret" if referenced else "its original value is not there"),
