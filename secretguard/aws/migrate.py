@@ -2,16 +2,18 @@
 
 Per item (one resource) the steps are: ``secret`` (create, or reuse one holding the same value), ``verify``
 (read it back), ``grant`` (an inline policy on the workload role for that one secret), ``change`` (the
-resource), then ``service`` (ECS, per service) or ``finalize`` (Lambda, later). Every step first looks at
+resource), then ``service`` (ECS, per service) or ``finalize`` (Lambda, later). An SSM parameter has only a
+``change``: it is put again as a ``SecureString``. Every step first looks at
 the real state, so a resumed run never does anything twice; then writes ``begin`` with what it is about to
 do, acts, and writes ``done``. The resource is changed by one call, after every secret is in place, so it is
 either unchanged or fully changed.
 
 Rollback walks the journal backwards and undoes each step that began, again by looking first. The journal
-holds no value, so the originals come back from where they still are: a Lambda variable from its secret
-(checked against the journaled value hash), else from a published function version holding the same value; an
-ECS task definition needs no value at all, since its original revision is never changed and rollback only
-retires the new one; a ``.env`` line from its secret. Secrets are kept unless ``--delete-secrets``, and then
+holds no value, so the originals come back from where they still are: a Lambda variable, a CodeBuild variable or
+a ``.env`` line from its secret (checked against the journaled value hash), a Lambda variable else from a published
+function version holding the same value, an SSM parameter from its own ``SecureString``; an ECS task or Batch job
+definition needs no value at all, since its original revision is never changed and rollback only retires the
+new one. Secrets are kept unless ``--delete-secrets``, and then
 deleted with a recovery window, never forced.
 """
 
@@ -33,9 +35,12 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from secretguard.aws.migrate_journal import JOURNAL_VERSION, Journal, StepKey, fsync_directory, journal_path
 from secretguard.aws.migrate_plan import (
-    READ_ONLY_TASK_FIELDS, Clients, Item, Move, Plan, Service, Skipped, active_revisions, container_variables,
-    dotenv_entries, field_value, grant_document, lambda_variables, latest_active_revision, load_plan, pair_document,
-    policy_name, read_dotenv, reference_name, role_name, services_using, task_family, value_from,
+    SECURE_STRING, Clients, Item, Move, Plan, Service, Skipped, codebuild_project, codebuild_references,
+    codebuild_variables, container_variables, dotenv_entries, field_value, grant_document, lambda_variables, load_plan,
+    pair_document, policy_name, read_dotenv, reference_name, role_name, services_using, ssm_variables, value_from,
+)
+from secretguard.aws.migrate_revisions import (
+    JobDefinitions, Revisions, TaskDefinitions, journaled_value_from, register_request, registered,
 )
 from secretguard.aws.migrate_wrapper import EXEC_WRAPPER, WRAPPER_PATH, ensure_layer, layer_arns
 from secretguard.aws.session import error_code, error_line, make_client
@@ -201,12 +206,13 @@ class _Run:
         else:
             self.say(f"{item.resource}:")
             arns = {}
-            for move in item.moves:
+            for move in item.moves if item.kind != "ssm" else ():
                 arns[move.key] = self._create_secret(plan, item, move)
                 self._verify_secret(item, move, arns[move.key])
                 if item.role_arn:
                     self._grant(item, move, arns[move.key])
-            {"lambda": self._change_lambda, "ecs": self._change_ecs, "dotenv": self._change_dotenv}[item.kind](
+            {"lambda": self._change_lambda, "ecs": self._change_ecs, "dotenv": self._change_dotenv,
+             "batch": self._change_batch, "codebuild": self._change_codebuild, "ssm": self._change_ssm}[item.kind](
                 item, arns)
             for service in item.services:
                 self._point_service(item, service)
@@ -256,6 +262,15 @@ class _Run:
             described = self.clients("ecs", item.region).describe_task_definition(taskDefinition=item.resource)
             return {(c["name"], k): v for c in described["taskDefinition"]["containerDefinitions"]
                     for k, v in container_variables(c).items()}
+        if item.kind == "batch":
+            container = JobDefinitions(self.clients("batch", item.region)).described(item.resource)
+            return {(None, k): v for k, v in container_variables(container.get("containerProperties") or {}).items()}
+        if item.kind == "codebuild":
+            project = codebuild_project(self.clients("codebuild", item.region), item.resource) or {}
+            return {(None, k): v for k, v in codebuild_variables(project).items()}
+        if item.kind == "ssm":
+            parameter = self.clients("ssm", item.region).get_parameter(Name=item.name)["Parameter"]
+            return {(None, k): v for k, v in ssm_variables(parameter).items()}
         return {(None, e.name): e.value for e in dotenv_entries(read_dotenv(Path(item.resource)))
                 if e.value is not None}
 
@@ -395,29 +410,86 @@ class _Run:
                  + (f"; exec wrapper layer {layer}" if layer else ""))
 
     def _change_ecs(self, item: Item, arns: dict[str, str]) -> None:
+        self._register_revision(item, arns, TaskDefinitions(self.clients("ecs", item.region)))
+
+    def _change_batch(self, item: Item, arns: dict[str, str]) -> None:
+        self._register_revision(item, arns, JobDefinitions(self.clients("batch", item.region)))
+
+    def _register_revision(self, item: Item, arns: dict[str, str], revisions: Revisions) -> None:
+        """Register the latest revision again with the moved variables in ``secrets``; a revision registered by
+        a run that stopped before journaling it is found by its content and reused."""
         key = StepKey(item.resource, "change")
         if self.journal.is_done(key):
             return
-        ecs = self.clients("ecs", item.region)
         moved = self._moved(item, arns)
         with self._step(key):
-            request = _register_request(ecs, item.resource, moved, self._as_moved)
-            copies = _registered(ecs, item.resource, request) if self.journal.first(key, "begin") else []
+            request = register_request(revisions, item.resource, moved, self._as_moved)
+            copies = registered(revisions, item.resource, request) if self.journal.first(key, "begin") else []
             if copies:
                 revision = copies[0]
             else:
-                family = task_family(item.resource)[0]
-                latest = latest_active_revision(ecs, family)
+                latest = revisions.latest(item.resource)
                 if latest != item.resource:
-                    raise SecretguardError(f"{family} has a newer revision ({latest}) than the plan's: make a new plan")
+                    raise SecretguardError(f"{item.name} has a newer revision ({latest}) than the plan's: "
+                                           "make a new plan")
                 self.journal.append("begin", key, **self._ids(item, moves=moved))
-                revision = ecs.register_task_definition(**request)["taskDefinition"]["taskDefinitionArn"]
-                copies = _registered(ecs, item.resource, request)
+                revision = revisions.register(request)
+                copies = registered(revisions, item.resource, request)
             for copy in copies:
                 if copy != revision:  # a call retried after its first answer was lost registered it twice
-                    ecs.deregister_task_definition(taskDefinition=copy)
+                    revisions.deregister(copy)
             self.journal.append("done", key, **self._ids(item), revision_arn=revision)
         self.say(f"  change   registered {revision}")
+
+    def _change_codebuild(self, item: Item, arns: dict[str, str]) -> None:
+        """One ``UpdateProject``: each moved variable becomes a ``SECRETS_MANAGER`` variable naming its secret."""
+        key = StepKey(item.resource, "change")
+        if self.journal.is_done(key):
+            return
+        codebuild = self.clients("codebuild", item.region)
+        moved = self._moved(item, arns)
+        with self._step(key):
+            project = codebuild_project(codebuild, item.resource)
+            if project is None:
+                raise SecretguardError("the project no longer exists")
+            references, plain = codebuild_references(project), codebuild_variables(project)
+            if not all(references.get(m["variable"]) == m["value_from"] for m in moved):
+                targets = {m["variable"]: m for m in moved}
+                for m in moved:
+                    if not self._holds(plain.get(m["variable"]), m["value_hash"]):
+                        raise SecretguardError(f"{m['variable']} changed since the plan was made: make a new plan")
+                environment = project["environment"]
+                variables = [{**v, "type": "SECRETS_MANAGER", "value": targets[v["name"]]["value_from"]}
+                             if v["name"] in targets else v for v in environment.get("environmentVariables") or []]
+                self.journal.append("begin", key, **self._ids(item, moves=moved))
+                codebuild.update_project(name=project["name"],
+                                         environment={**environment, "environmentVariables": variables})
+            self.journal.append("done", key, **self._ids(item))
+        self.say(f"  change   {', '.join(m['variable'] for m in moved)} now read from Secrets Manager")
+
+    def _change_ssm(self, item: Item, arns: dict[str, str]) -> None:
+        """Put the parameter again as a ``SecureString`` holding the same value (under ``--kms-key-id``)."""
+        key = StepKey(item.resource, "change")
+        if self.journal.is_done(key):
+            return
+        ssm = self.clients("ssm", item.region)
+        (move,) = item.moves
+        with self._step(key):
+            parameter = ssm.get_parameter(Name=item.name, WithDecryption=True)["Parameter"]
+            value = parameter.get("Value")
+            done_before = parameter["Type"] == SECURE_STRING and self.journal.first(key, "begin") is not None
+            if not self._holds(value, move.value_hash) or parameter["Type"] != "String" and not done_before:
+                raise SecretguardError(f"{item.name} changed since the plan was made: make a new plan")
+            if not done_before:
+                self.journal.append("begin", key, **self._ids(item, moves=[{"variable": item.name,
+                                                                            "value_hash": move.value_hash}],
+                                                              previous_version=parameter["Version"]))
+                request = {"Name": item.name, "Value": value, "Type": SECURE_STRING, "Overwrite": True}
+                if item.kms_key_arn:
+                    request["KeyId"] = item.kms_key_arn
+                ssm.put_parameter(**request)
+            self.journal.append("done", key, **self._ids(item))
+        self.say(f"  change   {item.name} is a SecureString now")
 
     def _point_service(self, item: Item, service: Service) -> None:
         key = StepKey(item.resource, "service", service.arn)
@@ -485,7 +557,8 @@ class _Run:
             version = self.journal.merged(StepKey(item.resource, "secret", m.key)).get("version_id")
             for part in m.parts:
                 entry = {"variable": part.variable, "container": m.container, "secret_arn": arns[m.key],
-                         "json_key": part.json_key or None, "value_from": value_from(arns[m.key], part.json_key),
+                         "json_key": part.json_key or None,
+                         "value_from": value_from(arns[m.key], part.json_key, item.kind),
                          "value_hash": part.value_hash, "version_id": version}
                 if item.kind == "lambda":
                     entry["reference"] = reference_name(part.variable)
@@ -508,8 +581,8 @@ class _Run:
             variables = lambda_variables(config)
             for m in moved:
                 value = variables.get(m["variable"])
-                if variables.get(m["reference"]) != _value_from(m):
-                    raise SecretguardError(f"{m['reference']} no longer holds {_value_from(m)}: "
+                if variables.get(m["reference"]) != journaled_value_from(m):
+                    raise SecretguardError(f"{m['reference']} no longer holds {journaled_value_from(m)}: "
                                            f"not removing {m['variable']}")
                 if value is not None and not self._as_moved(value, m):
                     raise SecretguardError(f"{m['variable']} changed after apply: not removing it")
@@ -537,7 +610,15 @@ class _Run:
             elif key.step == "service":
                 self._undo_service(key, info)
             elif info["kind"] == "ecs":
-                self._undo_ecs(key, info)
+                ecs = self.clients("ecs", info["region"])
+                self._undo_revision(key, info, TaskDefinitions(ecs),
+                                    lambda arn: [s.arn for s in services_using(ecs, arn)])
+            elif info["kind"] == "batch":
+                self._undo_revision(key, info, JobDefinitions(self.clients("batch", info["region"])), lambda arn: [])
+            elif info["kind"] == "codebuild":
+                self._undo_codebuild(key, info)
+            elif info["kind"] == "ssm":
+                self._undo_ssm(key, info)
             elif info["kind"] == "dotenv":
                 self._undo_dotenv(key, info)
             else:
@@ -614,7 +695,7 @@ class _Run:
                 restored[m["variable"]] = self._original_value(info["region"], m, key.item)
             elif not self._as_moved(value, m):
                 self.outcome.notes.append(f"{key.item}: {m['variable']} changed after the migration; left as it is")
-            if remove_references and restored.get(m["reference"]) == _value_from(m):
+            if remove_references and restored.get(m["reference"]) == journaled_value_from(m):
                 del restored[m["reference"]]
         layers = layer_arns(config)
         if remove_references and info.get("layer_arn"):
@@ -626,23 +707,59 @@ class _Run:
             _update_function(lam, key.item, config, restored, layers if layers != layer_arns(config) else None)
         self._undone(key, f"{key.step} undone: environment restored")
 
-    def _undo_ecs(self, key: StepKey, info: dict[str, Any]) -> None:
-        ecs = self.clients("ecs", info["region"])
+    def _undo_revision(self, key: StepKey, info: dict[str, Any], revisions: Revisions,
+                       users: Callable[[str], list[str]]) -> None:
+        """Deregister the revision the change registered (found by content if the run stopped before saying
+        which), unless something (``users``: ECS services) still runs it."""
         revision = info.get("revision_arn")
         if revision is None and info.get("moves"):  # registered by a run that stopped before writing ``done``?
-            request = _register_request(ecs, key.item, info["moves"], self._as_moved)
-            revision = next(iter(_registered(ecs, key.item, request)), None)
+            request = register_request(revisions, key.item, info["moves"], self._as_moved)
+            revision = next(iter(registered(revisions, key.item, request)), None)
         if revision is None:
             self._undone(key, "no new revision was registered")
             return
-        users = services_using(ecs, revision)
-        if users:
-            raise SecretguardError(f"{revision} is still used by {', '.join(s.arn for s in users)}: point them back "
+        running = users(revision)
+        if running:
+            raise SecretguardError(f"{revision} is still used by {', '.join(running)}: point them back "
                                    f"at {key.item} first")
-        if ecs.describe_task_definition(taskDefinition=revision)["taskDefinition"].get("status") == "ACTIVE":
+        if revisions.is_active(revision):
             self.journal.append("undo-begin", key, revision_arn=revision)
-            ecs.deregister_task_definition(taskDefinition=revision)
+            revisions.deregister(revision)
         self._undone(key, f"{revision} deregistered; {key.item} is the latest revision again", revision_arn=revision)
+
+    def _undo_codebuild(self, key: StepKey, info: dict[str, Any]) -> None:
+        codebuild = self.clients("codebuild", info["region"])
+        project = codebuild_project(codebuild, key.item)
+        if project is None:
+            raise SecretguardError("the project no longer exists")
+        environment = project["environment"]
+        variables = environment.get("environmentVariables") or []
+        restored = list(variables)
+        for m in info.get("moves", []):
+            index = next((i for i, v in enumerate(variables) if v["name"] == m["variable"]), None)
+            current = variables[index] if index is not None else None
+            if current is not None and current.get("type") == "SECRETS_MANAGER" \
+                    and current.get("value") == journaled_value_from(m):
+                restored[index] = {**current, "type": "PLAINTEXT",
+                                   "value": self._original_value(info["region"], m, None)}
+            elif current is None or not self._as_moved(current.get("value"), m):
+                self.outcome.notes.append(f"{key.item}: {m['variable']} changed after the migration; left as it is")
+        if restored != variables:
+            self.journal.append("undo-begin", key)
+            codebuild.update_project(name=project["name"],
+                                     environment={**environment, "environmentVariables": restored})
+        self._undone(key, "variables restored as PLAINTEXT")
+
+    def _undo_ssm(self, key: StepKey, info: dict[str, Any]) -> None:
+        ssm = self.clients("ssm", info["region"])
+        (moved,) = info["moves"]
+        parameter = ssm.get_parameter(Name=moved["variable"], WithDecryption=True)["Parameter"]
+        if not self._as_moved(parameter.get("Value"), moved):
+            self.outcome.notes.append(f"{key.item}: {moved['variable']} changed after the migration; left as it is")
+        elif parameter["Type"] == SECURE_STRING:
+            self.journal.append("undo-begin", key)
+            ssm.put_parameter(Name=moved["variable"], Value=parameter["Value"], Type="String", Overwrite=True)
+        self._undone(key, f"{moved['variable']} is a String again")
 
     def _undo_service(self, key: StepKey, info: dict[str, Any]) -> None:
         ecs = self.clients("ecs", info["region"])
@@ -691,11 +808,6 @@ class _Run:
                         return self._seen(kept)
         raise SecretguardError(f"cannot restore {moved['variable']}: secret {moved['secret_arn']} no longer holds "
                                f"its value{' and no published version of the function does' if function else ''}")
-
-
-def _value_from(moved: dict[str, Any]) -> str:
-    """Where a moved variable's value is now (journals written before pairs moved together lack the field)."""
-    return str(moved.get("value_from") or moved["secret_arn"])
 
 
 def _current_version(described: dict[str, Any]) -> str:
@@ -754,40 +866,6 @@ def _update_function(lam: Any, arn: str, config: dict[str, Any], variables: dict
         guard["Layers"] = layers
     lam.update_function_configuration(FunctionName=arn, Environment={"Variables": variables}, **guard)
     lam.get_waiter("function_updated_v2").wait(FunctionName=arn)
-
-
-def _definition(described: dict[str, Any]) -> dict[str, Any]:
-    """A described task definition as ``RegisterTaskDefinition`` input: everything but the read-only fields."""
-    request = {k: v for k, v in described["taskDefinition"].items() if k not in READ_ONLY_TASK_FIELDS}
-    if described.get("tags"):
-        request["tags"] = described["tags"]
-    return request
-
-
-def _register_request(ecs: Any, base: str, moved: list[dict[str, Any]],
-                      as_moved: Callable[[str, dict[str, Any]], bool]) -> dict[str, Any]:
-    """``base`` with each moved variable taken out of ``environment`` and added to ``secrets``, all else as it is;
-    ``as_moved(value, move)`` says whether the variable holds the value the journaled move recorded."""
-    request = _definition(ecs.describe_task_definition(taskDefinition=base, include=["TAGS"]))
-    containers = {c["name"]: c for c in request["containerDefinitions"]}
-    for m in moved:
-        container = containers[m["container"]]
-        environment = container.get("environment") or []
-        entries = [e for e in environment if e["name"] == m["variable"]]
-        if len(entries) != 1 or not as_moved(entries[0].get("value", ""), m):
-            raise SecretguardError(f"{base}: {m['container']}/{m['variable']} is not as planned")
-        container["environment"] = [e for e in environment if e["name"] != m["variable"]]
-        container.setdefault("secrets", []).append({"name": m["variable"], "valueFrom": _value_from(m)})
-    return request
-
-
-def _registered(ecs: Any, base: str, request: dict[str, Any]) -> list[str]:
-    """Active revisions newer than ``base`` that are exactly ``request``, newest first: registered by this run,
-    by a run that then stopped, or twice by one call that was retried."""
-    family, revision = task_family(base)
-    newer = [arn for arn in active_revisions(ecs, family) if task_family(arn)[1] > revision]
-    return [arn for arn in newer
-            if _definition(ecs.describe_task_definition(taskDefinition=arn, include=["TAGS"])) == request]
 
 
 def _service_revision(ecs: Any, cluster: str, service: str) -> str:

@@ -2,7 +2,9 @@
 
 A plan starts from findings: those of a ``scan aws`` report (``--from``), read as they are, or those a
 :data:`FindingsOf` callable gives for a resource named on the command line. It then reads each resource itself
-(Lambda ``$LATEST``, the ECS family's highest ACTIVE revision, a ``.env`` file) for the current values. An AWS key
+(Lambda ``$LATEST``, the highest ACTIVE revision of an ECS task or Batch job definition, a CodeBuild project, an SSM
+parameter's current version, a ``.env`` file) for the current values. An SSM ``String`` parameter does not move
+into Secrets Manager: it becomes a ``SecureString`` of the same name. An AWS key
 ID, its secret key and an ``ASIA`` key's session token are one credential: they move together, by default into
 one secret holding a JSON object. A plan never holds a plaintext value, nor a fast hash of one: each variable
 carries the scrypt hash of its value under a salt kept in the plan (:class:`~secretguard.hashing.SaltedHasher`),
@@ -19,7 +21,7 @@ import json
 import re
 import uuid
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +53,11 @@ READ_ONLY_TASK_FIELDS = frozenset({
     "registeredAt", "registeredBy", "deregisteredAt",
 })
 """Fields ``DescribeTaskDefinition`` returns that ``RegisterTaskDefinition`` does not take."""
+READ_ONLY_JOB_FIELDS = frozenset({"jobDefinitionArn", "revision", "status", "containerOrchestrationType"})
+"""Fields ``DescribeJobDefinitions`` returns that ``RegisterJobDefinition`` does not take."""
+KINDS = ("lambda", "ecs", "batch", "codebuild", "ssm")
+"""The kinds of AWS resource a ``scan aws`` location can name and a plan can move; ``.env`` files come by name."""
+SECURE_STRING = "SecureString"
 AWS_KEY_RULE = "aws-access-key-id"
 SESSION_TOKEN_RULE = "aws-session-token"
 PAIRS = ("json", "separate")
@@ -114,9 +121,12 @@ def reference_name(variable: str) -> str:
     return variable + REFERENCE_SUFFIX
 
 
-def value_from(secret_arn: str, json_key: str) -> str:
-    """Where a variable's value is: the secret's ARN, or ECS's ``ARN:json-key::`` form for one key of a JSON secret."""
-    return f"{secret_arn}:{json_key}::" if json_key else secret_arn
+def value_from(secret_arn: str, json_key: str, kind: str = "") -> str:
+    """Where a variable's value is: the secret's ARN, or for one key of a JSON secret ECS's ``ARN:json-key::`` form
+    (CodeBuild's is ``ARN:json-key``)."""
+    if not json_key:
+        return secret_arn
+    return f"{secret_arn}:{json_key}" if kind == "codebuild" else f"{secret_arn}:{json_key}::"
 
 
 def pair_document(values: dict[str, str]) -> str:
@@ -299,6 +309,35 @@ def active_revisions(ecs: Any, family: str) -> list[str]:
     return sorted(arns, key=lambda arn: task_family(arn)[1], reverse=True)
 
 
+def active_job_definitions(batch: Any, name: str) -> list[dict[str, Any]]:
+    """Every ACTIVE revision of the Batch job definition ``name``, highest revision first."""
+    pages = batch.get_paginator("describe_job_definitions").paginate(jobDefinitionName=name, status="ACTIVE")
+    found = [d for p in pages for d in p.get("jobDefinitions", []) if d.get("jobDefinitionName") == name]
+    return sorted(found, key=lambda d: int(d["revision"]), reverse=True)
+
+
+def codebuild_project(codebuild: Any, project: str) -> dict[str, Any] | None:
+    """A CodeBuild project by name or ARN, or None."""
+    return next(iter(codebuild.batch_get_projects(names=[project]).get("projects") or []), None)
+
+
+def codebuild_variables(project: dict[str, Any]) -> dict[str, str]:
+    """The project's ``PLAINTEXT`` environment variables (the others are references)."""
+    return {v["name"]: v.get("value", "") for v in (project.get("environment") or {}).get("environmentVariables") or []
+            if v.get("type", "PLAINTEXT") == "PLAINTEXT"}
+
+
+def codebuild_references(project: dict[str, Any]) -> dict[str, str]:
+    """The project's ``SECRETS_MANAGER`` variables: name -> ``ARN[:json-key]``."""
+    return {v["name"]: v.get("value", "") for v in (project.get("environment") or {}).get("environmentVariables") or []
+            if v.get("type") == "SECRETS_MANAGER"}
+
+
+def ssm_variables(parameter: dict[str, Any]) -> dict[str, str]:
+    """A ``String`` parameter as one variable named after it; nothing for any other type."""
+    return {parameter["Name"]: parameter.get("Value", "")} if parameter.get("Type") == "String" else {}
+
+
 def latest_active_revision(ecs: Any, family: str) -> str | None:
     """The ARN of the highest ACTIVE revision of ``family`` (the one ``RegisterTaskDefinition`` builds on)."""
     return next(iter(active_revisions(ecs, family)), None)
@@ -310,6 +349,14 @@ def lambda_variables(config: dict[str, Any]) -> dict[str, str]:
 
 def container_variables(container: dict[str, Any]) -> dict[str, str]:
     return {e["name"]: e.get("value", "") for e in container.get("environment") or []}
+
+
+def container_blocked(container: dict[str, Any], variables: dict[str, str]) -> dict[str, str]:
+    """The variables of an ECS or Batch container that cannot move, and why."""
+    counts = [e["name"] for e in container.get("environment") or []]
+    blocked = {v: "defined more than once in the container" for v in counts if counts.count(v) > 1}
+    return blocked | {s["name"]: "already a name in the container's secrets" for s in container.get("secrets") or []
+                      if s["name"] in variables}
 
 
 def services_using(ecs: Any, task_definition_arn: str) -> list[Service]:
@@ -386,6 +433,9 @@ class PlanRequest:
     functions: tuple[str, ...] = ()
     task_definitions: tuple[str, ...] = ()
     env_files: tuple[Path, ...] = ()
+    codebuild_projects: tuple[str, ...] = ()
+    batch_job_definitions: tuple[str, ...] = ()
+    ssm_parameters: tuple[str, ...] = ()
     name_template: str = DEFAULT_NAME_TEMPLATE
     kms_key_id: str | None = None
     update_services: bool = False
@@ -408,24 +458,34 @@ class Sighting:
 
 
 Targets = dict[tuple[str, str, str], set[Sighting]]
-"""(kind, function ARN or ECS family, region) -> the sightings in any of its versions or revisions."""
+"""(kind, function ARN, ECS or Batch family, CodeBuild project ARN or SSM parameter name, region) -> the sightings
+in any of its versions or revisions."""
+
+
+def _target(kind: str, resource: str, variable: str) -> str:
+    """What a location's resource belongs to: the one thing of it that can change."""
+    if kind == "lambda":
+        return function_arn(resource)
+    if kind in ("ecs", "batch"):
+        return task_family(resource)[0]
+    return variable if kind == "ssm" else resource
 
 
 def sightings(findings: Iterable[Finding]) -> Targets:
-    """Every Lambda and ECS location of ``findings``, by the function or family it belongs to.
+    """Every location of ``findings`` in a kind of resource a plan can move, by what it belongs to.
 
-    Lambda versions collapse to their function and ECS revisions to their family: only ``$LATEST`` and the
-    highest ACTIVE revision can change.
+    Lambda versions collapse to their function, ECS and Batch revisions to their family, SSM parameter versions
+    to the parameter: only ``$LATEST``, the highest ACTIVE revision and the current version can change.
     """
     targets: Targets = {}
     for finding in findings:
         pair = finding.pair.secret if finding.pair else None
         for loc in finding.locations:
             resource = loc.resource or ""
-            if loc.source not in ("lambda", "ecs") or not loc.variable or resource.count(":") < 5:
+            region = loc.region or (resource.split(":")[3] if resource.count(":") >= 5 else "")
+            if loc.source not in KINDS or not loc.variable or not region:
                 continue
-            region = loc.region or resource.split(":")[3]
-            base = function_arn(resource) if loc.source == "lambda" else task_family(resource)[0]
+            base = _target(loc.source, resource, loc.variable)
             targets.setdefault((loc.source, base, region), set()).add(
                 Sighting(resource, loc.container, loc.variable, finding.rule, pair))
     return targets
@@ -630,10 +690,7 @@ class _Planner:
         for container in definition.get("containerDefinitions", []):
             name = container.get("name")
             variables = container_variables(container)
-            counts = [e["name"] for e in container.get("environment") or []]
-            blocked = {v: "defined more than once in the container" for v in counts if counts.count(v) > 1}
-            blocked |= {s["name"]: "already a name in the container's secrets" for s in container.get("secrets") or []
-                        if s["name"] in variables}
+            blocked = container_blocked(container, variables)
             found = seen if seen is not None else self.scan(
                 variables, Origin(source="ecs", resource=latest, container=name, region=region))
             groups = self.choose(latest, variables, found, lambda r: r == latest, name, blocked)
@@ -645,6 +702,65 @@ class _Planner:
         missing = ("the task definition has no execution role: ECS needs one to read secrets, "
                    "and adding one would widen permissions")
         self.add(item, self.role_problem(role, latest, region, missing) if moves else None)
+
+    def plan_batch(self, name: str, region: str, seen: set[Sighting] | None) -> None:
+        batch = self.clients("batch", region)
+        definitions = self._call(f"Batch job definition {name} in {region}", active_job_definitions, batch=batch,
+                                 name=name)
+        if not definitions:
+            raise SourceError(f"Batch job definition {name} in {region}: no ACTIVE revision")
+        latest = definitions[0]["jobDefinitionArn"]
+        container = definitions[0].get("containerProperties")
+        if not container:
+            if seen:
+                self.skipped.append(Skipped(latest, "only single-container job definitions (containerProperties) "
+                                                    "are moved: move multi-node and ECS-properties ones by hand"))
+            return
+        variables = container_variables(container)
+        found = seen if seen is not None else self.scan(variables, Origin(source="batch", resource=latest,
+                                                                          region=region))
+        groups = self.choose(latest, variables, found, lambda r: r == latest, None,
+                             container_blocked(container, variables))
+        role = container.get("executionRoleArn")
+        moves = self.moves("batch", name, variables, groups, None, region)
+        item = self.item("batch", latest, name, region, moves, role)
+        missing = ("the job definition has no execution role: Batch needs one to read secrets, "
+                   "and adding one would widen permissions")
+        self.add(item, self.role_problem(role, latest, region, missing) if item.moves else None)
+
+    def plan_codebuild(self, project: str, region: str, seen: set[Sighting] | None) -> None:
+        found = self._call(f"CodeBuild project {project} in {region}", codebuild_project,
+                           codebuild=self.clients("codebuild", region), project=project)
+        if found is None:
+            raise SourceError(f"CodeBuild project {project} in {region}: not found")
+        arn, name = found["arn"], found["name"]
+        variables = codebuild_variables(found)
+        if seen is None:
+            seen = self.scan(variables, Origin(source="codebuild", resource=arn, region=region))
+        names = [v["name"] for v in (found.get("environment") or {}).get("environmentVariables") or []]
+        blocked = {v: "defined more than once in the project" for v in names if names.count(v) > 1}
+        groups = self.choose(arn, variables, seen, lambda r: r == arn, None, blocked)
+        item = self.item("codebuild", arn, name, region, self.moves("codebuild", name, variables, groups, None, region),
+                         found.get("serviceRole"))
+        self.add(item, self.role_problem(item.role_arn, arn, region, "the project has no service role")
+                 if item.moves else None)
+
+    def plan_ssm(self, name: str, region: str, seen: set[Sighting] | None) -> None:
+        parameter = self._call(f"SSM parameter {name} in {region}", self.clients("ssm", region).get_parameter,
+                               Name=name)["Parameter"]
+        arn = parameter["ARN"]
+        variables = ssm_variables(parameter)
+        if parameter.get("Type") == "StringList" and seen:
+            self.skipped.append(Skipped(arn, "a StringList cannot become a SecureString: move it by hand", name))
+            return
+        if seen is None:
+            seen = self.scan(variables, Origin(source="ssm", resource=f"{arn} version {parameter['Version']}",
+                                               region=region))
+        # ``scan aws`` names a version by the parameter's ARN or, where DescribeParameters gives none, by name
+        groups = self.choose(arn, variables, seen, lambda r: r.endswith(f" version {parameter['Version']}"), None, {})
+        moves = tuple(replace(m, secret_name=parameter["Name"], fields=())
+                      for m in self.moves("ssm", parameter["Name"], variables, groups, None, region))
+        self.add(self.item("ssm", arn, parameter["Name"], region, moves, None), None)
 
     def plan_dotenv(self, path: Path, region: str) -> None:
         path = path.resolve()
@@ -665,20 +781,29 @@ class _Planner:
                            self.moves("dotenv", label, variables, groups, None, region), None), None)
 
     def find_region(self, service: str, name: str) -> str:
-        """The first requested region where a function or family called ``name`` exists."""
+        """The region of an ARN, else the first requested region where a resource of ``service`` called ``name``
+        exists."""
+        if name.startswith("arn:") and name.count(":") >= 5:
+            return name.split(":")[3]
+        what, exists = _LOOKUPS[service]
         for region in self.request.regions:
-            client = self.clients(service, region)
             try:
-                if service == "lambda":
-                    client.get_function_configuration(FunctionName=name)
-                    return region
-                if latest_active_revision(client, name):
+                if exists(self.clients(service, region), name):
                     return region
             except ClientError as exc:
-                if error_code(exc) not in ("ResourceNotFoundException", "ClientException"):
+                if error_code(exc) not in ("ResourceNotFoundException", "ClientException", "ParameterNotFound"):
                     raise SourceError(f"{service} {name} in {region}: {error_line(exc)}") from None
-        what = "Lambda function" if service == "lambda" else "ECS task definition family"
         raise SourceError(f"{what} {name} not found in {', '.join(self.request.regions)}")
+
+
+_LOOKUPS: dict[str, tuple[str, Callable[[Any, str], Any]]] = {
+    "lambda": ("Lambda function", lambda client, name: client.get_function_configuration(FunctionName=name)),
+    "ecs": ("ECS task definition family", latest_active_revision),
+    "batch": ("Batch job definition", active_job_definitions),
+    "codebuild": ("CodeBuild project", codebuild_project),
+    "ssm": ("SSM parameter", lambda client, name: client.get_parameter(Name=name)),
+}
+"""Per service: what its resources are called, and how to tell one exists in a client's region."""
 
 
 def build_plan(clients: Clients, request: PlanRequest, findings_of: FindingsOf | None = None) -> Plan:
@@ -687,22 +812,23 @@ def build_plan(clients: Clients, request: PlanRequest, findings_of: FindingsOf |
     A ``--from`` report is read as findings and never scanned again; resources named on the command line are
     scanned with ``findings_of``.
     """
-    if not (request.findings or request.functions or request.task_definitions or request.env_files):
-        raise SecretguardError("nothing to plan: pass --from FINDINGS.json, --function, --task-definition "
-                               "or --env-file")
     planner = _Planner(clients, request, findings_of)
+    by_name = {"lambda": (request.functions, planner.plan_lambda), "ecs": (request.task_definitions, planner.plan_ecs),
+               "batch": (request.batch_job_definitions, planner.plan_batch),
+               "codebuild": (request.codebuild_projects, planner.plan_codebuild),
+               "ssm": (request.ssm_parameters, planner.plan_ssm)}
+    if not (request.findings or request.env_files or any(names for names, _ in by_name.values())):
+        raise SecretguardError("nothing to plan: pass --from FINDINGS.json, --function, --task-definition, "
+                               "--batch-job-definition, --codebuild-project, --ssm-parameter or --env-file")
     if request.findings is not None:
         for (kind, resource, region), seen in sorted(read_report(request.findings).items()):
-            target = planner.plan_lambda if kind == "lambda" else planner.plan_ecs
             try:
-                target(resource, region, seen)
+                by_name[kind][1](resource, region, seen)
             except SourceError as exc:  # a report can be older than the account: say so and go on
                 planner.skipped.append(Skipped(resource, str(exc)))
-    for function in request.functions:
-        region = function.split(":")[3] if function.startswith("arn:") else planner.find_region("lambda", function)
-        planner.plan_lambda(function, region, None)
-    for family in request.task_definitions:
-        planner.plan_ecs(family, planner.find_region("ecs", family), None)
+    for kind, (names, plan) in by_name.items():
+        for name in names:
+            plan(name, planner.find_region(kind, name), None)
     for path in request.env_files:
         planner.plan_dotenv(path, request.regions[0])
     items = _unique(planner.items)
@@ -748,6 +874,11 @@ def describe_plan(plan: Plan) -> list[Change]:
     rows = []
     for item in plan.items:
         for move in item.moves:
+            if item.kind == "ssm":
+                rows.append(Change(item.resource, move.label, "none: the value stays in the parameter, encrypted",
+                                   "none (readers of the parameter need kms:Decrypt on its key)",
+                                   _change_text(item, move), _rotate_text(move)))
+                continue
             kms = item.kms_key_arn or "aws/secretsmanager (AWS managed)"
             tags = ", ".join(f"{k}={v}" for k, v in item.tags(move).items())
             other = "; put a new version if it holds another" if item.update_existing else ""
@@ -765,13 +896,21 @@ def describe_plan(plan: Plan) -> list[Change]:
 def _change_text(item: Item, move: Move) -> str:
     names = ", ".join(p.variable for p in move.parts)
     where = "the secret ARN" if not move.fields else "the secret ARN and its JSON key (ARN:key::)"
-    if item.kind == "ecs":
+    if item.kind in ("ecs", "batch"):
         family, revision = task_family(item.resource)
-        text = (f"register {family}:{revision}+1 with {names} moved from environment to secrets "
-                f"in container {move.container} (valueFrom {where}), all else unchanged")
+        container = f" in container {move.container}" if move.container else ""
+        text = (f"register {family}:{revision}+1 with {names} moved from environment to secrets{container} "
+                f"(valueFrom {where}), all else unchanged")
         if item.services:
             text += "; point " + ", ".join(s.arn.rsplit("/", 1)[-1] for s in item.services) + " at it"
         return text
+    if item.kind == "codebuild":
+        where = "the secret ARN" if not move.fields else "the secret ARN and its JSON key (ARN:key)"
+        return (f"update project {item.name}: {names} become SECRETS_MANAGER variables holding {where} "
+                "instead of PLAINTEXT, all else unchanged")
+    if item.kind == "ssm":
+        return (f"put {item.name} again as a SecureString (new version, same name and value), encrypted with "
+                f"{item.kms_key_arn or 'alias/aws/ssm (AWS managed)'}; older versions keep the plaintext: rotate it")
     if item.kind == "lambda":
         references = ", ".join(reference_name(p.variable) for p in move.parts)
         if item.lambda_mode == "wrapper":

@@ -17,9 +17,11 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from secretguard.aws.migrate_journal import Journal, StepKey
 from secretguard.aws.migrate_plan import (
-    Clients, Field, Item, Move, Plan, container_variables, dotenv_entries, lambda_variables, load_plan, read_dotenv,
-    reference_name, task_family, value_from,
+    SECURE_STRING, Clients, Field, Item, Move, Plan, codebuild_project, codebuild_references, codebuild_variables,
+    container_variables, dotenv_entries, lambda_variables, load_plan, read_dotenv, reference_name, ssm_variables,
+    task_family, value_from,
 )
+from secretguard.aws.migrate_revisions import JobDefinitions
 from secretguard.aws.session import error_line
 from secretguard.errors import SecretguardError, SourceError
 from secretguard.findings import Origin, redact
@@ -128,7 +130,8 @@ def _verify_item(journal: Journal, item: Item, clients: Clients, plaintext: Plai
     for move in item.moves:
         for part in move.parts:
             env = seen.get(move.container, _Seen({}, {}, {}))
-            expected = value_from(arns[move.key], part.json_key) if arns[move.key] else None
+            expected = SECURE_STRING if item.kind == "ssm" else (
+                value_from(arns[move.key], part.json_key, item.kind) if arns[move.key] else None)
             result.rows.append(_row(item, move, part, phase, env, expected, hasher))
     planned = {(m.container, p.variable) for m in item.moves for p in m.parts}
     for container, env in seen.items():
@@ -137,9 +140,12 @@ def _verify_item(journal: Journal, item: Item, clients: Clients, plaintext: Plai
                 name = f"{container}/{variable}" if container else variable
                 result.rows.append(Row(item.resource, name, LEFT, f"not in the plan ({rule}): "
                                        f"{redact(env.variables.get(variable, ''))}"))
-    if revision is not None and item.kind == "ecs":
+    if revision is not None and item.kind in ("ecs", "batch"):
         result.notes.append(f"{item.resource}: older revisions keep their values (they cannot change): rotate them")
+    if revision is not None and item.kind == "ecs":
         _verify_services(journal, item, clients, revision, result)
+    if item.kind == "ssm" and phase == MOVED:
+        result.notes.append(f"{item.name}: its older versions keep the plaintext (parameter history): rotate it")
 
 
 def _row(item: Item, move: Move, part: Field, phase: str, env: _Seen, expected: str | None,
@@ -194,6 +200,26 @@ def _read(item: Item, clients: Clients, plaintext: Plaintext, revision: str | No
             references = {s["name"]: s.get("valueFrom", "") for s in container.get("secrets") or []}
             seen[container["name"]] = _Seen(variables, plaintext(variables, origin), references)
         return seen
+    if item.kind == "batch":
+        arn = revision or item.resource
+        container = JobDefinitions(clients("batch", item.region)).described(arn).get("containerProperties") or {}
+        variables = container_variables(container)
+        references = {s["name"]: s.get("valueFrom", "") for s in container.get("secrets") or []}
+        origin = Origin(source="batch", resource=arn, region=item.region)
+        return {None: _Seen(variables, plaintext(variables, origin), references)}
+    if item.kind == "codebuild":
+        project = codebuild_project(clients("codebuild", item.region), item.resource)
+        if project is None:
+            raise SourceError(f"{item.resource}: the project no longer exists")
+        variables = codebuild_variables(project)
+        origin = Origin(source="codebuild", resource=item.resource, region=item.region)
+        return {None: _Seen(variables, plaintext(variables, origin), codebuild_references(project))}
+    if item.kind == "ssm":
+        parameter = clients("ssm", item.region).get_parameter(Name=item.name)["Parameter"]
+        variables = ssm_variables(parameter)
+        origin = Origin(source="ssm", resource=f"{item.resource} version {parameter['Version']}", region=item.region)
+        references = {item.name: SECURE_STRING} if parameter.get("Type") == SECURE_STRING else {}
+        return {None: _Seen(variables, plaintext(variables, origin), references)}
     path = Path(item.resource)
     entries = dotenv_entries(read_dotenv(path))
     variables = {e.name: e.value for e in entries if e.value is not None}

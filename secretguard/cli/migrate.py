@@ -22,7 +22,8 @@ if TYPE_CHECKING:
 
     from secretguard.aws.migrate_plan import Clients, Item, Plan
 
-app = typer.Typer(help="Move plaintext secrets from Lambda, ECS and .env files into AWS Secrets Manager.",
+app = typer.Typer(help="Move plaintext secrets from Lambda, ECS, Batch, CodeBuild and .env files into AWS Secrets "
+                       "Manager, and SSM String parameters into SecureStrings.",
                   no_args_is_help=True)
 
 PYTHON_SNIPPET = '''\
@@ -120,9 +121,12 @@ def plan(
     function: Annotated[list[str] | None, typer.Option("--function", help="Lambda function name or ARN (repeatable).")] = None,
     task_definition: Annotated[list[str] | None, typer.Option("--task-definition", help="ECS task definition family (repeatable).")] = None,
     env_file: Annotated[list[Path] | None, typer.Option("--env-file", help=".env file in a working tree (repeatable).")] = None,
+    batch_job_definition: Annotated[list[str] | None, typer.Option("--batch-job-definition", help="AWS Batch job definition name (repeatable).")] = None,
+    codebuild_project: Annotated[list[str] | None, typer.Option("--codebuild-project", help="CodeBuild project name or ARN (repeatable).")] = None,
+    ssm_parameter: Annotated[list[str] | None, typer.Option("--ssm-parameter", help="SSM String parameter name, to become a SecureString (repeatable).")] = None,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the plan here, for `migrate apply`.")] = None,
     name_template: Annotated[str | None, typer.Option("--name-template", help="Secret name (default secretguard/{kind}/{resource}/{variable}); placeholders {kind} {resource} {variable} {container} {region}.")] = None,
-    kms_key_id: Annotated[str | None, typer.Option("--kms-key-id", help="Customer-managed KMS key (ID, ARN or alias) for the secrets.")] = None,
+    kms_key_id: Annotated[str | None, typer.Option("--kms-key-id", help="Customer-managed KMS key (ID, ARN or alias) for the secrets and SecureStrings.")] = None,
     update_services: Annotated[bool, typer.Option("--update-services", help="ECS: also point services running the old revision at the new one.")] = False,
     remove_plaintext: Annotated[bool, typer.Option("--remove-plaintext", help="Lambda: remove the plaintext variable in the same step (no separate finalize).")] = False,
     update_existing: Annotated[bool, typer.Option("--update-existing", help="A secret of the planned name holding another value (rotated since) gets this value as a new version; rollback makes the previous one current again.")] = False,
@@ -139,11 +143,14 @@ def plan(
     from secretguard.config import find_config
 
     session, clients = _clients(profile, endpoint_url)
-    by_name = bool(function or task_definition or env_file)  # a findings report names its own regions
+    by_name = bool(function or task_definition or env_file or batch_job_definition or codebuild_project
+                   or ssm_parameter)  # a findings report names its own regions
     request = PlanRequest(
         regions=tuple(select_regions(session, "lambda", region or [], False) if by_name else region or ()),
         findings=findings, functions=tuple(function or ()), task_definitions=tuple(task_definition or ()),
-        env_files=tuple(env_file or ()), name_template=name_template or DEFAULT_NAME_TEMPLATE, kms_key_id=kms_key_id,
+        env_files=tuple(env_file or ()), batch_job_definitions=tuple(batch_job_definition or ()),
+        codebuild_projects=tuple(codebuild_project or ()), ssm_parameters=tuple(ssm_parameter or ()),
+        name_template=name_template or DEFAULT_NAME_TEMPLATE, kms_key_id=kms_key_id,
         update_services=update_services, remove_plaintext=remove_plaintext, update_existing=update_existing,
         pairs=pairs, lambda_mode=lambda_mode,
     )
