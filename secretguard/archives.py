@@ -202,6 +202,11 @@ def walk(data: bytes, name: str, limits: Limits) -> Iterator[Leaf | NotScanned]:
             raise
 
 
+def preload_readers() -> None:
+    """Import the standard library's archive readers now (they are otherwise imported on the first archive)."""
+    _corrupt()
+
+
 @cache
 def _corrupt() -> tuple[type[Exception], ...]:
     """What the standard library's readers raise on damaged, truncated, encrypted or unsupported input.

@@ -19,11 +19,12 @@ few byte compares and one search for a NUL in the first 8 KiB, as the old binary
 from __future__ import annotations
 
 import codecs
+import contextlib
 import re
 from collections.abc import Iterator
 from typing import Any, NamedTuple
 
-from secretguard.archives import ARCHIVE_STARTS, Leaf, Limits, NotScanned, join, walk
+from secretguard.archives import ARCHIVE_STARTS, Leaf, Limits, NotScanned, join, preload_readers, walk
 
 SAMPLE_BYTES = 8192
 SQLITE_MAGIC = b"SQLite format 3\0"
@@ -207,18 +208,24 @@ def _wide_starts(data: bytes) -> list[int]:
 
 
 def _wide_finder() -> Any:
-    """This process's Hyperscan database for UTF-16LE strings, or False where Hyperscan cannot load."""
+    """This process's Hyperscan database for UTF-16LE strings (from the on-disk cache once compiled), or False
+    where Hyperscan is missing, cannot load or is turned off."""
     global _wide_database
     if _wide_database is None:
-        try:
-            import hyperscan
+        from secretguard import engine
 
-            database = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
-            database.compile(expressions=[_WIDE_WINDOW], ids=[0], elements=1, flags=[0])
-            _wide_database = database
-        except Exception:  # noqa: BLE001 - ImportError, or a Hyperscan that cannot compile here
-            _wide_database = False
+        _wide_database = False
+        if engine.hyperscan is not None:
+            with contextlib.suppress(Exception):  # a Hyperscan that cannot compile here: the fallback search
+                _wide_database = engine.compile_database([_WIDE_WINDOW], [0])
     return _wide_database
+
+
+def preload() -> None:
+    """Load what reading binaries and archives needs (the UTF-16 search, the archive readers) in this process,
+    so that worker processes forked from it inherit them instead of each loading its own."""
+    _wide_finder()
+    preload_readers()
 
 
 def sqlite_values(data: bytes) -> bytes:

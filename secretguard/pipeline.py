@@ -254,6 +254,7 @@ def fan_out(job: Job, groups: Iterable[list[tuple[Any, int]]], jobs: int,
             on_done(sum(size for _, size in batch))
         return
     detector_for(job.selection, job.use_hyperscan)  # forked workers inherit it, already loaded
+    content.preload()  # and these
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
     from multiprocessing import get_context
 
