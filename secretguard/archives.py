@@ -146,14 +146,17 @@ class _Metered(io.RawIOBase):
         return data
 
     def readall_within(self, limit: int) -> bytes:
-        """Everything left, or :class:`_Unread` as soon as it passes ``limit`` bytes."""
-        out = bytearray(self.head)
+        """Everything left, or :class:`_Unread` as soon as it passes ``limit`` bytes (a member read in one block,
+        most are, is handed out as it came: no copy)."""
+        blocks = [self.head] if self.head else []
         self.head = b""
+        size = len(blocks[0]) if blocks else 0
         while block := self.read(BLOCK):
-            out += block
-            if len(out) > limit:
+            size += len(block)
+            if size > limit:
                 raise _too_large(limit)
-        return bytes(out)
+            blocks.append(block)
+        return blocks[0] if len(blocks) == 1 else b"".join(blocks)
 
     def only_zeros_from(self, offset: int) -> bool:
         """Whether the stream holds nothing but NUL bytes from ``offset`` (not before the recent blocks) on."""

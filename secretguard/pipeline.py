@@ -86,6 +86,8 @@ def pieces(chunk: Chunk, archive_depth: int = DEFAULT_ARCHIVE_DEPTH) -> tuple[li
     keeps the chunk's provenance, inside an :class:`ArchiveMember` and a :class:`Converted` where it is one.
     What could not be scanned fails the run, unless a limit the user sets (archive depth, size) left it out.
     """
+    if content.is_plain(chunk.data):
+        return [chunk], []
     name = chunk.provenance.origin().path or ""
     scannable: list[Chunk] = []
     unscanned: list[Unscanned] = []
