@@ -21,10 +21,19 @@ from __future__ import annotations
 import codecs
 import contextlib
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any, NamedTuple
 
-from secretguard.archives import ARCHIVE_STARTS, Leaf, Limits, NotScanned, join, preload_readers, walk
+from secretguard.archives import (
+    ARCHIVE_STARTS,
+    MAX_ARCHIVE_DEPTH,
+    Leaf,
+    Limits,
+    NotScanned,
+    join,
+    preload_readers,
+    walk,
+)
 
 SAMPLE_BYTES = 8192
 SQLITE_MAGIC = b"SQLite format 3\0"
@@ -82,6 +91,30 @@ def pieces(data: bytes, name: str, limits: Limits = Limits()) -> Iterator[Piece 
     if is_plain(data):
         return iter((Piece(data, name),))
     return _expanded(data, name, limits)
+
+
+class EarlierContent:
+    """Earlier versions of one input, to tell whether a secret found in a later version was already there.
+
+    A version holds the secret when its bytes do, or one of its pieces: decoded text, a binary's strings, an
+    archive member (opened as deep as archives ever are), so a secret is placed where it was introduced
+    however the input stores it. The pieces are made only when the bytes alone do not answer.
+    """
+
+    def __init__(self, versions: Iterable[bytes]) -> None:
+        self._versions = list(versions)
+        self._pieces: list[bytes] | None = None
+
+    def holds(self, secrets: Iterable[str]) -> bool:
+        """Whether one version, or one piece of one, holds every one of ``secrets``."""
+        wanted = [s.encode("utf-8", "surrogateescape") for s in secrets]
+        if any(all(s in version for s in wanted) for version in self._versions):
+            return True
+        if self._pieces is None:
+            limits = Limits(archive_depth=MAX_ARCHIVE_DEPTH)
+            self._pieces = [piece.data for version in self._versions if not is_plain(version)
+                            for piece in _expanded(version, "", limits) if isinstance(piece, Piece)]
+        return any(all(s in piece for s in wanted) for piece in self._pieces)
 
 
 def _expanded(data: bytes, name: str, limits: Limits) -> Iterator[Piece | NotScanned]:

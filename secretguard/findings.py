@@ -198,6 +198,11 @@ class Hit:
     pair: Pair | None = None
     decoded: tuple[str, ...] = ()
 
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """The secret, and its pair's when it has one."""
+        return (self.secret, self.pair.secret) if self.pair else (self.secret,)
+
 
 class RuleInfo(NamedTuple):
     """What a finding takes from its rule."""

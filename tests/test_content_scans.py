@@ -22,7 +22,9 @@ from secretguard.provenance import FileAt
 from secretguard.sources import Chunk, Inventory
 from secretguard.sources.staged import StagedSource
 from tests.helpers import MINI_RULES, run_cli
-from tests.test_git_history import commit, git, init_repo, token, write
+from tests.test_git_history import commit, git, init_repo, token, where, write
+from tests.test_git_history import scan as scan_git
+from tests.test_prereceive import client_of, push
 from tests.test_staged_and_hooks import try_commit
 
 CONFIG = f"rules:\n  extra: [{MINI_RULES}]\n"
@@ -197,3 +199,97 @@ def test_the_hook_blocks_a_utf16_or_nul_prefixed_file(tmp_path: Path, name: str)
     secret = next(s for s, (path, _) in EXPECTED.items() if path == name)
     assert secret not in done.stderr and redact(secret) in done.stderr
     assert f"{name}:2:6" in done.stderr
+
+
+# --- a secret in decoded text or an archive member is reported where it was introduced -------------------
+
+def utf16(text: str) -> bytes:
+    """``text`` as a Windows tool writes it: UTF-16LE behind its byte-order mark."""
+    return codecs.BOM_UTF16_LE + text.encode("utf-16-le")
+
+
+def script(name: str, *more: str) -> bytes:
+    """A UTF-16 script holding token 41's key on its second line."""
+    return utf16("".join(f"{line}\r\n" for line in (f"$name = '{name}'", f"$key = 'key: {token(41)}'", *more)))
+
+
+DOTENV = f"NAME=demo\nkey: {token(43)}\n".encode()
+
+
+def test_git_reports_a_utf16_secret_once_at_the_commit_that_introduced_it(tmp_path: Path):
+    repo = init_repo(tmp_path / "repo")
+    introduced = commit(repo, {"deploy.ps1": script("demo")})
+    commit(repo, {"deploy.ps1": script("demo2")})
+    added = commit(repo, {"deploy.ps1": script("demo3", f"# key: {token(42)}")})
+
+    result = scan_git(repo)
+
+    assert [(o.path, o.commit, o.line, o.encoding) for o in where(result, token(41))] == [
+        ("deploy.ps1", introduced, 2, "utf-16-le")]
+    assert [(o.path, o.commit, o.line) for o in where(result, token(42))] == [("deploy.ps1", added, 3)]
+
+
+def test_git_reports_an_archive_members_secret_once_when_the_archive_gains_a_member(tmp_path: Path):
+    repo = init_repo(tmp_path / "repo")
+    introduced = commit(repo, {"dist/app.zip": zip_of({"config/.env": DOTENV})})
+    commit(repo, {"dist/app.zip": zip_of({"config/.env": DOTENV, "README.txt": b"read me\n"})})
+    added = commit(repo, {"dist/app.zip": zip_of({"config/.env": DOTENV, "README.txt": b"read me\n",
+                                                  "prod.env": f"key: {token(44)}\n".encode()})})
+
+    result = scan_git(repo)
+
+    assert [(o.path, o.commit, o.line) for o in where(result, token(43))] == [
+        ("dist/app.zip!config/.env", introduced, 2)]
+    assert [(o.path, o.commit) for o in where(result, token(44))] == [("dist/app.zip!prod.env", added)]
+
+
+@pytest.mark.parametrize(("path", "before", "after"), [
+    ("deploy.ps1", script("demo"), script("demo2")),
+    ("dist/app.zip", zip_of({"config/.env": DOTENV}), zip_of({"config/.env": DOTENV, "README.txt": b"read me\n"})),
+])
+def test_a_commit_that_keeps_a_committed_secret_is_not_blocked(tmp_path: Path, path: str, before: bytes,
+                                                                after: bytes):
+    repo = init_repo(tmp_path / "repo")
+    commit(repo, {".secretguard.yaml": CONFIG, path: before})  # committed before the hook was installed
+    assert run_cli("hook", "install", repo).code == 0
+    write(repo, {path: after})
+    git(repo, "add", "-A")
+
+    done = try_commit(repo)
+
+    assert done.returncode == 0, done.stderr
+    assert git(repo, "log", "-1", "--format=%s") == "work"
+
+
+def test_staged_reports_a_secret_added_to_a_utf16_file_but_not_the_one_it_held(tmp_path: Path):
+    repo = init_repo(tmp_path / "repo")
+    commit(repo, {".secretguard.yaml": CONFIG, "deploy.ps1": script("demo")})
+    write(repo, {"deploy.ps1": script("demo2", f"# key: {token(42)}")})
+    git(repo, "add", "-A")
+
+    run = run_cli("scan", "staged", repo, "--format", "json", "--reveal")
+
+    assert run.code == 1, run.err
+    assert places(json.loads(run.out)) == {token(42): ("deploy.ps1", 3)}
+
+
+def test_a_push_that_keeps_a_utf16_secret_the_server_holds_goes_through(tmp_path: Path):
+    server = tmp_path / "server.git"
+    git(tmp_path, "init", "-q", "--bare", str(server))
+    client = client_of(tmp_path, server)
+    commit(client, {"deploy.ps1": script("demo")})
+    assert push(client, "main").returncode == 0  # before the hook was installed
+    config = tmp_path / "server.yaml"
+    config.write_text(CONFIG)
+    assert run_cli("hook", "install", "--pre-receive", "--server-config", config, server).code == 0
+
+    commit(client, {"deploy.ps1": script("demo2")})
+    accepted = push(client, "main")
+    assert accepted.returncode == 0, accepted.stderr
+
+    introduced = commit(client, {"dist/app.zip": zip_of({"config/.env": DOTENV})})
+    commit(client, {"dist/app.zip": zip_of({"config/.env": DOTENV, "README.txt": b"read me\n"})})
+    refused = push(client, "main")
+    assert refused.returncode != 0
+    assert "push blocked: 1 secret found." in refused.stderr
+    assert f"dist/app.zip!config/.env:2:6 @{introduced[:10]}" in refused.stderr

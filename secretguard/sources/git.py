@@ -28,6 +28,7 @@ from typing import cast
 import pygit2
 from pygit2.enums import ObjectType, RepositoryOpenFlag, SortMode
 
+from secretguard.content import EarlierContent
 from secretguard.errors import SourceError
 from secretguard.findings import Hit
 from secretguard.provenance import GitBlob
@@ -396,7 +397,8 @@ def _member_of(hit: Hit, blob: GitBlob) -> str:
 
 
 def _new_in(commit: pygit2.Commit, path: str, hits: list[Hit]) -> list[Hit]:
-    """The hits whose secret (with its pair) no parent of ``commit`` already held at ``path``."""
+    """The hits whose secret (with its pair) no parent of ``commit`` already held at ``path``: in its bytes, or in
+    its decoded text or archive members, where the hit may have been found."""
     before = []
     for parent in commit.parents:
         try:
@@ -410,12 +412,8 @@ def _new_in(commit: pygit2.Commit, path: str, hits: list[Hit]) -> list[Hit]:
                 continue
     if not before:
         return hits
-
-    def known(hit: Hit) -> bool:
-        secrets = [hit.secret] + ([hit.pair.secret] if hit.pair else [])
-        return any(all(s.encode("utf-8", "surrogateescape") in old for s in secrets) for old in before)
-
-    return [h for h in hits if not known(h)]
+    earlier = EarlierContent(before)
+    return [h for h in hits if not earlier.holds(h.secrets)]
 
 
 @dataclass

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from secretguard.baseline import DEFAULT_BASELINE
+from secretguard.content import EarlierContent
 from secretguard.errors import SourceError
 from secretguard.findings import Hit
 from secretguard.provenance import FileAt, Provenance, StagedBlob
@@ -45,15 +46,21 @@ class StagedFile:
     path: str
     data: bytes
     added: LineRanges | None
-    """None when git cannot tell lines apart (it takes the file for binary): all of it counts."""
+    """None when git cannot tell lines apart (it takes the file for binary)."""
+    before: str | None = None
+    """The blob HEAD holds for it (at its old path when it moved); None for a new file, or a file named whole."""
+
+    def by_lines(self, hit: Hit) -> bool:
+        """Whether the sighting is in the file's own text as git diffs it, so its added lines tell."""
+        origin = hit.origin
+        return self.added is not None and origin.path == self.path and not origin.encoding and not origin.binary
 
     def adds(self, hit: Hit) -> bool:
-        """Whether the commit adds this sighting: its secret is on an added line, or its pair's secret is."""
-        if self.added is None:
-            return True
+        """Whether the commit adds this sighting (one :meth:`by_lines`): its secret is on an added line, or its
+        pair's secret is."""
         first = hit.origin.line or 1
         last = first + hit.secret.count("\n")
-        if any(start <= last and first <= end for start, end in self.added):
+        if any(start <= last and first <= end for start, end in self.added or ()):
             return True
         return hit.pair is not None and hit.pair.secret.encode("utf-8", "surrogateescape") in self._added_text()
 
@@ -91,28 +98,29 @@ def default_baseline(top: Path) -> Path | None:
     return path if path.is_file() else None
 
 
-def _changes(top: Path) -> list[tuple[bytes, str, LineRanges | None]]:
-    """(blob OID, path, added line ranges) of each staged file that may add lines."""
+def _changes(top: Path) -> list[tuple[bytes, str, LineRanges | None, str | None]]:
+    """(blob OID, path, added line ranges, HEAD's blob OID or None) of each staged file that may add lines."""
     raw, _, patch = _git(top, *DIFF).partition(b"\0\0diff --git ")
     fields = raw.split(b"\0")
     entries = []
     i = 0
     while i < len(fields) and fields[i].startswith(b":"):
-        _old_mode, new_mode, _old_oid, new_oid, status = fields[i][1:].split()
+        _old_mode, new_mode, old_oid, new_oid, status = fields[i][1:].split()
         moved = status[:1] in b"RC"  # renames and copies name both paths
-        entries.append((new_oid, new_mode, fields[i + 2] if moved else fields[i + 1]))
+        before = None if old_oid.strip(b"0") == b"" else old_oid.decode("ascii")
+        entries.append((new_oid, new_mode, fields[i + 2] if moved else fields[i + 1], before))
         i += 3 if moved else 2
     sections = patch.split(b"\ndiff --git ") if patch else []
     if len(sections) != len(entries):
         raise SourceError(f"{top}: unexpected `git diff` output ({len(entries)} files, {len(sections)} patches)")
     changes = []
-    for (oid, mode, path), section in zip(entries, sections, strict=True):
+    for (oid, mode, path, before), section in zip(entries, sections, strict=True):
         hunks = [(int(m[1]), int(m[1]) + int(m[2] if m[2] is not None else 1) - 1) for m in HUNK.finditer(section)]
         added: LineRanges | None = [(first, last) for first, last in hunks if last >= first]
         if not hunks and (b"\nBinary files " in section or b"\nGIT binary patch" in section):
             added = None
         if mode != GITLINK_MODE and added != []:
-            changes.append((oid, path.decode("utf-8", "backslashreplace"), added))
+            changes.append((oid, path.decode("utf-8", "backslashreplace"), added, before))
     return changes
 
 
@@ -121,22 +129,23 @@ def staged_files(top: Path, max_file_size: int, inventory: Inventory) -> list[St
     changes = _changes(top)
     if not changes:
         return []
-    sizes = _git(top, "cat-file", "--batch-check=%(objectsize)", stdin=b"".join(oid + b"\n" for oid, _, _ in changes))
+    sizes = _git(top, "cat-file", "--batch-check=%(objectsize)",
+                 stdin=b"".join(change[0] + b"\n" for change in changes))
     wanted = []
-    for (oid, path, added), blob_size in zip(changes, sizes.split(), strict=True):
+    for (oid, path, added, before), blob_size in zip(changes, sizes.split(), strict=True):
         if int(blob_size) > max_file_size:
             inventory.skip(path, f"larger than {max_file_size} bytes", fails=False)
         else:
-            wanted.append((oid, path, added))
-    out = _git(top, "cat-file", "--batch", stdin=b"".join(oid + b"\n" for oid, _, _ in wanted))
+            wanted.append((oid, path, added, before))
+    out = _git(top, "cat-file", "--batch", stdin=b"".join(change[0] + b"\n" for change in wanted))
     files: list[StagedFile] = []
     at = 0
-    for _oid, path, added in wanted:
+    for _oid, path, added, before in wanted:
         header_end = out.index(b"\n", at)
         size = int(out[at:header_end].split()[2])
         data = out[header_end + 1:header_end + 1 + size]
         at = header_end + 1 + size + 1  # the content is followed by a newline
-        files.append(StagedFile(path, data, added))
+        files.append(StagedFile(path, data, added, before))
     return files
 
 
@@ -177,6 +186,7 @@ class StagedSource:
     max_file_size: int
     paths: list[str] | None = None
     _files: dict[str, StagedFile] = field(default_factory=dict)
+    _earlier: dict[str, EarlierContent] = field(default_factory=dict)
 
     @property
     def label(self) -> str:
@@ -201,6 +211,19 @@ class StagedSource:
         return item.path
 
     def refine(self, provenance: Provenance, hits: list[Hit]) -> list[Hit]:
-        """The sightings on lines the commit adds."""
+        """The sightings the commit adds: on added lines where git tells lines apart, else (a binary, decoded
+        text, an archive member) those whose secrets the version in HEAD does not hold."""
         staged = self._files[provenance.origin().path or ""]
-        return [h for h in hits if staged.adds(h)]
+        return [h for h in hits if self._adds(staged, h)]
+
+    def _adds(self, staged: StagedFile, hit: Hit) -> bool:
+        if staged.by_lines(hit):
+            return staged.adds(hit)
+        return staged.before is None or not self._in_head(staged).holds(hit.secrets)
+
+    def _in_head(self, staged: StagedFile) -> EarlierContent:
+        """The version of ``staged`` HEAD holds, read once (few files have hits, fewer outside plain text)."""
+        assert staged.before is not None
+        if staged.path not in self._earlier:
+            self._earlier[staged.path] = EarlierContent([_git(self.top, "cat-file", "blob", staged.before)])
+        return self._earlier[staged.path]
