@@ -73,6 +73,13 @@ _TEMPLATE = re.compile(r"example|sample|template|dist\b|\.tpl|default|test")
 _TEST_DIR = re.compile(r"(?:^|/)(?:tests?|testing|fixtures|examples?|samples?|docs?)/")
 
 
+def _tail(lowered: str) -> str:
+    """The last three components of a path: all that :data:`_BY_PATH` and :data:`_SETTINGS_PATH` look at (their
+    matches start at a component and end at the path's end), so a long path (an archive member's, a deep
+    tree's) costs no more to test than a short one."""
+    return "/".join(lowered.rsplit("/", 3)[-3:])
+
+
 def credential_kind(path: str | None) -> str | None:
     """The credential-file reader for this path, if its name or place says what it holds."""
     if not path:
@@ -81,13 +88,14 @@ def credential_kind(path: str | None) -> str | None:
     kind = _BY_NAME.get(lowered.rpartition("/")[2])
     if kind is not None:
         return kind
-    return next((kind for pattern, kind in _BY_PATH if pattern.search(lowered)), None)
+    tail = _tail(lowered)
+    return next((kind for pattern, kind in _BY_PATH if pattern.search(tail)), None)
 
 
 def is_settings_file(path: str | None) -> bool:
     """Whether the path names a settings file, where credential-named values are findings whatever they look like."""
     lowered = (path or "").lower()
-    return (_SETTINGS_PATH.search(lowered) is not None and _TEMPLATE.search(lowered.rpartition("/")[2]) is None
+    return (_SETTINGS_PATH.search(_tail(lowered)) is not None and _TEMPLATE.search(lowered.rpartition("/")[2]) is None
             and _TEST_DIR.search(lowered) is None)
 
 
