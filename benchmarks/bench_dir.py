@@ -44,8 +44,10 @@ def build_tree(target: Path, megabytes: int) -> int:
 
 
 def _importing(source: Path) -> dict[str, str]:
-    """An environment in which ``python -m secretguard`` runs the package in ``source``."""
-    return {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(source), os.environ.get("PYTHONPATH")]))}
+    """An environment in which ``python -m secretguard`` runs the package in ``source``, from bytecode as an
+    installed package does (the warm-up run writes it, whatever PYTHONDONTWRITEBYTECODE says)."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    return {**env, "PYTHONPATH": os.pathsep.join(filter(None, [str(source), os.environ.get("PYTHONPATH")]))}
 
 
 def run_scan(command: list[str], env: dict[str, str]) -> tuple[float, float, int]:
