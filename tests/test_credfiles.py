@@ -155,6 +155,24 @@ def test_credential_files_are_recognised_by_name_and_place(path, kind):
     assert credential_kind(path) == kind
 
 
+@pytest.mark.parametrize("path, kind", [
+    ("dist/app.whl!a/b/app/config/credentials/production.key", "rails-master-key"),
+    ("dist/app.whl!a/b/x/.docker/config.json", "docker-config"),
+    ("dist/app.whl!a/b/home/ci/.m2/settings.xml", "maven-settings"),
+    ("dist/app.whl!a/b/credentials/production.key", None), ("dist/app.whl!a/b/docker/config.json", None),
+])
+def test_credential_files_deep_in_a_tree_or_an_archive(path, kind):
+    assert credential_kind(path) == kind
+
+
+@pytest.mark.parametrize("path, settings", [
+    ("dist/app.whl!a/b/shop/settings/prod.py", True), ("dist/app.whl!a/b/deploy/config/app.yml", True),
+    ("dist/app.whl!a/tests/b/shop/settings/prod.py", False), ("dist/app.whl!a/b/shop/conf/prod.py", False),
+])
+def test_settings_files_deep_in_a_tree_or_an_archive(path, settings):
+    assert is_settings_file(path) is settings
+
+
 @pytest.mark.parametrize("path, settings", [
     (".env", True), ("deploy/.env.production", True), ("prod.env", True), ("shop/settings.py", True),
     ("shop/local_settings.py", True), ("src/main/resources/application-prod.properties", True),
