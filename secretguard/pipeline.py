@@ -108,7 +108,9 @@ def _member(provenance: Provenance, member: str) -> Provenance:
     return ArchiveMember(provenance, member) if member else provenance
 
 
-def _hits_from(matches: Iterable[Match], chunk: Chunk) -> list[Hit]:
+def _hits_from(matches: list[Match], chunk: Chunk) -> list[Hit]:
+    if not matches:  # most chunks: no location to build
+        return []
     origin = chunk.provenance.origin()
     return [
         Hit(
