@@ -264,13 +264,14 @@ def test_region_access_denied_is_reported_and_the_scan_goes_on(deny_eu_west_1, m
     result = run_scan(("us-east-1", "eu-west-1"))
     assert [o.region for o in at(result.findings, PASSWORD)] == ["us-east-1"]
     denied = "AccessDeniedException: User is not authorized to perform this action in eu-west-1"
-    assert sorted(result.summary.unreadable) == [("ecs in eu-west-1", denied), ("lambda in eu-west-1", denied)]
+    assert sorted(result.summary.unreadable) == [("ecs in eu-west-1", f"ListTaskDefinitions: {denied}"),
+                                                 ("lambda in eu-west-1", f"ListFunctions: {denied}")]
 
     assert _run_cli(["scan", "aws", "--region", "us-east-1", "--region", "eu-west-1", "--services", "lambda,ecs",
                      "--format", "json"]) == 2
     out, err = capsys.readouterr()
     assert [f["secret"] for f in json.loads(out)["findings"]] == [redact(PASSWORD)]
-    assert err.startswith("error: 2 inputs could not be scanned: lambda in eu-west-1 (AccessDeniedException")
+    assert err.startswith("error: 2 inputs could not be scanned: lambda in eu-west-1 (ListFunctions: AccessDeniedException")
 
 
 def test_regions_not_enabled_are_folded_into_one_note(aws, monkeypatch) -> None:

@@ -168,7 +168,8 @@ def read_service(session: boto3.Session, service: str, region: str, endpoint_url
     except NoCredentialsError:  # not a region's problem: the whole scan stops
         raise
     except (ClientError, BotoCoreError, ResponseParserError) as exc:  # an answer botocore cannot parse, too
-        result.error_code, result.error = error_code(exc), error_line(exc)
+        call = getattr(exc, "operation_name", None)  # the denied call tells which permission is missing
+        result.error_code, result.error = error_code(exc), f"{call}: {error_line(exc)}" if call else error_line(exc)
     return result
 
 
