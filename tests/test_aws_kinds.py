@@ -5,11 +5,14 @@ from __future__ import annotations
 import base64
 import gzip
 import json
+from collections.abc import Iterator
 
 import boto3
 import pytest
 
+from secretguard.sources.aws_amplify import basic_auth_password
 from secretguard.sources.aws_items import user_data_text
+from tests.aws_standins import AppRunner, Amplify, Beanstalk, StandIn
 from tests.test_aws_scan import PASSWORD, SENDGRID, at, run_scan
 
 REGION = "us-east-1"
@@ -151,7 +154,101 @@ def test_api_gateway_stage_variables(aws) -> None:
     assert stage.variable == "sendgridKey"
 
 
-@pytest.mark.parametrize("services", [("ssm", "cloudformation", "ec2", "codebuild", "batch", "apigateway")])
-def test_an_empty_account_is_clean_on_every_kind(aws, services) -> None:
-    result = run_scan(services=services)
-    assert result.findings == [] and result.summary.notes == ()
+@pytest.fixture
+def standins(aws, monkeypatch) -> Iterator[dict[str, StandIn]]:
+    """App Runner, Amplify and Elastic Beanstalk from loopback stand-ins (moto serves none of them in full), empty."""
+    servers: dict[str, StandIn] = {"apprunner": AppRunner(), "amplify": Amplify(), "elasticbeanstalk": Beanstalk()}
+    for server in servers.values():
+        monkeypatch.setenv(server.env, server.url)
+    yield servers
+    for server in servers.values():
+        server.close()
+
+
+def test_app_runner_variables_of_image_and_code_services(standins) -> None:
+    apprunner = standins["apprunner"]
+    image = apprunner.add("web", {"ImageRepository": {"ImageIdentifier": "public.ecr.aws/x/web:1", "ImageConfiguration": {
+        "RuntimeEnvironmentVariables": {"DB_PASSWORD": PASSWORD, "LOG_LEVEL": "info"},
+        "RuntimeEnvironmentSecrets": {"API_TOKEN": "arn:aws:secretsmanager:us-east-1:123456789012:secret:api-AbCdEf"}}}})
+    code = apprunner.add("worker", {"CodeRepository": {"RepositoryUrl": "https://github.com/x/worker", "CodeConfiguration": {
+        "ConfigurationSource": "API", "CodeConfigurationValues": {
+            "Runtime": "PYTHON_3", "RuntimeEnvironmentVariables": {"SENDGRID_API_KEY": SENDGRID}}}}})
+
+    result = run_scan(services=("apprunner",))
+
+    assert [(o.source, o.resource, o.variable) for o in at(result.findings, PASSWORD)] == \
+        [("apprunner", image, "DB_PASSWORD")]
+    assert [(o.resource, o.variable) for o in at(result.findings, SENDGRID)] == [(code, "SENDGRID_API_KEY")]
+    assert len(result.findings) == 2  # the secret reference is not a finding
+    assert apprunner.calls == ["ListServices", "DescribeService", "ListServices", "DescribeService"]
+
+
+def test_amplify_branch_variables_basic_auth_and_auto_branch_build_spec(standins) -> None:
+    amplify = standins["amplify"]
+    basic_auth = "Zq8!vN3#pLw6Rt2m"
+    app = amplify.add_app("shop", environmentVariables={"STAGE": "prod"},
+                          basicAuthCredentials=base64.b64encode(f"admin:{basic_auth}".encode()).decode(),
+                          autoBranchCreationConfig={"buildSpec": f"version: 1\nfrontend:\n  phases:\n    build:\n"
+                                                                 f"      commands: [\"curl -u api:{SENDGRID} x\"]\n"})
+    amplify.add_branch(app, "main", environmentVariables={"STAGE": "prod"})
+    feature = amplify.add_branch(app, "feature-login", environmentVariables={"DB_PASSWORD": PASSWORD})
+
+    result = run_scan(services=("amplify",))
+
+    assert [(o.source, o.resource, o.variable) for o in at(result.findings, PASSWORD)] == \
+        [("amplify", feature, "DB_PASSWORD")]
+    assert [(o.resource, o.variable) for o in at(result.findings, basic_auth)] == \
+        [(app["appArn"], "basicAuthCredentials")]
+    [spec] = at(result.findings, SENDGRID)
+    assert (spec.resource, spec.path, spec.line) == (app["appArn"], "autoBranchCreationConfig.buildSpec", 5)
+    assert amplify.calls == ["ListApps", "ListBranches", "ListBranches"]
+
+
+@pytest.mark.parametrize("encoded, password", [
+    (base64.b64encode(b"admin:p:w").decode(), "p:w"), (base64.b64encode(b"nocolon").decode(), "nocolon"),
+    ("not base64!", "not base64!"),
+])
+def test_basic_auth_password(encoded: str, password: str) -> None:
+    assert basic_auth_password(encoded) == password
+
+
+def test_elastic_beanstalk_saved_template_draft_and_every_option(standins) -> None:
+    beanstalk = standins["elasticbeanstalk"]
+    beanstalk.add_template("shop", "before-rotation", {
+        "aws:elasticbeanstalk:application:environment:DB_PASSWORD": PASSWORD,
+        "aws:autoscaling:asg:MinSize": "1"})
+    prod = beanstalk.add_environment("shop", "shop-prod", {
+        "aws:elasticbeanstalk:application:environment:DB_HOST": "db.internal",
+        "aws:rds:dbinstance:DBPassword": "Zq8!vN3#pLw6Rt2m"},
+        draft={"aws:elasticbeanstalk:application:environment:SENDGRID_API_KEY": SENDGRID})
+
+    result = run_scan(services=("elasticbeanstalk",))
+
+    assert [(o.source, o.resource, o.variable) for o in at(result.findings, PASSWORD)] == [(
+        "elasticbeanstalk", "arn:aws:elasticbeanstalk:us-east-1:123456789012:configurationtemplate/shop/before-rotation",
+        "aws:elasticbeanstalk:application:environment:DB_PASSWORD")]
+    assert [(o.resource, o.variable) for o in at(result.findings, "Zq8!vN3#pLw6Rt2m")] == \
+        [(prod, "aws:rds:dbinstance:DBPassword")]
+    assert [(o.resource, o.variable) for o in at(result.findings, SENDGRID)] == \
+        [(f"{prod} draft", "aws:elasticbeanstalk:application:environment:SENDGRID_API_KEY")]
+
+
+def test_a_kind_denied_is_named_with_its_call_and_the_scan_goes_on(standins) -> None:
+    standins["amplify"].add_app("shop", environmentVariables={"DB_PASSWORD": PASSWORD})
+    standins["amplify"].denied.add("ListApps")
+    standins["elasticbeanstalk"].add_environment("shop", "shop-prod", {"aws:rds:dbinstance:DBPassword": PASSWORD})
+    standins["elasticbeanstalk"].denied.add("DescribeConfigurationSettings")
+    image = standins["apprunner"].add("web", {"ImageRepository": {"ImageConfiguration": {
+        "RuntimeEnvironmentVariables": {"SENDGRID_API_KEY": SENDGRID}}}})
+
+    result = run_scan(services=("amplify", "elasticbeanstalk", "apprunner"))
+
+    assert [o.resource for o in at(result.findings, SENDGRID)] == [image]
+    assert sorted(result.summary.unreadable) == [
+        ("amplify in us-east-1", "ListApps: AccessDeniedException: not authorized"),
+        ("elasticbeanstalk in us-east-1", "DescribeConfigurationSettings: AccessDeniedException: not authorized")]
+
+
+def test_an_empty_account_is_clean_on_every_kind(standins) -> None:
+    result = run_scan(services=("ssm", "cloudformation", "ec2", "codebuild", "batch", "apigateway", *standins))
+    assert result.findings == [] and result.summary.notes == () and result.summary.unreadable == ()

@@ -37,7 +37,7 @@ def scan_aws(
     region: Annotated[list[str] | None, typer.Option("--region", "-r", help="Region to read (repeatable, or comma-separated).")] = None,
     all_regions: Annotated[bool, typer.Option("--all-regions", help="Read every region the services exist in.")] = False,
     profile: ProfileOpt = None,
-    services: Annotated[str, typer.Option("--services", help="Comma-separated, of lambda, lambda-code, ecs, ssm, cloudformation, ec2, codebuild, batch, apigateway, stepfunctions, glue, sagemaker, ecr; or all.")] = "all",
+    services: Annotated[str, typer.Option("--services", help="Comma-separated, of lambda, lambda-code, ecs, ssm, cloudformation, ec2, codebuild, batch, apigateway, stepfunctions, glue, sagemaker, ecr, apprunner, amplify, elasticbeanstalk; or all.")] = "all",
     ecr_images: Annotated[int | None, typer.Option("--ecr-images", min=1, metavar="N", help="Read only the N newest images of each ECR repository (default: every image).")] = None,
     endpoint_url: EndpointOpt = None,
     fmt: FormatOpt = "text",
@@ -54,7 +54,8 @@ def scan_aws(
     """Scan every place AWS keeps plaintext, in every version: Lambda environments and code, ECS environments, SSM parameters and
     documents, CloudFormation stacks, EC2 user data, CodeBuild projects, Batch job definitions, API Gateway stages,
     Step Functions definitions, Glue jobs and connections, SageMaker lifecycle scripts, training jobs and models,
-    ECR image configs."""
+    ECR image configs, App Runner services, Amplify apps and branches, Elastic Beanstalk environments and saved
+    configurations."""
     from secretguard.aws.session import make_session, select_regions
     from secretguard.pipeline import scan
     from secretguard.sources.aws_env import SERVICES, AwsSource

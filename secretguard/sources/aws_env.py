@@ -30,8 +30,8 @@ from secretguard.findings import Hit
 from secretguard.provenance import CloudResource, Provenance
 from secretguard.sources import Chunk, Inventory
 from secretguard.sources import (
-    aws_apigateway, aws_batch, aws_cloudformation, aws_codebuild, aws_ec2, aws_ecr, aws_glue, aws_lambda_code,
-    aws_sagemaker, aws_ssm, aws_stepfunctions,
+    aws_amplify, aws_apigateway, aws_apprunner, aws_batch, aws_cloudformation, aws_codebuild, aws_ec2, aws_ecr,
+    aws_elasticbeanstalk, aws_glue, aws_lambda_code, aws_sagemaker, aws_ssm, aws_stepfunctions,
 )
 from secretguard.sources.aws_items import Document, Environment, Variables, variables_of
 
@@ -140,6 +140,9 @@ READERS: dict[str, Reader] = {
     "glue": aws_glue.read,
     "sagemaker": aws_sagemaker.read,
     "ecr": aws_ecr.read,
+    "apprunner": aws_apprunner.read,
+    "amplify": aws_amplify.read,
+    "elasticbeanstalk": aws_elasticbeanstalk.read,
 }
 SERVICES = tuple(READERS)
 """Per service: its environments and documents in a region, given a function that makes a client of any
