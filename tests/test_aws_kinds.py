@@ -249,6 +249,18 @@ def test_a_kind_denied_is_named_with_its_call_and_the_scan_goes_on(standins) -> 
         ("elasticbeanstalk in us-east-1", "DescribeConfigurationSettings: AccessDeniedException: not authorized")]
 
 
+def test_a_region_without_the_service_is_a_note_and_not_called(standins) -> None:
+    web = standins["apprunner"].add("web", {"ImageRepository": {"ImageConfiguration": {
+        "RuntimeEnvironmentVariables": {"DB_PASSWORD": PASSWORD}}}})
+
+    result = run_scan(regions=("us-east-1", "sa-east-1", "af-south-1"), services=("apprunner", "ssm"))
+
+    assert [(o.resource, o.region) for o in at(result.findings, PASSWORD)] == [(web, "us-east-1")]
+    assert result.summary.notes == ("apprunner is not offered in sa-east-1, af-south-1 (nothing there to read; skipped)",)
+    assert result.summary.unreadable == ()
+    assert standins["apprunner"].calls == ["ListServices", "DescribeService"]
+
+
 def test_an_empty_account_is_clean_on_every_kind(standins) -> None:
     result = run_scan(services=("ssm", "cloudformation", "ec2", "codebuild", "batch", "apigateway", *standins))
     assert result.findings == [] and result.summary.notes == () and result.summary.unreadable == ()

@@ -176,6 +176,16 @@ def read_service(session: boto3.Session, service: str, region: str, endpoint_url
     return result
 
 
+def offered(session: boto3.Session, service: str, region: str) -> bool:
+    """False only where botocore's endpoint data lists ``service`` in ``region``'s partition, but not in ``region``
+    (App Runner exists in a third of the regions); a region or service it does not know is tried."""
+    for partition in session.get_available_partitions():
+        if region in session.get_available_regions("ec2", partition):
+            listed = session.get_available_regions(service, partition)
+            return not listed or region in listed
+    return True
+
+
 def _account_failures(failed: list[ReadResult], inventory: Inventory) -> None:
     """Each failed (service, region) as an input not read; regions the credentials cannot use (where nothing
     can be kept) are folded into one note."""
@@ -221,6 +231,11 @@ class AwsSource:
     def items(self, inventory: Inventory) -> Iterator[tuple[Item, int]]:
         tasks = [(service, region) for region in self.regions for service in self.services]
         readers = {**READERS, "ecr": partial(aws_ecr.read, newest=self.ecr_images)}
+        absent = [(service, region) for service, region in tasks if not offered(self.session, service, region)]
+        for service in dict.fromkeys(service for service, _ in absent):
+            regions = ", ".join(region for s, region in absent if s == service)
+            inventory.notes.append(f"{service} is not offered in {regions} (nothing there to read; skipped)")
+        tasks = [task for task in tasks if task not in absent]
         try:
             with ThreadPoolExecutor(max_workers=max(1, min(self.readers, len(tasks)))) as pool:
                 results = list(pool.map(
