@@ -231,6 +231,8 @@ def test_elastic_beanstalk_saved_template_draft_and_every_option(standins) -> No
         [(prod, "aws:rds:dbinstance:DBPassword")]
     assert [(o.resource, o.variable) for o in at(result.findings, SENDGRID)] == \
         [(f"{prod} draft", "aws:elasticbeanstalk:application:environment:SENDGRID_API_KEY")]
+    assert beanstalk.calls == ["DescribeApplications", "DescribeConfigurationSettings", "DescribeEnvironments",
+                               "DescribeConfigurationSettings"]
 
 
 def test_a_kind_denied_is_named_with_its_call_and_the_scan_goes_on(standins) -> None:
