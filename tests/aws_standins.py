@@ -1,5 +1,6 @@
 """Loopback stand-ins for the AWS APIs moto does not serve (App Runner, Amplify, Elastic Beanstalk's configuration
-settings), each speaking its service's protocol, serving what a test puts in it one item per page, and answering
+settings), each speaking its service's protocol, serving what a test puts in it one item per page (so every test
+pages; ``page_size`` changes that), and answering
 ``AccessDeniedException`` for the operations a test denies."""
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ class StandIn:
     each request called in :attr:`calls`. ``env`` is the variable that points boto3 at it."""
 
     env = ""
+    page_size = 1
 
     def __init__(self) -> None:
         self.calls: list[str] = []
@@ -56,10 +58,10 @@ class StandIn:
         self.server.server_close()
 
 
-def page(items: list[Any], token: str | None) -> tuple[list[Any], str | None]:
-    """One item from ``token`` on (a position), and the token of the next, so every test pages."""
+def page(items: list[Any], token: str | None, size: int) -> tuple[list[Any], str | None]:
+    """``size`` items from ``token`` on (a position), and the token of the next page if there is one."""
     start = int(token or 0)
-    return items[start:start + 1], str(start + 1) if start + 1 < len(items) else None
+    return items[start:start + size], str(start + size) if start + size < len(items) else None
 
 
 def _json(status: int, body: dict[str, Any], content_type: str, headers: dict[str, str] | None = None) -> Reply:
@@ -89,7 +91,7 @@ class AppRunner(StandIn):
         if operation in self.denied:
             return _json(400, {"__type": "AccessDeniedException", "Message": "not authorized"}, self.CONTENT)
         if operation == "ListServices":
-            services, token = page(self.services, request.get("NextToken"))
+            services, token = page(self.services, request.get("NextToken"), self.page_size)
             summaries = [{k: s[k] for k in ("ServiceName", "ServiceArn", "Status")} for s in services]
             return _json(200, {"ServiceSummaryList": summaries, **({"NextToken": token} if token else {})}, self.CONTENT)
         if operation == "DescribeService":
@@ -128,10 +130,10 @@ class Amplify(StandIn):
         if operation in self.denied:
             return _json(403, {"message": "not authorized"}, self.CONTENT, {"x-amzn-ErrorType": "AccessDeniedException"})
         if operation == "ListApps":
-            apps, token = page(self.apps, query.get("nextToken"))
+            apps, token = page(self.apps, query.get("nextToken"), self.page_size)
             return _json(200, {"apps": apps, **({"nextToken": token} if token else {})}, self.CONTENT)
         if operation == "ListBranches":
-            branches, token = page(self.branches[parts[1]], query.get("nextToken"))
+            branches, token = page(self.branches[parts[1]], query.get("nextToken"), self.page_size)
             return _json(200, {"branches": branches, **({"nextToken": token} if token else {})}, self.CONTENT)
         return _json(404, {"message": path}, self.CONTENT, {"x-amzn-ErrorType": "NotFoundException"})
 
@@ -199,7 +201,7 @@ class Beanstalk(StandIn):
                 {"ApplicationName": name, "ApplicationArn": f"arn:aws:elasticbeanstalk:{REGION}:{ACCOUNT}:application/{name}",
                  "ConfigurationTemplates": templates} for name, templates in self.applications.items()]}
         elif operation == "DescribeEnvironments":
-            environments, token = page(self.environments, form.get("NextToken"))
+            environments, token = page(self.environments, form.get("NextToken"), self.page_size)
             result = {"Environments": environments, **({"NextToken": token} if token else {})}
         elif operation == "DescribeConfigurationSettings":
             which = form.get("TemplateName") or form["EnvironmentName"]
