@@ -44,8 +44,8 @@ def apps(amplify: Any, region: str) -> Iterator[Environment | Document]:
     for page in amplify.get_paginator("list_apps").paginate():
         for app in page.get("apps", []):
             yield from settings(app, app["appArn"], region)
-            if app.get("autoBranchCreationConfig"):
-                yield from settings(app["autoBranchCreationConfig"], app["appArn"], region, AUTO_BRANCH)
+            if app.get(AUTO_BRANCH):
+                yield from settings(app[AUTO_BRANCH], app["appArn"], region, AUTO_BRANCH)
             for branches in amplify.get_paginator("list_branches").paginate(appId=app["appId"]):
                 for branch in branches.get("branches", []):
                     yield from settings(branch, branch["branchArn"], region)
