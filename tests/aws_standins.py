@@ -1,7 +1,8 @@
 """Loopback stand-ins for the AWS APIs moto does not serve (App Runner, Amplify, Elastic Beanstalk's configuration
 settings), each speaking its service's protocol, serving what a test puts in it one item per page (so every test
 pages; ``page_size`` changes that), and answering
-``AccessDeniedException`` for the operations a test denies."""
+``AccessDeniedException`` for the operations a test denies (Beanstalk: also ``"operation name"``, for one
+environment or template)."""
 
 from __future__ import annotations
 
@@ -194,7 +195,8 @@ class Beanstalk(StandIn):
         form = dict(urllib.parse.parse_qsl(body.decode()))
         operation = form["Action"]
         self.calls.append(operation)
-        if operation in self.denied:
+        which = form.get("TemplateName") or form.get("EnvironmentName")
+        if operation in self.denied or f"{operation} {which}" in self.denied:
             return self._error(403, "AccessDeniedException", "not authorized")
         if operation == "DescribeApplications":
             result: dict[str, Any] = {"Applications": [
@@ -204,8 +206,7 @@ class Beanstalk(StandIn):
             environments, token = page(self.environments, form.get("NextToken"), self.page_size)
             result = {"Environments": environments, **({"NextToken": token} if token else {})}
         elif operation == "DescribeConfigurationSettings":
-            which = form.get("TemplateName") or form["EnvironmentName"]
-            result = {"ConfigurationSettings": self.settings[form["ApplicationName"], which]}
+            result = {"ConfigurationSettings": self.settings[form["ApplicationName"], str(which)]}
         else:
             return self._error(400, "InvalidAction", operation)
         root = ET.Element(f"{operation}Response", xmlns=self.NAMESPACE)

@@ -204,6 +204,19 @@ def test_amplify_branch_variables_basic_auth_and_auto_branch_build_spec(standins
     assert amplify.calls == ["ListApps", "ListBranches", "ListBranches"]
 
 
+def test_amplify_branches_refused_are_named_and_the_app_is_still_read(standins) -> None:
+    amplify = standins["amplify"]
+    app = amplify.add_app("shop", environmentVariables={"DB_PASSWORD": PASSWORD})
+    amplify.add_branch(app, "main", environmentVariables={"SENDGRID_API_KEY": SENDGRID})
+    amplify.denied.add("ListBranches")
+
+    result = run_scan(services=("amplify",))
+
+    assert [o.resource for o in at(result.findings, PASSWORD)] == [app["appArn"]]
+    assert result.summary.unreadable == (
+        (app["appArn"], "document not readable: ListBranches: AccessDeniedException: not authorized"),)
+
+
 @pytest.mark.parametrize("encoded, password", [
     (base64.b64encode(b"admin:p:w").decode(), "p:w"), (base64.b64encode(b"nocolon").decode(), "nocolon"),
     ("not base64!", "not base64!"),
@@ -235,20 +248,23 @@ def test_elastic_beanstalk_saved_template_draft_and_every_option(standins) -> No
                                "DescribeConfigurationSettings"]
 
 
-def test_a_kind_denied_is_named_with_its_call_and_the_scan_goes_on(standins) -> None:
+def test_a_refused_call_is_named_and_the_scan_goes_on(standins) -> None:
     standins["amplify"].add_app("shop", environmentVariables={"DB_PASSWORD": PASSWORD})
     standins["amplify"].denied.add("ListApps")
-    standins["elasticbeanstalk"].add_environment("shop", "shop-prod", {"aws:rds:dbinstance:DBPassword": PASSWORD})
-    standins["elasticbeanstalk"].denied.add("DescribeConfigurationSettings")
+    beanstalk = standins["elasticbeanstalk"]
+    hidden = beanstalk.add_environment("shop", "shop-prod", {"aws:rds:dbinstance:DBPassword": PASSWORD})
+    staging = beanstalk.add_environment("shop", "shop-staging", {"aws:rds:dbinstance:DBPassword": "Zq8!vN3#pLw6Rt2m"})
+    beanstalk.denied.add("DescribeConfigurationSettings shop-prod")
     image = standins["apprunner"].add("web", {"ImageRepository": {"ImageConfiguration": {
         "RuntimeEnvironmentVariables": {"SENDGRID_API_KEY": SENDGRID}}}})
 
     result = run_scan(services=("amplify", "elasticbeanstalk", "apprunner"))
 
     assert [o.resource for o in at(result.findings, SENDGRID)] == [image]
+    assert [o.resource for o in at(result.findings, "Zq8!vN3#pLw6Rt2m")] == [staging]
     assert sorted(result.summary.unreadable) == [
         ("amplify in us-east-1", "ListApps: AccessDeniedException: not authorized"),
-        ("elasticbeanstalk in us-east-1", "DescribeConfigurationSettings: AccessDeniedException: not authorized")]
+        (hidden, "document not readable: DescribeConfigurationSettings: AccessDeniedException: not authorized")]
 
 
 def test_a_region_without_the_service_is_a_note_and_not_called(standins) -> None:

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from secretguard.provenance import CloudResource
-from secretguard.sources.aws_items import Document, Environment, variables_of
+from secretguard.sources.aws_items import Document, Environment, guarded, variables_of
 
 BASIC_AUTH = "basicAuthCredentials"
 AUTO_BRANCH = "autoBranchCreationConfig"
@@ -40,15 +40,21 @@ def settings(values: dict[str, Any], arn: str, region: str, part: str | None = N
         yield Document(CloudResource("amplify", arn, region, path=spec), values["buildSpec"])
 
 
+def branches(amplify: Any, app_id: str, region: str) -> Iterator[Environment | Document]:
+    for page in amplify.get_paginator("list_branches").paginate(appId=app_id):
+        for branch in page.get("branches", []):
+            yield from settings(branch, branch["branchArn"], region)
+
+
 def apps(amplify: Any, region: str) -> Iterator[Environment | Document]:
+    """Each app's settings and its branches'; an app whose branches AWS refuses to list is named, the rest go on."""
     for page in amplify.get_paginator("list_apps").paginate():
         for app in page.get("apps", []):
             yield from settings(app, app["appArn"], region)
             if app.get(AUTO_BRANCH):
                 yield from settings(app[AUTO_BRANCH], app["appArn"], region, AUTO_BRANCH)
-            for branches in amplify.get_paginator("list_branches").paginate(appId=app["appId"]):
-                for branch in branches.get("branches", []):
-                    yield from settings(branch, branch["branchArn"], region)
+            yield from guarded(CloudResource("amplify", app["appArn"], region, path="branches"),
+                               branches(amplify, app["appId"], region))
 
 
 def read(client: Callable[[str], Any], region: str) -> Iterator[Environment | Document]:

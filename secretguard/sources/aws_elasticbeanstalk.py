@@ -12,12 +12,16 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from secretguard.provenance import CloudResource
-from secretguard.sources.aws_items import Environment, variables_of
+from secretguard.sources.aws_items import Document, Environment, guarded, variables_of
 
 
-def _settings(beanstalk: Any, arn: str, region: str, **which: str) -> Iterator[Environment]:
+def _settings(beanstalk: Any, arn: str, region: str, **which: str) -> Iterator[Environment | Document]:
     """The option values of one environment or template (``which`` names it); an environment's undeployed draft,
-    if any, as a resource of its own."""
+    if any, as a resource of its own. One AWS refuses to describe is named, and the others are still read."""
+    yield from guarded(CloudResource("elasticbeanstalk", arn, region), _options(beanstalk, arn, region, **which))
+
+
+def _options(beanstalk: Any, arn: str, region: str, **which: str) -> Iterator[Environment]:
     for configuration in beanstalk.describe_configuration_settings(**which).get("ConfigurationSettings", []):
         options = [(f"{o.get('Namespace')}:{o.get('OptionName')}", o["Value"])
                    for o in configuration.get("OptionSettings", []) if o.get("Value")]
@@ -32,7 +36,7 @@ def template_arn(application_arn: str, template: str) -> str:
     return f"{prefix}:configurationtemplate/{application}/{template}"
 
 
-def configurations(beanstalk: Any, region: str) -> Iterator[Environment]:
+def configurations(beanstalk: Any, region: str) -> Iterator[Environment | Document]:
     for application in beanstalk.describe_applications().get("Applications", []):
         name = application["ApplicationName"]
         for template in application.get("ConfigurationTemplates", []):
@@ -45,5 +49,5 @@ def configurations(beanstalk: Any, region: str) -> Iterator[Environment]:
                                  EnvironmentName=environment["EnvironmentName"])
 
 
-def read(client: Callable[[str], Any], region: str) -> Iterator[Environment]:
+def read(client: Callable[[str], Any], region: str) -> Iterator[Environment | Document]:
     yield from configurations(client("elasticbeanstalk"), region)
