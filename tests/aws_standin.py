@@ -1,5 +1,6 @@
-"""A loopback stand-in for AWS JSON-protocol calls the local AWS API (moto) lacks: it answers the operations it
-is given itself (by ``X-Amz-Target``) and forwards every other request to the local AWS API unchanged."""
+"""Loopback stand-ins for AWS calls the local AWS API (moto) lacks: an HTTP server on 127.0.0.1, and on it a JSON
+stand-in that answers the operations it is given itself (by ``X-Amz-Target``) and forwards every other request to
+the local AWS API unchanged. ``tests/aws_services.py`` serves whole services on it."""
 
 from __future__ import annotations
 
@@ -18,6 +19,8 @@ Answer = Callable[[dict[str, Any]], tuple[int, dict[str, Any]]]
 """Given the request's JSON body, the status and JSON body to answer with."""
 Reply = tuple[int, dict[str, str], dict[str, Any]]
 """Status, extra headers and JSON body."""
+Response = tuple[int, dict[str, str], bytes]
+"""Status, headers and body as sent."""
 
 
 def refused(operation: str) -> Answer:
@@ -26,13 +29,11 @@ def refused(operation: str) -> Answer:
                             "message": f"User is not authorized to perform: {operation}"})
 
 
-class JsonStandIn:
-    """An endpoint on 127.0.0.1: ``answers`` by operation name; everything else goes to ``upstream``."""
+class LoopbackServer:
+    """An HTTP server on 127.0.0.1, in a thread of its own: :meth:`respond` turns each request into a response."""
 
-    def __init__(self, upstream: str, answers: dict[str, Answer] | None = None) -> None:
-        self.answers = answers or {}
-        self.calls: list[str] = []
-        stand_in = self
+    def __init__(self) -> None:
+        server = self
 
         class Handler(BaseHTTPRequestHandler):
             def log_message(self, *args: object) -> None:
@@ -40,25 +41,7 @@ class JsonStandIn:
 
             def _handle(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                operation = self.headers.get("X-Amz-Target", "").rpartition(".")[2]
-                stand_in.calls.append(operation)
-                reply = stand_in.answer(operation, self.headers, body)
-                if reply is not None:
-                    status, headers, answer = reply
-                    self._reply(status, {**headers, "Content-Type": "application/x-amz-json-1.1"},
-                                json.dumps(answer).encode())
-                    return
-                request = urllib.request.Request(upstream + self.path, data=body or None, method=self.command,
-                                                 headers={k: v for k, v in self.headers.items() if k.lower() != "host"})
-                try:
-                    with urllib.request.urlopen(request, timeout=10) as response:
-                        status, headers, data = response.status, response.headers, response.read()
-                except urllib.error.HTTPError as exc:
-                    status, headers, data = exc.code, exc.headers, exc.read()
-                self._reply(status, {k: v for k, v in headers.items() if k.lower() not in
-                                     ("content-length", "connection", "transfer-encoding", "server", "date")}, data)
-
-            def _reply(self, status: int, headers: dict[str, str], data: bytes) -> None:
+                status, headers, data = server.respond(self.command, self.path, self.headers, body)
                 self.send_response(status)
                 for key, value in headers.items():
                     self.send_header(key, value)
@@ -72,16 +55,46 @@ class JsonStandIn:
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
+    def respond(self, method: str, path: str, headers: Message, body: bytes) -> Response:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class JsonStandIn(LoopbackServer):
+    """An endpoint on 127.0.0.1: ``answers`` by operation name; everything else goes to ``upstream``."""
+
+    def __init__(self, upstream: str, answers: dict[str, Answer] | None = None) -> None:
+        self.upstream = upstream
+        self.answers = answers or {}
+        self.calls: list[str] = []
+        super().__init__()
+
+    def respond(self, method: str, path: str, headers: Message, body: bytes) -> Response:
+        operation = headers.get("X-Amz-Target", "").rpartition(".")[2]
+        self.calls.append(operation)
+        reply = self.answer(operation, headers, body)
+        if reply is not None:
+            status, extra, answer = reply
+            return status, {**extra, "Content-Type": "application/x-amz-json-1.1"}, json.dumps(answer).encode()
+        request = urllib.request.Request(self.upstream + path, data=body or None, method=method,
+                                         headers={k: v for k, v in headers.items() if k.lower() != "host"})
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                status, forwarded, data = response.status, response.headers, response.read()
+        except urllib.error.HTTPError as exc:
+            status, forwarded, data = exc.code, exc.headers, exc.read()
+        return status, {k: v for k, v in forwarded.items() if k.lower() not in
+                        ("content-length", "connection", "transfer-encoding", "server", "date")}, data
+
     def answer(self, operation: str, headers: Message, body: bytes) -> Reply | None:
         """The reply to give instead of forwarding, if any: here, from ``answers`` by operation name."""
         if operation not in self.answers:
             return None
         status, answer = self.answers[operation](json.loads(body or b"{}"))
         return status, {}, answer
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ import pytest
 
 from secretguard.sources.aws_amplify import basic_auth_password
 from secretguard.sources.aws_items import user_data_text
-from tests.aws_standins import AppRunner, Amplify, Beanstalk, StandIn
+from tests.aws_services import AppRunner, Amplify, Beanstalk, StandIn
 from tests.test_aws_scan import PASSWORD, SENDGRID, at, run_scan
 
 REGION = "us-east-1"

@@ -7,20 +7,20 @@ environment or template)."""
 from __future__ import annotations
 
 import json
-import threading
 import urllib.parse
 import xml.etree.ElementTree as ET
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from email.message import Message
 from typing import Any
+
+from tests.aws_standin import LoopbackServer, Response
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
-Reply = tuple[int, dict[str, str], bytes]
 
 
-class StandIn:
-    """An HTTP server on 127.0.0.1; a subclass answers each request in :meth:`answer` and names the operation
-    each request called in :attr:`calls`. ``env`` is the variable that points boto3 at it."""
+class StandIn(LoopbackServer):
+    """A service's stand-in: a subclass answers each request in :meth:`serve` and names the operation each request
+    called in :attr:`calls`. ``env`` is the variable that points boto3 at it."""
 
     env = ""
     page_size = 1
@@ -28,35 +28,14 @@ class StandIn:
     def __init__(self) -> None:
         self.calls: list[str] = []
         self.denied: set[str] = set()
-        stand_in = self
+        super().__init__()
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: object) -> None:
-                pass
+    def respond(self, method: str, path: str, headers: Message, body: bytes) -> Response:
+        url = urllib.parse.urlsplit(path)
+        return self.serve(method, url.path, dict(urllib.parse.parse_qsl(url.query)), headers, body)
 
-            def _handle(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                url = urllib.parse.urlsplit(self.path)
-                status, headers, data = stand_in.answer(
-                    self.command, url.path, dict(urllib.parse.parse_qsl(url.query)), dict(self.headers), body)
-                self.send_response(status)
-                for key, value in {**headers, "Content-Length": str(len(data))}.items():
-                    self.send_header(key, value)
-                self.end_headers()
-                self.wfile.write(data)
-
-            do_GET = do_POST = _handle
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def answer(self, method: str, path: str, query: dict[str, str], headers: dict[str, str], body: bytes) -> Reply:
+    def serve(self, method: str, path: str, query: dict[str, str], headers: Message, body: bytes) -> Response:
         raise NotImplementedError
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 def page(items: list[Any], token: str | None, size: int) -> tuple[list[Any], str | None]:
@@ -65,7 +44,7 @@ def page(items: list[Any], token: str | None, size: int) -> tuple[list[Any], str
     return items[start:start + size], str(start + size) if start + size < len(items) else None
 
 
-def _json(status: int, body: dict[str, Any], content_type: str, headers: dict[str, str] | None = None) -> Reply:
+def _json(status: int, body: dict[str, Any], content_type: str, headers: dict[str, str] | None = None) -> Response:
     return status, {"Content-Type": content_type, **(headers or {})}, json.dumps(body).encode()
 
 
@@ -85,7 +64,7 @@ class AppRunner(StandIn):
                               "SourceConfiguration": source})
         return arn
 
-    def answer(self, method: str, path: str, query: dict[str, str], headers: dict[str, str], body: bytes) -> Reply:
+    def serve(self, method: str, path: str, query: dict[str, str], headers: Message, body: bytes) -> Response:
         operation = headers["X-Amz-Target"].rpartition(".")[2]
         self.calls.append(operation)
         request = json.loads(body or b"{}")
@@ -124,7 +103,7 @@ class Amplify(StandIn):
         self.branches[app["appId"]].append({"branchArn": arn, "branchName": name, **settings})
         return arn
 
-    def answer(self, method: str, path: str, query: dict[str, str], headers: dict[str, str], body: bytes) -> Reply:
+    def serve(self, method: str, path: str, query: dict[str, str], headers: Message, body: bytes) -> Response:
         parts = path.strip("/").split("/")
         operation = "ListApps" if parts == ["apps"] else "ListBranches" if parts[2:] == ["branches"] else path
         self.calls.append(operation)
@@ -186,12 +165,12 @@ class Beanstalk(StandIn):
                     for name, value in options.items()]
         return {"OptionSettings": settings, **({"DeploymentStatus": status} if status else {})}
 
-    def _error(self, status: int, code: str, message: str) -> Reply:
+    def _error(self, status: int, code: str, message: str) -> Response:
         root = ET.Element("ErrorResponse", xmlns=self.NAMESPACE)
         _xml(root, {"Error": {"Type": "Sender", "Code": code, "Message": message}, "RequestId": "r"})
         return status, {"Content-Type": "text/xml"}, ET.tostring(root)
 
-    def answer(self, method: str, path: str, query: dict[str, str], headers: dict[str, str], body: bytes) -> Reply:
+    def serve(self, method: str, path: str, query: dict[str, str], headers: Message, body: bytes) -> Response:
         form = dict(urllib.parse.parse_qsl(body.decode()))
         operation = form["Action"]
         self.calls.append(operation)
