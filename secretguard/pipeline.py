@@ -2,8 +2,8 @@
 
 1. Set up: load and check the rules (before any worker starts), pick the engine.
 2. Enumerate: the source's items, in this process; what it passes over goes to the summary.
-3. Fan out: batches of items to worker processes (each builds its detector once, or inherits it by fork),
-   or inline when the input is small. In a worker, each item is read into chunks, each chunk is turned into
+3. Fan out: batches of items through an executor (:mod:`secretguard.executors`): forked worker processes
+   (each inherits the loaded detector), a Ray cluster the caller chose, or inline when the input is small. In a worker, each item is read into chunks, each chunk is turned into
    scannable pieces (:func:`pieces`), and each piece is scanned, decoders and extractors included.
    Whatever a worker cannot read comes back as an :class:`~secretguard.sources.Unscanned` record.
 4. Collect: the source refines its hits (git places blobs at their introducing commits), hits become
@@ -17,22 +17,20 @@ import bisect
 import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from secretguard import content, decoders, extractors
 from secretguard.archives import DEFAULT_ARCHIVE_DEPTH, Limits, NotScanned
 from secretguard.baseline import Baseline
 from secretguard.config import Config, RuleSelection
 from secretguard.engine import Detector, Match
+from secretguard.executors import Executor, Inline, Lost, Processes, Work
 from secretguard.filters import user_filter
 from secretguard.findings import Finding, Hit, Pair, RuleInfo, collect
 from secretguard.provenance import ArchiveMember, Converted, Provenance, source_provenance
 from secretguard.rules import load_rules
-from secretguard.sources import Chunk, Inventory, Source, Unreadable, Unscanned, refine
+from secretguard.sources import Chunk, Inventory, Reader, Source, Unreadable, Unscanned, reader, refine
 from secretguard.summary import ScanSummary
-
-if TYPE_CHECKING:
-    from concurrent.futures import Future
 
 Progress = Callable[[int], None]
 INLINE_BYTES = 2 * 1024 * 1024
@@ -175,19 +173,11 @@ class BatchResult:
 
 @dataclass(frozen=True)
 class Job:
-    """What every worker needs, set once per pool: the source, the rules, the engine choice."""
+    """What every worker needs, set once per scan: what reads the items, the rules, the engine choice."""
 
-    source: Source
+    source: Reader
     selection: RuleSelection
     use_hyperscan: bool | None = None
-
-
-_job: Job | None = None
-
-
-def _install(job: Job) -> None:
-    global _job
-    _job = job
 
 
 def scan_items(job: Job, items: Iterable[Any]) -> BatchResult:
@@ -220,9 +210,8 @@ def scan_items(job: Job, items: Iterable[Any]) -> BatchResult:
     return result
 
 
-def _scan_batch(batch: list[Any]) -> BatchResult:
-    assert _job is not None, "worker started without a job"
-    return scan_items(_job, batch)
+def _scan_batch(job: Job, batch: list[tuple[Any, int]]) -> BatchResult:
+    return scan_items(job, (item for item, _ in batch))
 
 
 def batches(items: Iterable[tuple[Any, int]]) -> Iterator[list[tuple[Any, int]]]:
@@ -239,45 +228,35 @@ def batches(items: Iterable[tuple[Any, int]]) -> Iterator[list[tuple[Any, int]]]
         yield batch
 
 
-def fan_out(job: Job, groups: Iterable[list[tuple[Any, int]]], jobs: int,
+def fan_out(job: Job, groups: Iterable[list[tuple[Any, int]]], executor: Executor,
             on_done: Progress = lambda n: None) -> Iterator[BatchResult]:
-    """Scan every batch, in ``jobs`` forked worker processes (inline for 1, or where processes cannot be forked),
-    yielding results as they finish.
+    """Scan every batch through ``executor``, yielding results as they finish.
 
-    Workers inherit the job (the source, with whatever its enumeration built) by fork, so a source need not be
-    picklable. At most ``2 * jobs`` batches are in flight, so memory stays bounded however many there are.
+    A batch whose worker died comes back as each of its items unreadable, with the reason: the run fails,
+    and names them, instead of ending.
+    """
+    for batch, outcome in executor.run(Work(_scan_batch, job, name=lambda batch: "scan batch"), groups):
+        on_done(sum(size for _, size in batch))
+        if isinstance(outcome, Lost):
+            outcome = BatchResult(unscanned=[Unscanned(job.source.describe(item), outcome.reason) for item, _ in batch],
+                                  items_failed=len(batch))
+        yield outcome
+
+
+def local_executor(job: Job, jobs: int) -> Executor:
+    """``jobs`` forked worker processes (inline for 1, or where processes cannot be forked).
+
+    Workers inherit the job (the source, with whatever its enumeration built) and the loaded detector by fork,
+    so a source need not be picklable. At most ``2 * jobs`` batches are in flight, so memory stays bounded.
     """
     if jobs > 1:
         from multiprocessing import get_all_start_methods  # not on the hook's path
 
-        if "fork" not in get_all_start_methods():  # workers get the job by fork; without it, scan here
-            jobs = 1
-    if jobs <= 1:
-        for batch in groups:
-            yield scan_items(job, (item for item, _ in batch))
-            on_done(sum(size for _, size in batch))
-        return
-    detector_for(job.selection, job.use_hyperscan)  # forked workers inherit it, already loaded
-    content.preload()  # and these
-    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-    from multiprocessing import get_context
-
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("fork"),
-                             initializer=_install, initargs=(job,)) as pool:
-        pending: dict[Future[BatchResult], int] = {}
-
-        def finished(future: Future[BatchResult]) -> BatchResult:
-            on_done(pending.pop(future))
-            return future.result()
-
-        for batch in groups:
-            pending[pool.submit(_scan_batch, [item for item, _ in batch])] = sum(size for _, size in batch)
-            if len(pending) >= 2 * jobs:
-                done, _ = wait(pending, return_when=FIRST_COMPLETED)
-                for future in done:
-                    yield finished(future)
-        for future in list(pending):
-            yield finished(future)
+        if "fork" in get_all_start_methods():
+            detector_for(job.selection, job.use_hyperscan)  # forked workers inherit it, already loaded
+            content.preload()  # and these
+            return Processes(jobs, start="fork")
+    return Inline()
 
 
 # --- whole scans -----------------------------------------------------------------------------------------
@@ -297,11 +276,13 @@ class ScanResult:
 
 
 def scan_hits(source: Source, selection: RuleSelection, jobs: int = 1, *, quick_start: bool = False,
+              executor: Executor | None = None,
               on_total: Progress = lambda n: None, on_advance: Progress = lambda n: None) -> RawScan:
     """Run ``source`` through the detector: every item read and scanned, every hit refined by the source.
 
-    ``quick_start`` skips Hyperscan for small inputs (the commit hook). ``on_total``/``on_advance`` report
-    bytes for a progress bar.
+    The work fans out through ``executor`` (the caller's, a Ray cluster for one), else to ``jobs`` local
+    processes; small inputs are scanned here either way. ``quick_start`` skips Hyperscan for small inputs
+    (the commit hook). ``on_total``/``on_advance`` report bytes for a progress bar.
     """
     inventory = Inventory()
     items: list[tuple[Any, int]] = []
@@ -310,19 +291,23 @@ def scan_hits(source: Source, selection: RuleSelection, jobs: int = 1, *, quick_
         items.append((item, size))
         total += size
         on_total(total)
-    if total < INLINE_BYTES:
-        jobs = 1
     use_hyperscan = False if quick_start and total < REGEX_ONLY_BELOW else None
-    job = Job(source, selection, use_hyperscan)
+    job = Job(reader(source), selection, use_hyperscan)
     hits: list[Hit] = []
     unscanned = list(inventory.skipped)
     failed = 0
     if items:
-        for result in fan_out(job, batches(items), jobs, on_advance):
-            for provenance, chunk_hits in result.hits:
-                hits.extend(refine(source, source_provenance(provenance), chunk_hits))
-            unscanned.extend(result.unscanned)
-            failed += result.items_failed
+        small = total < INLINE_BYTES
+        runner = Inline() if small else executor or local_executor(job, jobs)
+        try:
+            for result in fan_out(job, batches(items), runner, on_advance):
+                for provenance, chunk_hits in result.hits:
+                    hits.extend(refine(source, source_provenance(provenance), chunk_hits))
+                unscanned.extend(result.unscanned)
+                failed += result.items_failed
+        finally:
+            if runner is not executor:
+                runner.close()
     summary = ScanSummary(
         target=source.target, source=source.label, scanned=len(items) - failed, scanned_bytes=total,
         skipped=tuple((u.what, u.reason) for u in unscanned if not u.fails),
@@ -332,12 +317,13 @@ def scan_hits(source: Source, selection: RuleSelection, jobs: int = 1, *, quick_
 
 
 def scan(source: Source, config: Config, jobs: int = 1, baseline: Baseline | None = None, *,
-         quick_start: bool = False, validation: Validation | None = None,
+         quick_start: bool = False, validation: Validation | None = None, executor: Executor | None = None,
          on_total: Progress = lambda n: None, on_advance: Progress = lambda n: None) -> ScanResult:
     """A whole scan of ``source``: hits gathered into findings through the allowlist and the baseline,
-    enriched and (with ``validation``) validated as their rules say."""
+    enriched and (with ``validation``) validated as their rules say. ``executor``: see :func:`scan_hits`."""
     info = rule_info(config)  # loads (and checks) the rules before any worker starts
-    raw = scan_hits(source, config.rules, jobs, quick_start=quick_start, on_total=on_total, on_advance=on_advance)
+    raw = scan_hits(source, config.rules, jobs, quick_start=quick_start, executor=executor, on_total=on_total,
+                    on_advance=on_advance)
     findings = finish_findings(collect(raw.hits, info, user_filter(config.allowlist, baseline)), config, validation)
     return ScanResult(findings, raw.summary)
 

@@ -15,7 +15,7 @@ import pytest
 
 from secretguard.config import Config
 from secretguard.sweep import sweep
-from secretguard.sweep.runner import LocalRunner, RayRunner
+from secretguard.executors import Processes, RayCluster
 from secretguard.sweep.store import Store
 from tests.test_sweep import bulk_repo, commit, last_run_blobs, located, report_json
 
@@ -38,12 +38,12 @@ def ray_runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     ray.shutdown()
 
 
-def run_sweep(db: Path, repos: list[Path], runner) -> None:
+def run_sweep(db: Path, repos: list[Path], executor) -> None:
     with Store(db) as store:
         try:
-            sweep([str(r) for r in repos], store, runner, Config(), db.with_name("mirrors"))
+            sweep([str(r) for r in repos], store, executor, Config(), db.with_name("mirrors"))
         finally:
-            runner.close()
+            executor.close()
 
 
 def ray_task_pids() -> list[int]:
@@ -63,8 +63,8 @@ def ray_task_pids() -> list[int]:
 def test_ray_sweep_fills_the_same_store_as_the_local_pool(ray_runtime, tmp_path):
     repos = [bulk_repo(tmp_path / f"r{i}", seed=100 + i, commits=30, files=10)[0] for i in range(3)]
     on_ray, local = tmp_path / "ray.db", tmp_path / "local.db"
-    run_sweep(on_ray, repos, RayRunner("auto"))
-    run_sweep(local, repos, LocalRunner(2))
+    run_sweep(on_ray, repos, RayCluster("auto"))
+    run_sweep(local, repos, Processes(2))
     assert located(report_json(on_ray)) == located(report_json(local))
     assert last_run_blobs(on_ray) == last_run_blobs(local)
 
@@ -72,7 +72,7 @@ def test_ray_sweep_fills_the_same_store_as_the_local_pool(ray_runtime, tmp_path)
     with sqlite3.connect(on_ray) as con:
         con.execute("UPDATE repository SET size_bytes = ? WHERE key = ?", (10**13, str(repos[0])))
     commit(repos[0], {"new.txt": "new\n"})
-    run_sweep(on_ray, repos, RayRunner("auto"))
+    run_sweep(on_ray, repos, RayCluster("auto"))
     assert last_run_blobs(on_ray) == {str(repos[0]): 1, str(repos[1]): 0, str(repos[2]): 0}
 
 
@@ -83,7 +83,7 @@ def test_a_worker_killed_mid_task_is_retried_by_ray(ray_runtime, tmp_path):
 
     def background() -> None:
         try:
-            run_sweep(db, repos, RayRunner("auto", jobs=2))
+            run_sweep(db, repos, RayCluster("auto", jobs=2))
         except BaseException as exc:  # reported by the test thread
             errors.append(exc)
 
@@ -104,6 +104,6 @@ def test_a_worker_killed_mid_task_is_retried_by_ray(ray_runtime, tmp_path):
     with Store(db, create=False) as store:
         assert store.failed_repositories() == []
     reference = tmp_path / "local.db"
-    run_sweep(reference, repos, LocalRunner(2))
+    run_sweep(reference, repos, Processes(2))
     assert located(report_json(db)) == located(report_json(reference))
     assert len(located(report_json(db))) == len(repos)

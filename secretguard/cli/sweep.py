@@ -42,7 +42,7 @@ def sweep_command(
     failed (each is recorded with its error), else 1 when the store holds open findings, else 0.
     """
     from secretguard.sweep import read_inputs, sweep
-    from secretguard.sweep.runner import LocalRunner, RayRunner, Runner
+    from secretguard.executors import Executor, Processes, RayCluster
     from secretguard.sweep.store import RepoRecord, Store
 
     sources = read_inputs(repos or [], from_file)
@@ -60,7 +60,7 @@ def sweep_command(
             typer.echo(f"ok      {rec.key}: {len(rec.scanned_blobs)} blobs scanned, {len(rec.findings)} findings "
                        f"({rec.seconds:.1f} s)", err=True)
 
-    runner: Runner = RayRunner(ray, jobs or 0) if ray else LocalRunner(jobs or default_jobs())
+    executor: Executor = RayCluster(ray, jobs or 0) if ray else Processes(jobs or default_jobs())
     try:
         with Store(db) as store, progress_bar(not no_progress and not quiet, "sweeping", "repositories") as bar:
             set_total, advance = bar
@@ -69,7 +69,7 @@ def sweep_command(
                 show(rec)
                 advance(1)  # type: ignore[operator]
 
-            result = sweep(sources, store, runner, cfg, mirrors, validate, on_record=record,
+            result = sweep(sources, store, executor, cfg, mirrors, validate, on_record=record,
                            on_total=set_total)  # type: ignore[arg-type]
             open_findings = len(store.findings())
     except KeyboardInterrupt:
@@ -77,7 +77,7 @@ def sweep_command(
             typer.echo("interrupted: run the same sweep again to resume it", err=True)
         raise
     finally:
-        runner.close()
+        executor.close()
     t = result.totals
     if not quiet:
         if result.run.resumed:

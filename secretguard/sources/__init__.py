@@ -55,6 +55,16 @@ class Inventory:
         self.skipped.append(Unscanned(what, reason, fails))
 
 
+class Reader(Protocol):
+    """What a worker needs of a source: turn one item into chunks, and name an item."""
+
+    def read(self, item: Any) -> Iterator[Chunk]: ...
+
+    def describe(self, item: Any) -> str:
+        """The item in one line, for the summary (a path, a blob at a path)."""
+        ...
+
+
 class Source(Protocol):
     """A place to scan.
 
@@ -62,6 +72,8 @@ class Source(Protocol):
     object is inherited by forked workers) and turns one item into chunks, raising :class:`Unreadable` when
     it cannot. A source may also define ``refine(provenance, hits) -> hits``, called in the driver for every
     chunk with hits, for what only it understands (git places a blob at the commit that introduced it), and
+    ``reader() -> Reader``, a small picklable object that reads its items where the source itself cannot
+    travel (to a Ray worker: a source holding an open repository). Whatever reads the items may define
     ``read_ahead(items)``, called in a worker with a batch of items it is about to ``read`` in that order (git
     asks for the batch's blobs at once).
     """
@@ -83,6 +95,12 @@ class Source(Protocol):
     def describe(self, item: Any) -> str:
         """The item in one line, for the summary (a path, a blob at a path)."""
         ...
+
+
+def reader(source: Source) -> Reader:
+    """What reads the source's items in a worker: its own ``reader()``, or the source itself."""
+    make = getattr(source, "reader", None)
+    return source if make is None else make()
 
 
 def refine(source: Source, provenance: Provenance, hits: list[Hit]) -> list[Hit]:

@@ -384,6 +384,30 @@ def _objects(git_dir: str) -> ObjectReader:
     return _reader
 
 
+@dataclass(frozen=True)
+class BlobReader:
+    """Reads blobs of the repository at ``git_dir`` by ID, and names them under ``repo_label``; small enough to
+    send to a worker on a cluster (the repository is opened there, once per process)."""
+
+    git_dir: str
+    repo_label: str
+
+    def read_ahead(self, items: Sequence[BlobItem]) -> None:
+        """Ask for a worker's batch of blobs at once, before :meth:`read` takes them one by one in this order."""
+        _objects(self.git_dir).expect([oid for oid, _, _ in items], sum(size for _, _, size in items))
+
+    def read(self, item: BlobItem) -> Iterator[Chunk]:
+        oid_hex, path, _ = item
+        try:
+            data = _objects(self.git_dir).read(oid_hex)
+        except (KeyError, ValueError, pygit2.GitError) as exc:
+            raise Unreadable(f"cannot read object: {exc}") from None
+        yield Chunk(data, GitBlob(self.repo_label, oid_hex, path))
+
+    def describe(self, item: BlobItem) -> str:
+        return f"{item[1]} (blob {item[0]})"
+
+
 def _identity(commit: pygit2.Commit) -> tuple[str, str]:
     """``Name <email>`` and the ISO-8601 date (with its offset) of a commit's author."""
     author = commit.author
@@ -501,20 +525,15 @@ class GitSource:
             self.scanned_blobs.append(oid_hex)
             yield oid_hex, path, size
 
-    def read_ahead(self, items: Sequence[BlobItem]) -> None:
-        """Ask for a worker's batch of blobs at once, before :meth:`read` takes them one by one in this order."""
-        _objects(self._git_dir).expect([oid for oid, _, _ in items], sum(size for _, _, size in items))
+    def reader(self) -> BlobReader:
+        """What reads this repository's blobs in any process (the walk's state stays here)."""
+        return BlobReader(self._git_dir, self.repo_label or str(self.repo_path))
 
     def read(self, item: BlobItem) -> Iterator[Chunk]:
-        oid_hex, path, _ = item
-        try:
-            data = _objects(self._git_dir).read(oid_hex)
-        except (KeyError, ValueError, pygit2.GitError) as exc:
-            raise Unreadable(f"cannot read object: {exc}") from None
-        yield Chunk(data, GitBlob(self.repo_label or str(self.repo_path), oid_hex, path))
+        return self.reader().read(item)
 
     def describe(self, item: BlobItem) -> str:
-        return f"{item[1]} (blob {item[0]})"
+        return self.reader().describe(item)
 
     def refine(self, provenance: GitBlob, hits: list[Hit]) -> list[Hit]:
         """Give the blob's hits the commit, path, author and date that introduced the blob.

@@ -18,11 +18,12 @@ from typing import Any
 
 from secretguard.config import Config
 from secretguard.errors import SecretguardError
+from secretguard.executors import Executor
 from secretguard.pipeline import rule_info
 from secretguard.report import ScanSummary
 from secretguard.rules import load_rules
 from secretguard.sweep.mirror import repository_key
-from secretguard.sweep.runner import RepoTask, Runner
+from secretguard.sweep.runner import RepoTask, record_of, repository_work
 from secretguard.sweep.store import RepoRecord, RunInfo, RunTotals, Store, StoredFinding
 
 SNAPSHOT_DELTA_LIMIT = 50_000
@@ -70,24 +71,37 @@ def profile_digest(config: Config) -> str:
 
 
 class _Skips:
-    """What tasks may skip: the shared snapshot of clean blobs plus those recorded since it was taken."""
+    """What tasks may skip: the shared snapshot of clean blobs plus those recorded since it was taken.
 
-    def __init__(self, store: Store, run: RunInfo, runner: Runner) -> None:
-        self.store, self.run, self.runner = store, run, runner
+    A snapshot is released once it has been replaced and no task that carries it is still to finish.
+    """
+
+    def __init__(self, store: Store, run: RunInfo, executor: Executor) -> None:
+        self.store, self.run, self.executor = store, run, executor
         self.delta: set[str] = set()
-        self.shared = runner.share(store.clean_blobs(run.profile_id))
+        self.shared = executor.share(store.clean_blobs(run.profile_id))
+        self.carried: Counter[Any] = Counter()
 
-    def add(self, rec: RepoRecord) -> None:
+    def handed_out(self) -> Any:
+        self.carried[self.shared] += 1
+        return self.shared
+
+    def add(self, shared: Any, rec: RepoRecord) -> None:
+        self.carried[shared] -= 1
         self.delta.update(oid for oid in rec.scanned_blobs if oid not in rec.matched_blobs)
         if len(self.delta) > SNAPSHOT_DELTA_LIMIT:
-            self.shared = self.runner.share(self.store.clean_blobs(self.run.profile_id))
+            self.shared = self.executor.share(self.store.clean_blobs(self.run.profile_id))
             self.delta.clear()
+        for old in [s for s, n in self.carried.items() if n == 0 and s is not self.shared]:
+            del self.carried[old]
+            self.executor.release(old)
 
 
-def sweep(sources: Iterable[str], store: Store, runner: Runner, config: Config, cache_dir: Path,
+def sweep(sources: Iterable[str], store: Store, executor: Executor, config: Config, cache_dir: Path,
           validate: bool = False, on_record: Callable[[RepoRecord], None] = lambda rec: None,
           on_total: Callable[[int], None] = lambda n: None) -> SweepResult:
-    """Scan every repository in ``sources`` (paths or URLs) into ``store``; failures are recorded, not raised.
+    """Scan every repository in ``sources`` (paths or URLs) into ``store`` through ``executor``; failures are
+    recorded, not raised.
 
     ``on_total`` hears how many repositories this run still has to do (fewer than given when it resumes one).
     """
@@ -98,9 +112,9 @@ def sweep(sources: Iterable[str], store: Store, runner: Runner, config: Config, 
     info = rule_info(config)
     digest = profile_digest(config)
     with store.exclusive():
-        run = store.start_run(named, digest, runner.description)
+        run = store.start_run(named, digest, executor.description)
         on_total(len(named.keys() - run.done))
-        skips = _Skips(store, run, runner)
+        skips = _Skips(store, run, executor)
         hasher = store.hasher
 
         def tasks() -> Iterator[tuple[RepoTask, Any]]:
@@ -112,11 +126,12 @@ def sweep(sources: Iterable[str], store: Store, runner: Runner, config: Config, 
                 yield RepoTask(key=key, source=source, cache_dir=str(cache_dir), config=config, rule_info=info,
                                validate=validate, also_skip=frozenset(skips.delta) | placed, profile=digest,
                                last_refs=refs, size_bytes=size, placed=placed,
-                               located_commits=store.located_commits(key), hasher=hasher), skips.shared
+                               located_commits=store.located_commits(key), hasher=hasher), skips.handed_out()
 
-        for rec in runner.run(tasks()):
+        for job, outcome in executor.run(repository_work(executor), tasks()):
+            rec = record_of(job, outcome)
             store.record(run, rec)
-            skips.add(rec)
+            skips.add(job[1], rec)
             on_record(rec)
         store.finish_run(run.id)
         totals = store.run_totals(run.id)
