@@ -232,15 +232,21 @@ def fan_out(job: Job, groups: Iterable[list[tuple[Any, int]]], executor: Executo
             on_done: Progress = lambda n: None) -> Iterator[BatchResult]:
     """Scan every batch through ``executor``, yielding results as they finish.
 
-    A batch whose worker died comes back as each of its items unreadable, with the reason: the run fails,
-    and names them, instead of ending.
+    A batch whose worker died runs again one item at a time; an item that kills its worker on its own comes
+    back unreadable, with the reason: the run fails, and names it, instead of ending.
     """
+    lost: list[tuple[Any, int]] = []
     for batch, outcome in executor.run(Work(_scan_batch, job, name=lambda batch: "scan batch"), groups):
+        if isinstance(outcome, Lost) and len(batch) > 1:
+            lost.extend(batch)
+            continue
         on_done(sum(size for _, size in batch))
         if isinstance(outcome, Lost):
-            outcome = BatchResult(unscanned=[Unscanned(job.source.describe(item), outcome.reason) for item, _ in batch],
-                                  items_failed=len(batch))
+            outcome = BatchResult(unscanned=[Unscanned(job.source.describe(batch[0][0]), outcome.reason)],
+                                  items_failed=1)
         yield outcome
+    if lost:
+        yield from fan_out(job, ([item] for item in lost), executor, on_done)
 
 
 def local_executor(job: Job, jobs: int) -> Executor:

@@ -174,3 +174,20 @@ def tree(tmp_path: Path):
         return root
 
     return make
+
+
+@pytest.fixture(scope="module")
+def ray_runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """One local Ray runtime (two CPUs) for the module: no usage report, no dashboard, on 127.0.0.1; its workers
+    get an isolated home, like every test."""
+    ray = pytest.importorskip("ray")
+    home = tmp_path_factory.mktemp("ray-home")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("HOME", str(home))
+        mp.setenv("XDG_CACHE_HOME", str(tmp_path_factory.getbasetemp() / "cache"))
+        mp.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+        mp.setenv("RAY_AUTH_MODE", "disabled")
+        mp.setenv("RAY_USAGE_STATS_ENABLED", "0")  # no usage report, no cloud-metadata probe
+        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, _node_ip_address="127.0.0.1")
+    yield
+    ray.shutdown()

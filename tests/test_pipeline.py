@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import json
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -242,3 +243,36 @@ def test_without_fork_the_scan_runs_in_this_process(monkeypatch: pytest.MonkeyPa
     result = pipeline.scan(Watched([f"key: {token(7)}", "text"]), CONFIG, jobs=2)
 
     assert [f.secret for f in result.findings] == [token(7)] and seen == [0, 1]
+
+
+POISON = 3
+
+
+@dataclass
+class Doomed:
+    """Entries of about 1 MB each (so the scan fans out); reading entry ``POISON`` kills the process."""
+
+    texts: list[str]
+    label: str = "strings"
+    target: str = "a list"
+
+    def items(self, inventory: Inventory) -> Iterator[tuple[int, int]]:
+        return ((i, 1024 * 1024) for i in range(len(self.texts)))
+
+    def read(self, item: int) -> Iterator[Chunk]:
+        if item == POISON:
+            os._exit(137)  # as the kernel's out-of-memory killer ends a process
+        yield Chunk(self.texts[item].encode(), Entry(item))
+
+    def describe(self, item: int) -> str:
+        return f"entry {item}"
+
+
+def test_a_worker_process_that_dies_fails_only_its_item() -> None:
+    texts = [f"key: {token(i)}\n" for i in range(6)]
+
+    result = pipeline.scan(Doomed(texts), CONFIG, jobs=2)
+
+    assert sorted(f.secret for f in result.findings) == sorted(token(i) for i in range(6) if i != POISON)
+    assert result.summary.unreadable == ((f"entry {POISON}", "the worker process died (killed, or out of memory)"),)
+    assert result.summary.scanned == len(texts) - 1

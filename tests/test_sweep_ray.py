@@ -8,34 +8,18 @@ import signal
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from secretguard.config import Config
-from secretguard.sweep import sweep
 from secretguard.executors import Processes, RayCluster
+from secretguard.sweep import sweep
 from secretguard.sweep.store import Store
 from tests.test_sweep import bulk_repo, commit, last_run_blobs, located, report_json
 
 ray = pytest.importorskip("ray")
 pytestmark = pytest.mark.ray
-
-
-@pytest.fixture(scope="module")
-def ray_runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    """One local Ray runtime for the module; its workers get an isolated home, like every test."""
-    home = tmp_path_factory.mktemp("ray-home")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("HOME", str(home))
-        mp.setenv("XDG_CACHE_HOME", str(tmp_path_factory.getbasetemp() / "cache"))
-        mp.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
-        mp.setenv("RAY_AUTH_MODE", "disabled")
-        mp.setenv("RAY_USAGE_STATS_ENABLED", "0")  # no usage report, no cloud-metadata probe
-        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, _node_ip_address="127.0.0.1")
-    yield
-    ray.shutdown()
 
 
 def run_sweep(db: Path, repos: list[Path], executor) -> None:
