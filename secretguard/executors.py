@@ -12,23 +12,21 @@ Large read-only data the tasks need (the sweep's snapshot of clean blobs) is sha
 
 from __future__ import annotations
 
-import logging
-import mmap
 import os
-import shutil
 import signal
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from secretguard.errors import SecretguardError
 
 if TYPE_CHECKING:
+    import tempfile
     from concurrent.futures import Future, ProcessPoolExecutor
+
+# shutil, tempfile, mmap and logging are imported where they are used: the commit hook's scan never needs them
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -104,6 +102,10 @@ class Inline:
 
 def remove_stale_temp_dirs() -> None:
     """Remove this user's shared-data folders whose process is gone (killed by SIGKILL or the OOM killer)."""
+    import shutil
+    import tempfile
+    from pathlib import Path
+
     for path in Path(tempfile.gettempdir()).glob(f"{TEMP_PREFIX}*-*"):
         pid = path.name.removeprefix(TEMP_PREFIX).partition("-")[0]
         try:
@@ -168,6 +170,8 @@ class Processes:
 
     def share(self, data: bytes) -> str:
         """Write ``data`` to a file the workers map."""
+        import tempfile
+
         if self._dir is None:
             remove_stale_temp_dirs()
             self._dir = tempfile.TemporaryDirectory(prefix=f"{TEMP_PREFIX}{os.getpid()}-")
@@ -278,6 +282,8 @@ _mapped: tuple[str, memoryview] | None = None
 def open_shared(handle: Any) -> Any:
     """In a worker: the bytes behind a :meth:`Executor.share` handle, without copying them."""
     global _mapped
+    import mmap
+
     if isinstance(handle, bytes):
         return handle
     if isinstance(handle, str):  # a local file, mapped once per worker
@@ -308,6 +314,8 @@ class RayCluster:
     """
 
     def __init__(self, address: str | None = None, jobs: int = 0, *, this_node: bool = False) -> None:
+        import logging
+
         try:
             import ray
         except ImportError:

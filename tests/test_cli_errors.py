@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -150,3 +151,12 @@ def test_help_shows_meaningful_defaults(words, monkeypatch):
 ])
 def test_negative_counts_and_sizes_are_refused(args, option):
     assert_one_line_error(run_cli(*args), f"Invalid value for '{option}'", "is not in the range x>=1")
+
+
+
+@pytest.mark.parametrize("command", [["scan", "dir"], ["scan", "git"], ["sweep", "--db", "sweep.db"]])
+def test_ray_without_the_ray_extra(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: list[str]):
+    monkeypatch.setitem(sys.modules, "ray", None)  # as without `pip install 'secretguard[ray]'`
+    monkeypatch.chdir(tmp_path)
+    assert_one_line_error(run_cli(*command, tmp_path, "--ray", "auto"),
+                          "--ray needs Ray: pip install 'secretguard[ray]'")

@@ -30,14 +30,15 @@ def run_sweep(db: Path, repos: list[Path], executor) -> None:
             executor.close()
 
 
-def ray_task_pids() -> list[int]:
-    """Ray workers running a sweep task right now (Ray titles a busy worker ``ray::<task name>``)."""
+def ray_task_pids(name: bytes = b"sweep ") -> list[int]:
+    """Ray workers running a task whose name starts with ``name`` right now (Ray titles a busy worker
+    ``ray::<task name>``)."""
     pids = []
     for entry in os.listdir("/proc"):
         if entry.isdigit():
             try:
                 with open(f"/proc/{entry}/cmdline", "rb") as handle:
-                    if handle.read().startswith(b"ray::sweep "):
+                    if handle.read().startswith(b"ray::" + name):
                         pids.append(int(entry))
             except OSError:
                 continue
@@ -91,3 +92,30 @@ def test_a_worker_killed_mid_task_is_retried_by_ray(ray_runtime, tmp_path):
     run_sweep(reference, repos, Processes(2))
     assert located(report_json(db)) == located(report_json(reference))
     assert len(located(report_json(db))) == len(repos)
+
+
+def test_a_big_repository_on_ray_spreads_its_blobs_over_the_cluster(ray_runtime, tmp_path):
+    big = bulk_repo(tmp_path / "big", seed=300, commits=300, files=40)[0]
+    small = bulk_repo(tmp_path / "small", seed=301)[0]
+    seen: list[int] = []
+    done = threading.Event()
+
+    def watch() -> None:  # a blob batch runs as a Ray task of its own, not inside the repository's task
+        while not done.is_set():
+            seen.extend(ray_task_pids(b"scan batch"))
+            time.sleep(0.002)
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    try:
+        run_sweep(tmp_path / "ray.db", [big, small], RayCluster("auto"))
+    finally:
+        done.set()
+        watcher.join()
+    run_sweep(tmp_path / "local.db", [big, small], Processes(2))
+
+    assert seen, "no blob batch ran as a Ray task"
+    assert located(report_json(tmp_path / "ray.db")) == located(report_json(tmp_path / "local.db"))
+    assert last_run_blobs(tmp_path / "ray.db") == last_run_blobs(tmp_path / "local.db")
+    with Store(tmp_path / "ray.db", create=False) as store:
+        assert store.failed_repositories() == []

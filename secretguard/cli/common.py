@@ -16,6 +16,7 @@ EXIT_ERROR = 2
 
 from secretguard.baseline import Baseline, load_baseline
 from secretguard.config import Config, find_config
+from secretguard.executors import Executor
 from secretguard.findings import Finding
 from secretguard.hashing import UserKey
 from secretguard.pipeline import Validation
@@ -32,6 +33,7 @@ ValidateOpt = Annotated[bool, typer.Option("--validate", help="Check found AWS k
 ValidateJobsOpt = Annotated[int, typer.Option("--validate-jobs", min=1, help="Key pairs checked at once.")]
 SkipAccountOpt = Annotated[list[str] | None, typer.Option("--skip-account", help="Never call AWS with keys of this account (repeatable; canary accounts are built in).")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing on the terminal (--output files are still written); the exit code tells.")]
+RayOpt = Annotated[str | None, typer.Option("--ray", metavar="ADDRESS", help="Run on a Ray cluster: 'auto' (the one this machine belongs to) or its ADDRESS (needs secretguard\\[ray]).")]
 MaxFileSizeOpt = Annotated[int | None, typer.Option("--max-file-size", min=1, show_default=False, metavar="BYTES", help="Skip files larger than this many bytes (default: 10 MB, or the config's max_file_size).")]
 
 
@@ -90,6 +92,22 @@ def validation(validate: bool, jobs: int, skip_accounts: list[str] | None, endpo
 
     return Validation(jobs, tuple(parse_accounts(skip_accounts or [])), endpoint_url,
                       warn=(lambda line: None) if quiet else None)
+
+
+@contextlib.contextmanager
+def ray_cluster(address: str | None, jobs: int | None) -> Iterator[Executor | None]:
+    """``--ray``: the cluster at ``address`` while the scan runs (``jobs`` tasks in flight, default twice its
+    CPUs); None without ``--ray`` (the scan's own local processes)."""
+    if address is None:
+        yield None
+        return
+    from secretguard.executors import RayCluster
+
+    cluster = RayCluster(address, jobs or 0)
+    try:
+        yield cluster
+    finally:
+        cluster.close()
 
 
 @contextlib.contextmanager

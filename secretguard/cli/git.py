@@ -10,7 +10,8 @@ import typer
 
 from secretguard.cli.common import (
     BaselineOpt, ConfigOpt, FormatOpt, JobsOpt, MaxFileSizeOpt, NoProgressOpt, OutputOpt, QuietOpt, RevealOpt,
-    SkipAccountOpt, ValidateJobsOpt, ValidateOpt, finish, load_inputs, progress_bar, validation, warn,
+    RayOpt, SkipAccountOpt, ValidateJobsOpt, ValidateOpt, finish, load_inputs, progress_bar, ray_cluster, validation,
+    warn,
 )
 from secretguard.pipeline import default_jobs
 from secretguard.report import reporter_for
@@ -34,6 +35,7 @@ def scan_git(
     config: ConfigOpt = None,
     baseline: BaselineOpt = None,
     jobs: JobsOpt = None,
+    ray: RayOpt = None,
     no_progress: NoProgressOpt = False,
     quiet: QuietOpt = False,
     since: SinceOpt = None,
@@ -53,10 +55,11 @@ def scan_git(
     cfg, accepted = load_inputs(config, repo, baseline)
     if max_file_size is not None:
         cfg = replace(cfg, max_file_size=max_file_size)
-    with progress_bar(not no_progress and not quiet, "scanning history") as (set_total, advance):
+    with ray_cluster(ray, jobs) as cluster, \
+            progress_bar(not no_progress and not quiet, "scanning history") as (set_total, advance):
         source = GitSource(str(repo), cfg.max_file_size, refs=branch or (), exclude=[since] if since else (),
                            all_objects=all_objects)
-        result = scan(source, cfg, jobs or default_jobs(), accepted, validation=checks,
+        result = scan(source, cfg, jobs or default_jobs(), accepted, validation=checks, executor=cluster,
                       on_total=set_total, on_advance=advance)  # type: ignore[arg-type]
     if source.history_gap is not None and not quiet:
         warn(f"{repo}: history incomplete: {source.history_gap}")

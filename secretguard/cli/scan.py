@@ -9,7 +9,7 @@ import typer
 
 from secretguard.cli.common import (
     BaselineOpt, ConfigOpt, FormatOpt, JobsOpt, MaxFileSizeOpt, NoProgressOpt, OutputOpt, QuietOpt, RevealOpt,
-    SkipAccountOpt, ValidateJobsOpt, ValidateOpt, finish, load_inputs, progress_bar, validation,
+    RayOpt, SkipAccountOpt, ValidateJobsOpt, ValidateOpt, finish, load_inputs, progress_bar, ray_cluster, validation,
 )
 from secretguard.pipeline import default_jobs
 from secretguard.report import reporter_for
@@ -26,6 +26,7 @@ def scan_dir(
     config: ConfigOpt = None,
     baseline: BaselineOpt = None,
     jobs: JobsOpt = None,
+    ray: RayOpt = None,
     no_progress: NoProgressOpt = False,
     quiet: QuietOpt = False,
     respect_gitignore: Annotated[bool, typer.Option("--respect-gitignore", help="Skip files git ignores.")] = False,
@@ -59,7 +60,9 @@ def scan_dir(
         cfg = replace(cfg, rules=replace(cfg.rules, decode_depth=decode_depth))
     if archive_depth is not None:
         cfg = replace(cfg, rules=replace(cfg.rules, archive_depth=archive_depth))
-    with progress_bar(not no_progress and not quiet, "scanning") as (set_total, advance):
+    with ray_cluster(ray, jobs) as cluster, \
+            progress_bar(not no_progress and not quiet, "scanning") as (set_total, advance):
         result = scan(FileSource(path, cfg.max_file_size, respect_gitignore), cfg, jobs or default_jobs(), accepted,
-                      validation=checks, on_total=set_total, on_advance=advance)  # type: ignore[arg-type]
+                      validation=checks, executor=cluster, on_total=set_total,
+                      on_advance=advance)  # type: ignore[arg-type]
     return finish(result.findings, result.summary, fmt, output, reveal, quiet)

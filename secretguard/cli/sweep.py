@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from secretguard.cli.common import (
-    ConfigOpt, FormatOpt, JobsOpt, NoProgressOpt, OutputOpt, QuietOpt, finish, load_inputs, progress_bar, warn,
+    ConfigOpt, FormatOpt, JobsOpt, NoProgressOpt, OutputOpt, QuietOpt, RayOpt, finish, load_inputs, progress_bar, warn,
 )
 from secretguard.pipeline import default_jobs
 from secretguard.report import reporter_for
@@ -30,7 +30,7 @@ def sweep_command(
     db: DbOpt = Path("sweep.db"),
     cache_dir: Annotated[Path | None, typer.Option("--cache-dir", help="Where URLs are mirrored (default: DB's name + '.mirrors', beside it).")] = None,
     jobs: JobsOpt = None,
-    ray: Annotated[str | None, typer.Option("--ray", help="Run on a Ray cluster: 'auto' or its ADDRESS (needs secretguard\\[ray]).")] = None,
+    ray: RayOpt = None,
     validate: Annotated[bool, typer.Option("--validate", help="Check found AWS key pairs against STS (sends them to AWS).")] = False,
     config: ConfigOpt = None,
     no_progress: NoProgressOpt = False,
