@@ -3,8 +3,9 @@
 1. Set up: load and check the rules (before any worker starts), pick the engine.
 2. Enumerate: the source's items, in this process; what it passes over goes to the summary.
 3. Fan out: batches of items through an executor (:mod:`secretguard.executors`): forked worker processes
-   (each inherits the loaded detector), a Ray cluster the caller chose, or inline when the input is small. In a worker, each item is read into chunks, each chunk is turned into
-   scannable pieces (:func:`pieces`), and each piece is scanned, decoders and extractors included.
+   (each inherits the loaded detector), a Ray cluster the caller chose, or inline when the input is small.
+   In a worker, each item is read into chunks, each chunk is turned into scannable pieces (:func:`pieces`),
+   and each piece is scanned, decoders and extractors included.
    Whatever a worker cannot read comes back as an :class:`~secretguard.sources.Unscanned` record.
 4. Collect: the source refines its hits (git places blobs at their introducing commits), hits become
    findings through the user's filters and baseline, enrichers and validators run as the rules name them.
