@@ -3,7 +3,8 @@
 Every scan sends its work through an :class:`Executor`: the pipeline sends batches of a source's items, the
 sweep sends repositories. An executor yields each task with its outcome as the task finishes, and a task whose
 worker died (killed, out of memory, its node lost) comes back as :class:`Lost`, never as an exception: the
-caller records it as that task's failure and goes on with the others.
+caller records it as that task's failure and goes on with the others. An exception the function itself raises
+reaches the caller, as it would had the task run inline.
 
 Large read-only data the tasks need (the sweep's snapshot of clean blobs) is shared once with :meth:`share`
 (a file each local worker maps, or one object in Ray's object store) and read in a worker with
@@ -372,7 +373,7 @@ class RayCluster:
                 try:
                     yield task, ray.get(ref)
                 except ray.exceptions.RayTaskError as exc:  # the function raised: as it would here
-                    raise exc.cause from None
+                    raise (exc.cause or exc) from None
                 except ray.exceptions.RayError as exc:
                     yield task, Lost(f"Ray task failed after {RAY_MAX_RETRIES} retries: {type(exc).__name__}")
 

@@ -1,20 +1,24 @@
-"""Scans through the Ray executor on a real local Ray runtime: the same findings as local processes, and a worker
-that dies on Ray fails only the item it was reading."""
+"""Scans through the Ray executor on a real local Ray runtime: the same findings as local processes, a worker
+that dies on Ray fails only the item it was reading, and an error raised there reaches the caller unchanged."""
 
 from __future__ import annotations
 
 import json
 import random
+from collections.abc import Iterator
+from dataclasses import dataclass
 
 import pytest
 
 import secretguard.pipeline as pipeline
 from secretguard.config import Config
+from secretguard.errors import SourceError
 from secretguard.executors import RayCluster
+from secretguard.sources import Chunk
 from secretguard.sources.git import GitSource
+from tests.helpers import run_cli
 from tests.test_git_history import token
 from tests.test_pipeline import CONFIG, POISON, Doomed
-from tests.helpers import run_cli
 from tests.test_sweep import bulk_repo, credentials_file, key_pair, new_repo
 
 pytest.importorskip("ray")
@@ -91,3 +95,21 @@ def test_scan_dir_and_scan_git_with_ray_report_what_they_report_without(ray_runt
         assert report["summary"]["scanned_bytes"] > pipeline.INLINE_BYTES
         assert {f["secret"][:4] for f in report["findings"] if f["rule"] == "aws-access-key-id"} == {"AKIA"}
         assert len([f for f in report["findings"] if f["rule"] == "aws-access-key-id"]) == len(pairs)
+
+
+@dataclass
+class Corrupt(Doomed):
+    """A source whose reading fails as a damaged repository does."""
+
+    def read(self, item: int) -> Iterator[Chunk]:
+        raise SourceError(f"a list: object {item} is missing (corrupt repository)")
+
+
+def test_an_error_raised_on_ray_reaches_the_caller_as_itself(ray_runtime):
+    cluster = RayCluster("auto")
+    try:
+        with pytest.raises(SourceError) as raised:
+            pipeline.scan(Corrupt(["x"] * 4), CONFIG, executor=cluster)
+    finally:
+        cluster.close()
+    assert str(raised.value).startswith("a list: object ") and "Traceback" not in str(raised.value)
