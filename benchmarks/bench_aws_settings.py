@@ -18,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.aws_services import REGION, AppRunner, Amplify, Beanstalk  # noqa: E402
+from tests.aws_services import REGION, Amplify, AppRunner, Beanstalk  # noqa: E402
 
 
 def fill(args: argparse.Namespace, apprunner: AppRunner, amplify: Amplify, beanstalk: Beanstalk) -> None:

@@ -63,8 +63,9 @@ def main() -> None:
     detector = detector_for(RuleSelection())
     before = best(lambda: [scan_chunk(detector, p, decode_depth=0) for p in raw], args.repeat)
     after = best(lambda: [scan_chunk(detector, p) for p in raw], args.repeat)
-    print(f"{len(raw)} binaries, {size / 1e6:.1f} MB: own bytes, no reader  {before:6.2f} s  {size / 1e6 / before:7.1f} MB/s")
-    print(f"{len(raw)} binaries, {size / 1e6:.1f} MB: own bytes, store check {after:6.2f} s  {size / 1e6 / after:7.1f} MB/s")
+    head = f"{len(raw)} binaries, {size / 1e6:.1f} MB: own bytes,"
+    print(f"{head} no reader  {before:6.2f} s  {size / 1e6 / before:7.1f} MB/s")
+    print(f"{head} store check {after:6.2f} s  {size / 1e6 / after:7.1f} MB/s")
 
 
 if __name__ == "__main__":

@@ -108,7 +108,7 @@ def bench_history(name: str, repo: Path, runs: int, jobs: int, planted: list[dic
         floors.append(floor_seconds(repo, 1))
         results.append(run_measured(command))
     walls = [wall for wall, _, _, _ in results]
-    ratios = [wall / floor for wall, floor in zip(walls, floors)]
+    ratios = [wall / floor for wall, floor in zip(walls, floors, strict=True)]
     out = results[0][2]
     peak = max(peak for _, peak, _, _ in results)
     cpu = statistics.median(cpu for _, _, _, cpu in results)
@@ -118,8 +118,9 @@ def bench_history(name: str, repo: Path, runs: int, jobs: int, planted: list[dic
     wall = statistics.median(walls)
     print(f"\n{name}: {repo}")
     print(f"  unique blobs: {report['summary']['scanned']} blobs, {megabytes:.1f} MB")
-    print(f"  scan git:     {wall:.2f} s wall (median of {runs}; best {min(walls):.2f} s), {megabytes / wall:.1f} MB/s, "
-          f"{len(report['findings'])} findings, {cpu:.1f} s user+sys (median; {cpu / wall:.2f} cores busy)")
+    print(f"  scan git:     {wall:.2f} s wall (median of {runs}; best {min(walls):.2f} s), "
+          f"{megabytes / wall:.1f} MB/s, {len(report['findings'])} findings, "
+          f"{cpu:.1f} s user+sys (median; {cpu / wall:.2f} cores busy)")
     print(f"  peak RSS:     {peak / 1e6:.0f} MB for all processes together (largest single process so far: "
           f"{largest:.0f} MB)")
     print(f"  cat-file:     {statistics.median(floors):.2f} s (floor, median)  ->  scan is "

@@ -64,8 +64,9 @@ def main() -> None:
         print(f"  {count / hundreds:6.2f} per 100 MB  {count:4}  {rule}")
     for finding in findings:
         first = min(finding["locations"], key=lambda o: (o.get("path") or "", o.get("line") or 0))
-        print(f"  - {finding['rule']}: {finding['secret']}  {first.get('path')}:{first.get('line')}"
-              f"{'  (+%d more places)' % (len(finding['locations']) - 1) if len(finding['locations']) > 1 else ''}")
+        places = len(finding["locations"])
+        more = f"  (+{places - 1} more places)" if places > 1 else ""
+        print(f"  - {finding['rule']}: {finding['secret']}  {first.get('path')}:{first.get('line')}{more}")
     sys.exit(0 if rate <= args.target else 1)
 
 

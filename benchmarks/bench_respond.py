@@ -52,11 +52,11 @@ def main() -> None:
     }
     for name, statements in users.items():
         policy = [NamedPolicy("inline p", {"Version": "2012-10-17", "Statement": statements})]
-        seconds = _timed(runs, lambda: analyse(policy))
+        seconds = _timed(runs, lambda: analyse(policy))  # noqa: B023 - timed at once
         print(f"verdict, {name}: {seconds * 1000:.0f} ms ({analyse(policy).verdict})")
 
     classifier = Classifier()
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     page = [{"EventName": name, "EventSource": source, "EventTime": now,
              "CloudTrailEvent": json.dumps({"sourceIPAddress": "203.0.113.9", "userAgent": "aws-cli/2.15",
                                             "awsRegion": "us-east-1"})}

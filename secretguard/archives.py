@@ -23,7 +23,7 @@ from collections import deque
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from functools import cache, partial
-from typing import TYPE_CHECKING, BinaryIO
+from typing import IO, TYPE_CHECKING
 
 if TYPE_CHECKING:
     import zipfile
@@ -115,7 +115,7 @@ class _Budget:
 class _Metered(io.RawIOBase):
     """A decompressing stream read in bounded blocks, each charged to the budget and checked for its ratio."""
 
-    def __init__(self, stream: BinaryIO, budget: _Budget, compressed_size: int) -> None:
+    def __init__(self, stream: IO[bytes] | io.BufferedIOBase, budget: _Budget, compressed_size: int) -> None:
         self.stream, self.budget, self.compressed_size = stream, budget, compressed_size
         self.head = b""
         """Bytes already read, to hand out again first (the start of a stream, read to tell a tar)."""
@@ -303,7 +303,7 @@ def _tar(stream: _Metered, parts: tuple[str, ...], depth: int, budget: _Budget,
 
     limits = budget.limits
     try:
-        archive = tarfile.open(fileobj=stream, mode="r|")  # type: ignore[call-overload]
+        archive = tarfile.open(fileobj=stream, mode="r|")  # noqa: SIM115 - reads a stream it does not own: nothing to release
         for info in archive:
             if not info.isfile():
                 continue
@@ -363,7 +363,7 @@ def _inner_name(name: str) -> str:
     return stem if ext.lower() in (".gz", ".gzip", ".bz2", ".xz", ".z") and stem else base
 
 
-def _decompressing(kind: str, compressed: BinaryIO) -> BinaryIO:
+def _decompressing(kind: str, compressed: IO[bytes]) -> io.BufferedIOBase:
     """A reader of the ``gz``, ``bz2`` or ``xz`` stream in ``compressed``."""
     if kind == "gz":
         import gzip

@@ -105,7 +105,8 @@ def load_config(path: Path) -> Config:
             paths=_strings(allow.get("paths"), "allow.paths", path),
             regexes=tuple(compiled),
             secrets=allowed_secrets(_strings(allow.get("secrets"), "allow.secrets", path), f"{path}: allow.secrets"),
-            secrets_sha256=frozenset(s.lower() for s in _strings(allow.get("secrets_sha256"), "allow.secrets_sha256", path)),
+            secrets_sha256=frozenset(
+                s.lower() for s in _strings(allow.get("secrets_sha256"), "allow.secrets_sha256", path)),
         ),
         rules=RuleSelection(
             extra_files=tuple((path.parent / f).resolve() for f in _strings(rules.get("extra"), "rules.extra", path)),

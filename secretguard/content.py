@@ -151,9 +151,9 @@ def text_encoding(data: bytes) -> str | None:
     sample = data[:SAMPLE_BYTES]
     if b"\0" not in sample:
         return None
-    encoding = _wide_encoding(sample)
-    if encoding is not None:
-        return encoding if _is_text(decode(sample, encoding)) else "binary"
+    wide = _wide_encoding(sample)
+    if wide is not None:
+        return wide if _is_text(decode(sample, wide)) else "binary"
     return None if _is_text(sample) else "binary"
 
 
@@ -240,7 +240,9 @@ def _wide_starts(data: bytes) -> list[int]:
     starts, at = [], classes.find(b"\x01\x00" * MIN_RUN)
     while at >= 0:
         starts.append(at)
-        at = classes.find(b"\x01\x00" * MIN_RUN, _WIDE_STRING.match(data, at).end())
+        run = _WIDE_STRING.match(data, at)
+        assert run is not None  # the classes just found a run of MIN_RUN wide characters here
+        at = classes.find(b"\x01\x00" * MIN_RUN, run.end())
     return starts
 
 

@@ -1,7 +1,7 @@
 """Decoders: find encoded tokens in a chunk, decode them, scan what they hide, and report it where the token is.
 
-Candidates come from one Hyperscan pass (a few standard-library searches where Hyperscan is missing) and, for free, from the
-plain scan's matches: base64/base64url and hex values whose every group can only encode ASCII text (so
+Candidates come from one Hyperscan pass (a few standard-library searches where Hyperscan is missing) and, for
+free, from the plain scan's matches: base64/base64url and hex values whose every group can only encode ASCII text (so
 identifiers, digests and binary blobs such as images, fonts and lockfile hashes are never candidates),
 ``%XX`` percent escapes, and JSON/JavaScript escapes (``\\":``, ``\\/``, ``\\u00XX``). Each decoded token
 becomes a :class:`Region`: its text between the line's text before and after the token (so a name such as
@@ -13,6 +13,7 @@ a chunk are scanned together by the detector; :func:`merge` then keeps what is n
 from __future__ import annotations
 
 import binascii
+import contextlib
 import json
 import re
 from bisect import bisect_right
@@ -124,10 +125,8 @@ class CandidateFinder:
             found.append((end, _KINDS[index]))
             return len(found) >= MAX_CANDIDATES  # True stops the scan
 
-        try:
+        with contextlib.suppress(hyperscan.error):  # stopped early: enough candidates
             self.database.scan(data, match_event_handler=on_match)
-        except hyperscan.error:  # stopped early: enough candidates
-            pass
         return found
 
     def tokens(self, data: bytes, spans: Iterable[tuple[int, int]] = ()) -> Iterator[tuple[str, int, int]]:
@@ -184,7 +183,7 @@ def _run_token(data: bytes, end: int) -> tuple[int, int]:
     m = _reverse(_B64_RUN).search(data, low, end)
     if m is None or m.end() != end or (m.start() == low and low > 0):
         return end, end
-    return m.span()
+    return m.start(), m.end()
 
 
 def _encoded_shape(data: bytes, start: int, end: int) -> bool:

@@ -16,6 +16,7 @@ import os
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from secretguard.cache import read_entry, write_entry
 from secretguard.checksums import CHECKSUMS
@@ -26,13 +27,15 @@ from secretguard.rules import SECRET_GROUP, Rule, prefilter_pattern
 ENGINE_VARIABLE = "SECRETGUARD_ENGINE"
 """Set to ``regex`` to run every rule on the pure-``regex`` path even where Hyperscan is installed."""
 
-if os.environ.get(ENGINE_VARIABLE) == "regex":
+if TYPE_CHECKING:
+    import hyperscan
+elif os.environ.get(ENGINE_VARIABLE) == "regex":
     hyperscan = None
 else:
     try:  # Hyperscan has wheels for x86-64 and 64-bit ARM; everything still works without it.
         import hyperscan
     except ImportError:  # pragma: no cover - exercised on machines without the wheel
-        hyperscan = None  # type: ignore[assignment]
+        hyperscan = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,7 +29,7 @@ PLACEHOLDER_SHAPES = re.compile(
       \$\{ | \{\{ | \}\} | %\( | <[^>]*> | ^\$(?![A-Za-z0-9]{1,8}\$)[A-Za-z_{]   (?# template, shell and format references; not $apr1$ hashes )
     | os\.environ | process\.env | getenv | ENV\[              (?# environment lookups in code )
     | ^your | [_-]your[_-] | [_-]here$                         (?# YOUR_API_KEY_HERE )
-    """
+    """  # noqa: E501
 )
 MASK_RUNS = re.compile(r"(?i)x{4,}|\*{4,}|\.{4,}")
 MASK_MIN_RUN = 4

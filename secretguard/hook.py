@@ -152,7 +152,7 @@ scan() {{
     if [ -x "$py" ]; then "$py" -m secretguard.hook {kind}{options} "$@"; else secretguard hook run {kind}{options} "$@"; fi
 }}
 previous="${{0%/*}}/{kind}.local"
-{body}"""
+{body}"""  # noqa: E501
 REF_LINES_BODY = """\
 refs=$(cat)  # git's ref lines, for both hooks
 if [ -x "$previous" ]; then printf '%s\\n' "$refs" | "$previous" "$@" || exit $?; fi

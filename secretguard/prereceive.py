@@ -22,7 +22,7 @@ import signal
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
@@ -126,7 +126,7 @@ def _write_audit(path: Path, updates: list[RefUpdate], findings: list[Finding], 
     """Append one JSON line recording a bypass: who, when, which refs, which findings (fingerprints under
     ``hasher`` only)."""
     record = {
-        "time": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "time": datetime.now(UTC).isoformat(timespec="seconds"),
         "pusher": pusher(env),
         "refs": [{"ref": u.ref, "old": u.old, "new": u.new} for u in updates],
         "fingerprints": sorted(f.fingerprint(hasher) for f in findings),

@@ -12,8 +12,8 @@ import hashlib
 import json
 import re
 import re._parser as sre_parse
-from dataclasses import dataclass
 from collections.abc import Iterable
+from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -256,7 +256,7 @@ def _parse_yaml(text: bytes, name: str) -> Any:
     import yaml  # only when a rule file is new or changed: see load_rule_file
 
     try:
-        return yaml.load(text.decode("utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+        return yaml.load(text.decode("utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506
     except UnicodeDecodeError as exc:
         raise RuleError(name, None, f"not UTF-8: {exc.reason} at byte {exc.start}") from None
     except yaml.YAMLError as exc:
@@ -268,7 +268,7 @@ def _parse_yaml(text: bytes, name: str) -> Any:
 def _is_json_data(document: Any) -> bool:
     """Whether JSON holds ``document`` exactly (YAML can also give dates, sets and non-string keys)."""
     try:
-        return json.loads(json.dumps(document)) == document
+        return bool(json.loads(json.dumps(document)) == document)
     except (TypeError, ValueError):
         return False
 

@@ -43,7 +43,7 @@ def check_rules(rules: list[Rule], min_examples: int = MIN_EXAMPLES) -> list[Pro
         spec = rule.spec
 
         def problem(message: str) -> None:
-            problems.append(Problem(spec.id, spec.source, message))
+            problems.append(Problem(spec.id, spec.source, message))  # noqa: B023 - only called in this iteration
 
         if len(spec.examples) < min_examples:
             problem(f"needs at least {min_examples} examples")
@@ -58,7 +58,7 @@ def check_rules(rules: list[Rule], min_examples: int = MIN_EXAMPLES) -> list[Pro
                 if spec.extractor is not None:  # written in the file's format: the rule sees the reader's lines
                     data = view_text(spec.extractor, data)
                 results = [d.scan(data) for d in detectors]
-                for detector, matches in zip(detectors, results):
+                for detector, matches in zip(detectors, results, strict=True):
                     path = "hyperscan" if detector.uses_hyperscan else "regex"
                     if (spec.id in rules_seen(matches)) != expect:
                         kind = "example not found" if expect else "negative example matched"

@@ -12,7 +12,6 @@ import hashlib
 import json
 import time
 from typing import Any
-from urllib.parse import urlsplit
 
 import boto3
 import pytest

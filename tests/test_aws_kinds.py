@@ -12,7 +12,7 @@ import pytest
 
 from secretguard.sources.aws_amplify import basic_auth_password
 from secretguard.sources.aws_items import user_data_text
-from tests.aws_services import AppRunner, Amplify, Beanstalk, StandIn
+from tests.aws_services import Amplify, AppRunner, Beanstalk, StandIn
 from tests.test_aws_scan import PASSWORD, SENDGRID, at, run_scan
 
 REGION = "us-east-1"
@@ -107,7 +107,8 @@ def test_codebuild_plaintext_variables_and_inline_buildspec(aws) -> None:
         name="release", serviceRole=role_arn(), artifacts={"type": "NO_ARTIFACTS"},
         source={"type": "S3", "location": "builds/src.zip",
                 "buildspec": f"version: 0.2\nphases:\n  build:\n    commands:\n      - curl -u api:{SENDGRID} x\n"},
-        environment={"type": "LINUX_CONTAINER", "image": "aws/codebuild/standard:7.0", "computeType": "BUILD_GENERAL1_SMALL",
+        environment={"type": "LINUX_CONTAINER", "image": "aws/codebuild/standard:7.0",
+                     "computeType": "BUILD_GENERAL1_SMALL",
                      "environmentVariables": [
                          {"name": "DB_PASSWORD", "value": PASSWORD, "type": "PLAINTEXT"},
                          {"name": "API_TOKEN", "value": "prod/api-token:token", "type": "SECRETS_MANAGER"}]})

@@ -38,7 +38,7 @@ class PackageServer:
 
     def __init__(self, workdir: Path) -> None:
         self.key = ec.generate_private_key(ec.SECP256R1())
-        now = datetime.datetime.now(datetime.timezone.utc)
+        now = datetime.datetime.now(datetime.UTC)
         self.ca = (x509.CertificateBuilder().subject_name(_name("test CA")).issuer_name(_name("test CA"))
                    .public_key(self.key.public_key()).serial_number(x509.random_serial_number())
                    .not_valid_before(now - datetime.timedelta(days=1)).not_valid_after(now + datetime.timedelta(days=1))
@@ -54,7 +54,7 @@ class PackageServer:
         threading.Thread(target=self._accept, daemon=True).start()
 
     def _context(self, host: str) -> ssl.SSLContext:
-        now = datetime.datetime.now(datetime.timezone.utc)
+        now = datetime.datetime.now(datetime.UTC)
         cert = (x509.CertificateBuilder().subject_name(_name(host)).issuer_name(self.ca.subject)
                 .public_key(self.key.public_key()).serial_number(x509.random_serial_number())
                 .not_valid_before(now - datetime.timedelta(days=1)).not_valid_after(now + datetime.timedelta(days=1))

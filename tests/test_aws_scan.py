@@ -25,7 +25,12 @@ from secretguard.findings import Finding, Origin, redact
 from secretguard.pipeline import ScanResult, scan
 from secretguard.rules import load_rules
 from secretguard.sources.aws_env import (
-    SERVICES, AwsSource, Environment, EnvironmentFiles, ecs_environments, lambda_environments,
+    SERVICES,
+    AwsSource,
+    Environment,
+    EnvironmentFiles,
+    ecs_environments,
+    lambda_environments,
 )
 from tests.aws_standin import JsonStandIn, Reply
 
@@ -185,7 +190,8 @@ def test_ecs_secret_in_inactive_revision_only(aws) -> None:
     old = register_task("worker", {"app": [{"name": "DB_PASSWORD", "value": PASSWORD}],
                                    "sidecar": [{"name": "LOG_LEVEL", "value": "info"}]})
     boto3.client("ecs").deregister_task_definition(taskDefinition=old)
-    new = register_task("worker", {"app": [{"name": "DB_PASSWORD_ARN", "value": "arn:aws:ssm:us-east-1:1:parameter/x"}]})
+    new = register_task("worker",
+                        {"app": [{"name": "DB_PASSWORD_ARN", "value": "arn:aws:ssm:us-east-1:1:parameter/x"}]})
     assert old.endswith("worker:1") and new.endswith("worker:2")
     result = run_scan(services=("ecs",))
     assert [(o.source, o.resource, o.container, o.variable) for o in at(result.findings, PASSWORD)] == \
@@ -200,8 +206,8 @@ def test_ecs_environment_files_in_s3_are_scanned_and_placed_at_the_file(aws) -> 
     ecs = boto3.client("ecs", region_name="us-east-1")
     files = [{"value": "arn:aws:s3:::app-config/prod/web.env", "type": "s3"}]
     arns = [ecs.register_task_definition(family="web", containerDefinitions=[
-        {"name": "app", "image": "busybox", "memory": 128, "environmentFiles": files}])["taskDefinition"]["taskDefinitionArn"]
-        for _ in range(2)]
+        {"name": "app", "image": "busybox", "memory": 128, "environmentFiles": files}]
+    )["taskDefinition"]["taskDefinitionArn"] for _ in range(2)]
     missing = ecs.register_task_definition(family="batch", containerDefinitions=[
         {"name": "job", "image": "busybox", "memory": 128,
          "environmentFiles": [{"value": "arn:aws:s3:::app-config/gone.env", "type": "s3"}]}])["taskDefinition"]
@@ -328,12 +334,14 @@ def test_pagination_reads_every_page() -> None:
     ecs = make_client(session, "ecs", "us-east-1")
     arns = [f"arn:aws:ecs:us-east-1:1:task-definition/f:{i}" for i in (1, 2, 3)]
     with Stubber(ecs) as stub:
-        pages = [({"status": "ACTIVE"}, {"nextToken": "t"}, arns[0]), ({"status": "ACTIVE", "nextToken": "t"}, {}, arns[1]),
+        pages = [({"status": "ACTIVE"}, {"nextToken": "t"}, arns[0]),
+                 ({"status": "ACTIVE", "nextToken": "t"}, {}, arns[1]),
                  ({"status": "INACTIVE"}, {}, arns[2])]
         for params, more, arn in pages:  # pages are read lazily: each page's revisions are described before the next
             stub.add_response("list_task_definitions", {"taskDefinitionArns": [arn], **more}, params)
             stub.add_response("describe_task_definition", {"taskDefinition": {
-                "taskDefinitionArn": arn, "containerDefinitions": [{"name": "c", "environment": [{"name": "A", "value": arn}]}]}},
+                "taskDefinitionArn": arn,
+                "containerDefinitions": [{"name": "c", "environment": [{"name": "A", "value": arn}]}]}},
                 {"taskDefinition": arn})
         assert [e.origin.resource for e in ecs_environments(ecs, "us-east-1")] == arns
 
@@ -358,7 +366,8 @@ def test_cli_all_regions_and_explicit_endpoint(aws, monkeypatch, capsys) -> None
     make_function("far", {"SENDGRID_API_KEY": SENDGRID}, region="ap-southeast-2")
     register_task("near", {"app": [{"name": "DB_PASSWORD", "value": PASSWORD}]}, region="us-east-1")
     monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")  # --endpoint-url must win over this
-    code = _run_cli(["scan", "aws", "--services", "lambda,ecs", "--all-regions", "--endpoint-url", aws.url, "--format", "jsonl", "--reveal"])
+    code = _run_cli(["scan", "aws", "--services", "lambda,ecs", "--all-regions", "--endpoint-url", aws.url,
+                     "--format", "jsonl", "--reveal"])
     findings = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert code == 1
     assert {(f["secret"], f["locations"][0]["region"]) for f in findings} == \
@@ -379,7 +388,8 @@ def test_config_allowlist_applies(aws, tmp_path: Path, capsys) -> None:
     assert json.loads(capsys.readouterr().out)["findings"]  # found without the allowlist
     config = tmp_path / "sg.yaml"
     config.write_text("allow:\n  regexes: ['^kT9#']\n")
-    assert _run_cli(["scan", "aws", "--region", "us-east-1", "--services", "lambda,ecs", "--config", str(config), "--format", "json"]) == 0
+    assert _run_cli(["scan", "aws", "--region", "us-east-1", "--services", "lambda,ecs", "--config", str(config),
+                     "--format", "json"]) == 0
     assert json.loads(capsys.readouterr().out)["findings"] == []
 
 
@@ -389,7 +399,8 @@ def test_scan_aws_validate_names_the_owner_of_a_live_key(aws, capsys) -> None:
     key = iam.create_access_key(UserName="ci-bot")["AccessKey"]
     arn = make_function("deploy", {"AWS_ACCESS_KEY_ID": key["AccessKeyId"],
                                    "AWS_SECRET_ACCESS_KEY": key["SecretAccessKey"]})
-    assert _run_cli(["scan", "aws", "--region", "us-east-1", "--services", "lambda,ecs", "--validate", "--format", "json"]) == 1
+    assert _run_cli(["scan", "aws", "--region", "us-east-1", "--services", "lambda,ecs", "--validate",
+                     "--format", "json"]) == 1
     out = capsys.readouterr().out
     assert key["SecretAccessKey"] not in out
     [finding] = json.loads(out)["findings"]  # the secret key is the key ID's pair, not a finding of its own

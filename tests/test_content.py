@@ -126,10 +126,12 @@ def test_key_in_utf16_inside_a_binary_is_found():
 
 
 def test_wide_strings_without_hyperscan_match_hyperscan(monkeypatch):
-    data = PE + b"\x01" + f"AWS_ACCESS_KEY_ID={KEY_ID}".encode("utf-16-le") + b"\x00x" + "odd offset!".encode("utf-16-le")
+    data = (PE + b"\x01" + f"AWS_ACCESS_KEY_ID={KEY_ID}".encode("utf-16-le") + b"\x00x"
+            + "odd offset!".encode("utf-16-le"))
     found = content.wide_strings(data)
     monkeypatch.setattr(content, "_wide_database", False)
-    assert content.wide_strings(data) == found == b"ConnectionString\n" + f"AWS_ACCESS_KEY_ID={KEY_ID}".encode() + b"\nodd offset!"
+    assert content.wide_strings(data) == found == (
+        b"ConnectionString\n" + f"AWS_ACCESS_KEY_ID={KEY_ID}".encode() + b"\nodd offset!")
 
 
 def test_key_compiled_into_a_pyc_is_found(tmp_path: Path):
@@ -299,7 +301,8 @@ def test_damaged_header_inside_a_tgz_is_recorded():
     damaged = gzip.compress(data[:header + 148] + b"XXXXXXXX" + data[header + 156:])
     found, skipped = split(list(pieces(damaged, "backup.tgz")))
     assert [p.path for p in found] == ["backup.tgz!a.txt"]
-    assert [(s.path, s.reason) for s in skipped] == [("backup.tgz", f"corrupt archive: unreadable header at offset {header}")]
+    assert [(s.path, s.reason) for s in skipped] == [
+        ("backup.tgz", f"corrupt archive: unreadable header at offset {header}")]
 
 
 def test_corrupt_member_is_recorded_and_the_others_scanned():

@@ -9,11 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from secretguard.credfiles import (
-    credential_kind, is_literal, is_settings_credential, is_settings_file, unscramble_jetbrains,
-)
 from secretguard import fixedkeys
 from secretguard.content import text_encoding
+from secretguard.credfiles import (
+    credential_kind,
+    is_literal,
+    is_settings_credential,
+    is_settings_file,
+    unscramble_jetbrains,
+)
 from secretguard.extractors import view_text
 from secretguard.findings import Origin
 from secretguard.rules import load_rules
@@ -328,7 +332,8 @@ def test_encrypted_fixtures_and_rule_examples_are_what_the_generator_writes():
 
 def test_each_store_credential_names_its_entry(real_findings):
     entries = {(f["rule"], f["secret"]): [o.get("entry") for o in f["locations"]] for f in real_findings}
-    assert entries[("dbeaver-credentials-password", "Hb6!qt3Rz")] == ["mysql8-18f2a7c4b1e-3d6e9a0b5c7f2e14 (user shop_rw)"]
+    assert entries[("dbeaver-credentials-password", "Hb6!qt3Rz")] == [
+        "mysql8-18f2a7c4b1e-3d6e9a0b5c7f2e14 (user shop_rw)"]
     assert entries[("dbeaver-credentials-password", "Tn8#wq5Lm")] == [
         "mysql8-18f2a7c4b1e-3d6e9a0b5c7f2e14 network/ssh_tunnel (user deploy)"]
     assert entries[("mysql-login-path-password", "Qz4!mr7Kp")] == ["client (user backup)"]
@@ -393,7 +398,8 @@ def test_an_entry_is_shown_with_its_place():
 
 def test_firefox_logins_give_one_encrypted_finding_per_login_under_its_site(tree):
     logins = [{"hostname": f"https://{site}", "encryptedUsername": "MDIEEPgAAAAAAAAAAAAAAAAAAAEwFAYIKoZIhvcNAwcECA==",
-               "encryptedPassword": f"MDoEEPgAAAAAAAAAAAAAAAAAAAEwFAYIKoZIhvcNAwcECL{n}Vw5Zc8KpBBCq0Xf3Ns6Jd4Hy7Bg1Qe2R"}
+               "encryptedPassword":
+                   f"MDoEEPgAAAAAAAAAAAAAAAAAAAEwFAYIKoZIhvcNAwcECL{n}Vw5Zc8KpBBCq0Xf3Ns6Jd4Hy7Bg1Qe2R"}
               for n, site in enumerate(["git.acme-corp.io", "intranet.acme-corp.io", "mail.acme-corp.io"])]
     logins.append({"hostname": "https://old.acme-corp.io", "encryptedPassword": ""})
     root = tree({"profile/logins.json": json.dumps({"nextId": 5, "logins": logins, "version": 3})})

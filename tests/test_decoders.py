@@ -15,7 +15,13 @@ import pytest
 from secretguard import decoders
 from secretguard.config import RuleSelection
 from secretguard.decoders import (
-    MAX_DECODED_BYTES, CandidateFinder, decode_base64, decode_escapes, decode_hex, decode_percent, decode_regions,
+    MAX_DECODED_BYTES,
+    CandidateFinder,
+    decode_base64,
+    decode_escapes,
+    decode_hex,
+    decode_percent,
+    decode_regions,
 )
 from secretguard.engine import Detector, hyperscan
 from secretguard.findings import Hit, Origin
@@ -101,7 +107,8 @@ def test_candidates_only_where_text_is_encoded(use_hyperscan):
     noise = (
         "def test_unicode_decode_error_handler_name(self): return sha512_hex_digest\n"
         "printf('%2d %5f %s', a, b, c)  /* 'C:\\\\Users\\\\x' */\n"
-        f"commit = '{hashlib.sha1(b'x').hexdigest()}'  # ConfigurationManagerImplementationFactory\n"
+        f"commit = '{hashlib.sha1(b'x', usedforsecurity=False).hexdigest()}'"
+        "  # ConfigurationManagerImplementationFactory\n"
     )
     assert list(finder.tokens(noise.encode())) == []
 
@@ -197,7 +204,8 @@ def test_plain_basic_header_stays_when_decoded_text_holds_nothing():
 
 def test_json_document_in_a_json_string_reports_the_password_inside():
     secret = {"Name": "prod/db", "SecretString": json.dumps({"username": "svc", "password": PASSWORD})}
-    assert found(scan(json.dumps(secret, indent=2), "secret.json")) == {("generic-password", PASSWORD, ("json-escape",))}
+    assert found(scan(json.dumps(secret, indent=2), "secret.json")) == {
+        ("generic-password", PASSWORD, ("json-escape",))}
 
 
 def test_nested_chain_json_escape_then_base64():

@@ -112,7 +112,7 @@ def test_broken_yaml_falls_back_to_the_line_scanner():
 
 def test_yaml_aliases_are_not_expanded():
     bomb = "a: &a [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
-        f"{c}: &{c} [{', '.join(['*' + p] * 10)}]\n" for p, c in zip("abcdefgh", "bcdefghi"))
+        f"{c}: &{c} [{', '.join(['*' + p] * 10)}]\n" for p, c in zip("abcdefgh", "bcdefghi", strict=True))
     regions = extract_regions("bomb.yaml", (bomb + "password: v9#Lq2!mZx\n").encode(), 2, [MAX_DECODED_BYTES])
     texts = [r.text for r in regions]
     assert any(b"v9#Lq2!mZx" in t for t in texts)  # the document was read

@@ -220,7 +220,7 @@ def test_lambda_apply_finalize_rollback(world: World, tmp_path: Path) -> None:
     assert all("DeletedDate" not in s for s in world.secrets().values())
 
     rollback(journal_path(plan_file), world.clients, log.append, delete_secrets=True)
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     for secret in world.secrets().values():
         assert datetime.timedelta(days=6) < secret["DeletedDate"] - now <= datetime.timedelta(days=7, minutes=1)
     assert_no_plaintext(journal_path(plan_file).read_text(), "\n".join(log))
@@ -404,7 +404,8 @@ def test_plan_from_a_scan_report(world: World, tmp_path: Path) -> None:
     plans = []
     for reveal in (["--reveal"], []):
         report, plan_file = tmp_path / f"findings{len(reveal)}.json", tmp_path / f"plan{len(reveal)}.json"
-        assert run_cli("scan", "aws", "--region", REGION, "--services", "lambda,ecs", "--format", "json", "--output", report, *reveal).code == 1
+        assert run_cli("scan", "aws", "--region", REGION, "--services", "lambda,ecs", "--format", "json",
+                       "--output", report, *reveal).code == 1
         run = run_cli("migrate", "plan", "--from", report, "--output", plan_file)
         assert run.code == 0, run.err
         plans.append(load_plan(plan_file)[0])

@@ -259,8 +259,8 @@ def test_killed_between_steps(world: World, plan_file: Path, before: tuple[Any, 
     assert_journal_matches_aws(world, plan_file)
 
 
-def test_rollback_straight_after_a_kill_finds_the_revision_it_registered(world: World, plan_file: Path,
-                                                                         before: tuple[Any, ...], tmp_path: Path) -> None:
+def test_rollback_straight_after_a_kill_finds_the_revision_it_registered(
+        world: World, plan_file: Path, before: tuple[Any, ...], tmp_path: Path) -> None:
     killed = run_killed(tmp_path, "ecs.RegisterTaskDefinition", "migrate", "apply", str(plan_file))
     assert killed.returncode == -signal.SIGKILL, killed.stderr
     assert len(world.task_state()["active"]) == 2  # registered, but the journal never heard of it
@@ -290,7 +290,7 @@ def test_a_record_torn_by_a_crash_is_dropped(world: World, plan_file: Path) -> N
 
 
 def test_one_process_at_a_time(world: World, plan_file: Path) -> None:
-    with Journal.open(journal_path(plan_file), create=True):
-        with pytest.raises(SecretguardError, match="in use by another secretguard process"):
-            apply_plan(plan_file, world.clients, quiet)
+    with Journal.open(journal_path(plan_file), create=True), \
+            pytest.raises(SecretguardError, match="in use by another secretguard process"):
+        apply_plan(plan_file, world.clients, quiet)
     assert world.secrets() == {}

@@ -221,7 +221,7 @@ def test_validation_dispatches_on_the_rules_validator(tmp_path: Path) -> None:
 def test_format_choices_and_help_come_from_the_reporter_registry(monkeypatch: pytest.MonkeyPatch) -> None:
     from secretguard import report
 
-    assert report.FORMATS == tuple(report.REPORTERS)
+    assert tuple(report.REPORTERS) == report.FORMATS
     assert report.format_help() == "text, json, jsonl, sarif or html."
     run = run_cli("scan", "dir", ".", "--format", "yaml")
     assert run.code == 2 and "choose from text, json, jsonl, sarif, html" in run.err

@@ -46,8 +46,8 @@ AWS_SHAPES = {
 
 GITHUB = checksummed("ghp_", rand(B62, 30))
 SINGLES = {
-    "slack.env": ("SLACK_BOT_TOKEN=xoxb-{}-{}-{}".format(rand(string.digits, 13), rand(string.digits, 13),
-                                                        rand(B62, 24)), "slack-bot-token"),
+    "slack.env": (f"SLACK_BOT_TOKEN=xoxb-{rand(string.digits, 13)}-{rand(string.digits, 13)}-{rand(B62, 24)}",
+                  "slack-bot-token"),
     "billing.py": (f"stripe.api_key = 'sk_live_{rand(B62, 24)}'", "stripe-secret-key"),
     "maps.js": (f"const key = 'AIza{rand(B62 + '_-', 35)}';", "google-api-key"),
     "mail.cfg": (f"SENDGRID_API_KEY=SG.{rand(B62, 22)}.{rand(B62, 43)}", "sendgrid-api-key"),

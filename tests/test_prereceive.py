@@ -153,7 +153,8 @@ def test_several_refs_in_one_push_where_one_carries_a_secret(setup) -> None:
 
 def test_a_pushed_config_cannot_turn_the_check_off(setup) -> None:
     server, client = setup
-    commit(client, {".secretguard.yaml": "allow:\n  paths: ['**']\n  regexes: ['.*']\nrules:\n  disable: [test-token]\n",
+    commit(client, {".secretguard.yaml":
+                    "allow:\n  paths: ['**']\n  regexes: ['.*']\nrules:\n  disable: [test-token]\n",
                     "leak.cfg": f"key: {token(207)}\n", "x.cfg": "tok_a8Fk2LmQ9zXw4RtY7uPb3NcV secretguard:allow\n"})
     refused = push(client, "main")
     assert refused.returncode != 0 and "leak.cfg:1:6" in refused.stderr

@@ -86,7 +86,8 @@ class Trail:
                   "awsRegion": region, **({"errorCode": error} if error else {})}
         self.events.setdefault(key_id, []).append({
             "EventId": f"e{len(self.events[key_id])}", "EventName": name, "EventSource": source,
-            "EventTime": when.timestamp(), "AccessKeyId": key_id, "CloudTrailEvent": json.dumps(detail), "region": region})
+            "EventTime": when.timestamp(), "AccessKeyId": key_id, "CloudTrailEvent": json.dumps(detail),
+            "region": region})
         self.events[key_id].sort(key=lambda e: -e["EventTime"])
 
 
@@ -237,9 +238,10 @@ def test_verdict_of_a_policy(statements: list[dict[str, Any]], verdict: str) -> 
 
 def test_what_the_key_did_is_summarised_with_the_events_to_read_first(account: Account, trail: Trail) -> None:
     key = account.key_id("deployer")
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     for minutes in range(120):
-        trail.add(key, "DescribeInstances", "ec2.amazonaws.com", "198.51.100.7", now - datetime.timedelta(minutes=minutes))
+        trail.add(key, "DescribeInstances", "ec2.amazonaws.com", "198.51.100.7",
+                  now - datetime.timedelta(minutes=minutes))
     trail.add(key, "CreateAccessKey", "iam.amazonaws.com", "203.0.113.9", now - datetime.timedelta(days=3))
     trail.add(key, "GetSecretValue", "secretsmanager.amazonaws.com", "203.0.113.9", now - datetime.timedelta(days=2))
     trail.add(key, "CreateFunction20150331", "lambda.amazonaws.com", "203.0.113.9", now - datetime.timedelta(days=2))
@@ -265,7 +267,7 @@ def test_what_the_key_did_is_summarised_with_the_events_to_read_first(account: A
     # three pages, the throttled request retried, and never sent faster than 2 requests a second
     assert trail.throttled >= 1 and len(sent) == len(trail.times) >= 4
     # unpaced, pages follow each other within milliseconds; the margin absorbs a busy machine's scheduling
-    assert all(b - a >= MIN_GAP * 0.6 for a, b in zip(sent, sent[1:]))
+    assert all(b - a >= MIN_GAP * 0.6 for a, b in zip(sent, sent[1:], strict=False))
 
 
 def test_a_region_that_cannot_be_read_is_named(account: Account, trail: Trail) -> None:
@@ -371,7 +373,8 @@ def test_respond_without_the_policy_libraries_says_how_to_get_them(monkeypatch) 
     from tests.helpers import run_cli
 
     real = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "cloudsplaining" else real(name, *a))
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "cloudsplaining" else real(name, *a))
     run = run_cli("aws", "respond", "AKIAY34FZKBOKMUTVV7A")
     assert run.code == 2
     assert run.err == "error: aws respond needs cloudsplaining: pip install 'secretguard[respond]'\n"

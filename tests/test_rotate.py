@@ -132,7 +132,7 @@ def test_finalize_waits_for_the_grace_period_then_deletes(account: Account) -> N
     assert account.rotate().code == 0
     early = account.rotate("--finalize")
     assert early.code == 2 and "grace period ends" in early.err
-    assert account.key in account.keys()
+    assert account.key in account.keys()  # noqa: SIM118 - the user's access keys, a list
 
 
 def test_finalize_refuses_a_key_made_active_again(account: Account) -> None:
@@ -140,7 +140,7 @@ def test_finalize_refuses_a_key_made_active_again(account: Account) -> None:
     account.iam.update_access_key(UserName=USER, AccessKeyId=account.key, Status="Active")
     result = account.rotate("--finalize")
     assert result.code == 2 and "made active again" in result.err
-    assert account.key in account.keys()
+    assert account.key in account.keys()  # noqa: SIM118 - the user's access keys, a list
 
 
 def test_quarantine_then_finalize(quarantinable: Account) -> None:

@@ -372,9 +372,9 @@ def test_report_formats_and_totals(tmp_path, rng):
 
 
 def test_the_store_holds_no_plaintext_and_reveal_cannot_bring_it_back(tmp_path, rng):
-    from secretguard.report import reporter_for
-    from secretguard.report import ScanSummary
     import io
+
+    from secretguard.report import ScanSummary, reporter_for
 
     key_id, secret = key_pair(rng)
     repo = new_repo(tmp_path / "svc", {"settings.ini": credentials_file(key_id, secret)})
@@ -423,7 +423,7 @@ def test_failed_repositories_are_recorded_and_the_sweep_goes_on(tmp_path, rng):
                                                f"object {head} (corrupt repository; git fsck tells more)"
     assert failed[str(missing)] == f"{missing}: no such file or directory"
     assert failed[bad_url].startswith(f"{bad_url}: clone failed: fatal:")
-    for key, error in failed.items():
+    for error in failed.values():
         assert f"failed  {error}" in run.err and "\n" not in error
     assert last_run_blobs(db)[str(good.resolve())] == blob_count(good)
 
@@ -502,7 +502,8 @@ def test_triage_decisions_survive_later_sweeps(tmp_path, rng):
 
     commit(repo, {"more.txt": "more\n"})
     assert run_cli("sweep", repo, "--db", db, "--jobs", "1").code == 1
-    assert [f["fingerprint"] for f in report_json(db)["findings"]] == [store_fingerprint(db, "aws-access-key-id", pairs[1][0])]
+    assert [f["fingerprint"] for f in report_json(db)["findings"]] == [
+        store_fingerprint(db, "aws-access-key-id", pairs[1][0])]
     everything = {f["fingerprint"]: f for f in report_json(db, "--all")["findings"]}
     assert everything[fp]["triage"]["status"] == "revoked" and everything[fp]["triage"]["note"] == "rotated in IAM"
 

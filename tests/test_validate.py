@@ -15,7 +15,11 @@ import pytest
 
 from secretguard.aws.keys import account_from_key_id
 from secretguard.aws.validate import (
-    RESPOND_HINT, canary_accounts, load_findings, session_token_for, validate_findings,
+    RESPOND_HINT,
+    canary_accounts,
+    load_findings,
+    session_token_for,
+    validate_findings,
 )
 from secretguard.cli import main
 from secretguard.findings import Finding, Origin, Pair
@@ -229,7 +233,8 @@ def test_validate_command(aws, tmp_path: Path, capsys) -> None:
     assert key["SecretAccessKey"] not in out and key["AccessKeyId"] not in out
     statuses = {f["locations"][0]["path"]: f["validation"] for f in json.loads(out)["findings"]}
     assert statuses == {
-        "app/settings.py": {"status": "live", "arn": "arn:aws:iam::123456789012:user/deployer", "account": "123456789012",
+        "app/settings.py": {"status": "live", "arn": "arn:aws:iam::123456789012:user/deployer",
+                            "account": "123456789012",
                             "respond": RESPOND_HINT.format(account="123456789012")},
         "b.py": {"status": "invalid"},
     }
@@ -238,7 +243,8 @@ def test_validate_command(aws, tmp_path: Path, capsys) -> None:
 def test_validate_command_reads_jsonl_and_refuses_redacted_reports(aws, tmp_path: Path, capsys) -> None:
     finding = key_finding(CANARY_KEY_ID, random_secret())
     jsonl = tmp_path / "f.jsonl"
-    jsonl.write_text(json.dumps(finding.to_dict(True, report_key())) + "\n" + json.dumps(finding.to_dict(True, report_key())) + "\n")
+    line = json.dumps(finding.to_dict(True, report_key())) + "\n"
+    jsonl.write_text(line + line)
     assert [f.validation for f in load_findings(jsonl)] == [None, None]
     assert _run_cli(["validate", str(jsonl), "--format", "jsonl"]) == 1
     assert json.loads(capsys.readouterr().out.splitlines()[0])["validation"]["status"] == "canary"

@@ -130,7 +130,7 @@ def main(argv: list[str]) -> int:
     except Unreadable as exc:
         print(f"secretguard-exec-wrapper: {exc}", file=sys.stderr)
         return 1
-    os.execvpe(argv[1], argv[1:], environ)
+    os.execvpe(argv[1], argv[1:], environ)  # noqa: S606 - runs the function's own runtime command, no shell
     return 0  # not reached: exec replaced this process
 
 

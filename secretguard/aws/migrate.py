@@ -28,19 +28,45 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeGuard
 
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
 from secretguard.aws.migrate_journal import JOURNAL_VERSION, Journal, StepKey, fsync_directory, journal_path
 from secretguard.aws.migrate_plan import (
-    SECURE_STRING, Clients, Item, Move, Plan, Service, Skipped, codebuild_project, codebuild_references,
-    codebuild_variables, container_variables, dotenv_entries, field_value, grant_document, lambda_variables, load_plan,
-    pair_document, policy_name, read_dotenv, reference_name, role_name, services_using, ssm_variables, value_from,
+    SECURE_STRING,
+    Clients,
+    Item,
+    Move,
+    Plan,
+    Service,
+    Skipped,
+    codebuild_project,
+    codebuild_references,
+    codebuild_variables,
+    container_variables,
+    dotenv_entries,
+    field_value,
+    grant_document,
+    lambda_variables,
+    load_plan,
+    pair_document,
+    policy_name,
+    read_dotenv,
+    reference_name,
+    role_name,
+    services_using,
+    ssm_variables,
+    value_from,
 )
 from secretguard.aws.migrate_revisions import (
-    JobDefinitions, Revisions, TaskDefinitions, journaled_value_from, register_request, registered,
+    JobDefinitions,
+    Revisions,
+    TaskDefinitions,
+    journaled_value_from,
+    register_request,
+    registered,
 )
 from secretguard.aws.migrate_wrapper import EXEC_WRAPPER, WRAPPER_PATH, ensure_layer, layer_arns
 from secretguard.aws.session import error_code, error_line, make_client
@@ -161,7 +187,7 @@ class _Run:
         self._known.append(value)
         return value
 
-    def _holds(self, value: str | None, value_hash: str) -> bool:
+    def _holds(self, value: str | None, value_hash: str) -> TypeGuard[str]:
         """``value`` is the one the plan or journal recorded as ``value_hash``."""
         return value is not None and self.hasher.secret_hash(self._seen(value)) == value_hash
 
@@ -169,7 +195,7 @@ class _Run:
         """The value hash of a journaled move (a version 1 journal's sha256, stretched)."""
         return self.journal.value_hash(moved, self.hasher)
 
-    def _as_moved(self, value: str | None, moved: dict[str, Any]) -> bool:
+    def _as_moved(self, value: str | None, moved: dict[str, Any]) -> TypeGuard[str]:
         """``value`` is the one a journaled move recorded."""
         return self._holds(value, self._recorded(moved))
 
@@ -535,7 +561,7 @@ class _Run:
                 if not backup.exists():
                     _copy_private(path, backup)
                 self.journal.append("begin", key, **self._ids(item, moves=moved, backup=str(backup)))
-                for entry, m in zip(pending, moved):
+                for entry, m in zip(pending, moved, strict=True):
                     line = lines[entry.line - 1]
                     lines[entry.line - 1] = m["reference"] + line[len(line.rstrip("\r\n")):]
                 _write_atomically(path, "".join(lines))
@@ -664,7 +690,8 @@ class _Run:
                                                MoveToVersionId=previous, RemoveFromVersionId=ours)
             if "previous_kms_key" in info and _customer_key(self.clients("kms", info["region"]), sm,
                                                             existing["ARN"]) != (info["previous_kms_key"] or None):
-                sm.update_secret(SecretId=existing["ARN"], KmsKeyId=info["previous_kms_key"] or "alias/aws/secretsmanager")
+                sm.update_secret(SecretId=existing["ARN"],
+                                 KmsKeyId=info["previous_kms_key"] or "alias/aws/secretsmanager")
         self._undone(key, f"secret {existing['ARN']}: version {previous} is current again")
 
     def _undo_grant(self, key: StepKey, info: dict[str, Any]) -> None:
@@ -738,7 +765,7 @@ class _Run:
         for m in info.get("moves", []):
             index = next((i for i, v in enumerate(variables) if v["name"] == m["variable"]), None)
             current = variables[index] if index is not None else None
-            if current is not None and current.get("type") == "SECRETS_MANAGER" \
+            if index is not None and current is not None and current.get("type") == "SECRETS_MANAGER" \
                     and current.get("value") == journaled_value_from(m):
                 restored[index] = {**current, "type": "PLAINTEXT",
                                    "value": self._original_value(info["region"], m, None)}

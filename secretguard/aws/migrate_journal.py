@@ -73,7 +73,7 @@ class Journal:
 
     def append(self, event: str, key: StepKey | None = None, **fields: Any) -> dict[str, Any]:
         """Write one record and make it durable before returning."""
-        record: dict[str, Any] = {"ts": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="milliseconds"),
+        record: dict[str, Any] = {"ts": datetime.datetime.now(datetime.UTC).isoformat(timespec="milliseconds"),
                                   "event": event}
         if key is not None:
             record |= key._asdict()

@@ -596,9 +596,9 @@ class _Planner:
         groups += [(("", v),) for v in sorted(names - paired) if v in variables]
         chosen = []
         for group in sorted(groups, key=lambda g: g[0][1]):
-            reason = next((blocked[v] for _, v in group if v in blocked), None)
-            if reason:
-                self.skipped.extend(Skipped(resource, reason, v, container) for _, v in group)
+            blocked_by = next((blocked[v] for _, v in group if v in blocked), None)
+            if blocked_by:
+                self.skipped.extend(Skipped(resource, blocked_by, v, container) for _, v in group)
             else:
                 chosen.append(group)
         return chosen
@@ -833,7 +833,7 @@ def build_plan(clients: Clients, request: PlanRequest, findings_of: FindingsOf |
         planner.plan_dotenv(path, request.regions[0])
     items = _unique(planner.items)
     _check_names(items)
-    now = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+    now = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
     return Plan(str(uuid.uuid4()), now, tuple(items), tuple(planner.skipped), planner.hasher)
 
 

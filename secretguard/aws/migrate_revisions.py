@@ -13,7 +13,11 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from secretguard.aws.migrate_plan import (
-    READ_ONLY_JOB_FIELDS, READ_ONLY_TASK_FIELDS, active_job_definitions, active_revisions, task_family,
+    READ_ONLY_JOB_FIELDS,
+    READ_ONLY_TASK_FIELDS,
+    active_job_definitions,
+    active_revisions,
+    task_family,
 )
 from secretguard.errors import SecretguardError
 

@@ -17,9 +17,24 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from secretguard.aws.migrate_journal import Journal, StepKey
 from secretguard.aws.migrate_plan import (
-    SECURE_STRING, Clients, Field, Item, Move, Plan, codebuild_project, codebuild_references, codebuild_variables,
-    container_variables, dotenv_entries, lambda_variables, load_plan, read_dotenv, reference_name, ssm_variables,
-    task_family, value_from,
+    SECURE_STRING,
+    Clients,
+    Field,
+    Item,
+    Move,
+    Plan,
+    codebuild_project,
+    codebuild_references,
+    codebuild_variables,
+    container_variables,
+    dotenv_entries,
+    lambda_variables,
+    load_plan,
+    read_dotenv,
+    reference_name,
+    ssm_variables,
+    task_family,
+    value_from,
 )
 from secretguard.aws.migrate_revisions import JobDefinitions
 from secretguard.aws.session import error_line
@@ -130,8 +145,9 @@ def _verify_item(journal: Journal, item: Item, clients: Clients, plaintext: Plai
     for move in item.moves:
         for part in move.parts:
             env = seen.get(move.container, _Seen({}, {}, {}))
+            arn = arns[move.key]
             expected = SECURE_STRING if item.kind == "ssm" else (
-                value_from(arns[move.key], part.json_key, item.kind) if arns[move.key] else None)
+                value_from(arn, part.json_key, item.kind) if arn else None)
             result.rows.append(_row(item, move, part, phase, env, expected, hasher))
     planned = {(m.container, p.variable) for m in item.moves for p in m.parts}
     for container, env in seen.items():

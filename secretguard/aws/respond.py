@@ -112,7 +112,8 @@ def caller_account(session: boto3.Session, endpoint_url: str | None = None) -> s
     try:
         return str(make_client(session, "sts", endpoint_url=endpoint_url).get_caller_identity()["Account"])
     except NoCredentialsError:
-        raise SecretguardError("no AWS credentials found: run with the owning account's credentials (--profile)") from None
+        raise SecretguardError(
+            "no AWS credentials found: run with the owning account's credentials (--profile)") from None
     except (ClientError, BotoCoreError) as exc:
         raise SecretguardError(f"sts:GetCallerIdentity: {error_line(exc)}") from None
 
@@ -176,7 +177,8 @@ def recommend(response: KeyResponse) -> str:
     """One line: what to do next; ``{key}`` stands for the key ID, shown redacted or not when written."""
     key = "{key}"
     if response.key_account is None:
-        return "old-format key ID: its account cannot be decoded; ask the account owners, or run with each account's credentials"
+        return ("old-format key ID: its account cannot be decoded; ask the account owners, "
+                "or run with each account's credentials")
     if not response.in_account:
         return (f"the key belongs to account {response.key_account}, not to {response.caller_account}: "
                 f"run respond with that account's credentials (--profile), or report the leak to its owner")
@@ -223,8 +225,8 @@ def respond(
             response.unread.append(f"IAM: {error_line(exc)}")
         if response.key_account is None and response.user is not None:
             response.key_account = account  # an old-format ID that IAM knows in this account
-        wanted = list(regions) + ([response.last_used["region"]] if (response.last_used or {}).get("region")
-                                  and response.last_used["region"] != "N/A" else [])
+        last_region = (response.last_used or {}).get("region")
+        wanted = list(regions) + ([last_region] if last_region and last_region != "N/A" else [])
         response.activity = lookup_activity(
             lambda region: make_client(session, "cloudtrail", region=region, endpoint_url=endpoint_url),
             key.key_id, wanted, known_networks=known_networks, max_events=max_events, on_events=on_events)

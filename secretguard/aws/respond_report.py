@@ -56,7 +56,8 @@ def sections(data: dict[str, Any]) -> list[tuple[str, list[str]]]:
         elif can["privilege_escalation"]:
             lines.append("privilege escalation: " + _few(can["privilege_escalation"]))
         for grant in can["data_access"] if can["verdict"] != "administrator" else []:
-            actions = [f"read {_few(grant['read'])}"] * bool(grant["read"]) + [f"write {_few(grant['write'])}"] * bool(grant["write"])
+            actions = ([f"read {_few(grant['read'])}"] * bool(grant["read"])
+                       + [f"write {_few(grant['write'])}"] * bool(grant["write"]))
             lines.append(f"{grant['service']} on {_few(grant['resources'])}: " + "; ".join(actions))
         if can["unrestricted_data_actions"]:
             lines.append("data on every resource: " + _few(can["unrestricted_data_actions"]))
@@ -78,7 +79,8 @@ def sections(data: dict[str, Any]) -> list[tuple[str, list[str]]]:
                 lines.append(f"{did['denied']} denied calls (someone may be probing what the key can do)")
         notable = did["read_first"]
         lines += [f"read first: {e['time']} {e['name']} from {e['ip']} in {e['region']}"
-                  + (f" [{e['error']}]" if e["error"] else "") + f": {', '.join(e['why'])}" for e in notable[:SHOWN * 4]]
+                  + (f" [{e['error']}]" if e["error"] else "") + f": {', '.join(e['why'])}"
+                  for e in notable[:SHOWN * 4]]
         if len(notable) > SHOWN * 4:
             lines.append(f"… and {len(notable) - SHOWN * 4} more to read first (all of them in --format json)")
         result.append(("what it did", lines))

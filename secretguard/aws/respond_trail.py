@@ -104,7 +104,9 @@ class Classifier:
 
     def __init__(self, known_networks: Sequence[Network] = ()) -> None:
         from cloudsplaining.shared.constants import (
-            ACTIONS_THAT_RETURN_CREDENTIALS, PRIVILEGE_ESCALATION_METHODS, READ_ONLY_DATA_EXFILTRATION_ACTIONS,
+            ACTIONS_THAT_RETURN_CREDENTIALS,
+            PRIVILEGE_ESCALATION_METHODS,
+            READ_ONLY_DATA_EXFILTRATION_ACTIONS,
         )
 
         steps = {a for actions in PRIVILEGE_ESCALATION_METHODS.values() for a in actions}
@@ -149,7 +151,8 @@ def _event(raw: dict[str, Any], classifier: Classifier) -> Event:
     source = str(raw.get("EventSource") or detail.get("eventSource") or "")
     name = str(raw.get("EventName") or detail.get("eventName") or "")
     when = raw.get("EventTime")
-    stamp = when.astimezone(datetime.timezone.utc).isoformat(timespec="seconds") if isinstance(when, datetime.datetime) else str(when)
+    stamp = (when.astimezone(datetime.UTC).isoformat(timespec="seconds") if isinstance(when, datetime.datetime)
+             else str(when))
     ip = str(detail.get("sourceIPAddress") or "")
     service = source.split(".", 1)[0]
     action = API_VERSION_SUFFIX.sub("", name)  # Lambda's CreateFunction20150331 is lambda:CreateFunction
@@ -186,7 +189,7 @@ def lookup_activity(
     A region that fails (AccessDenied, a network error) or that holds more than ``max_events`` is named in
     ``unread``; ``on_events`` is told of each page as it arrives.
     """
-    end = now or datetime.datetime.now(datetime.timezone.utc)
+    end = now or datetime.datetime.now(datetime.UTC)
     start = end - datetime.timedelta(days=LOOKBACK_DAYS)
     classifier = Classifier(known_networks)
     regions = list(dict.fromkeys(regions))

@@ -51,7 +51,7 @@ def journal_path(key_id: str, directory: Path | None = None) -> Path:
 
 
 def _now() -> datetime.datetime:
-    return datetime.datetime.now(datetime.timezone.utc)
+    return datetime.datetime.now(datetime.UTC)
 
 
 def _step(journal: Journal, key: StepKey, action: Callable[[], dict[str, Any] | None], **intent: Any) -> dict[str, Any]:
@@ -87,7 +87,8 @@ def _owner(clients: Clients, key_id: str) -> str:
             raise SecretguardError(f"{redact(key_id)}: no such key in account {clients.account}") from None
         raise SecretguardError(f"iam:GetAccessKeyLastUsed: {error_line(exc)}") from None
     if not user or user == "root":
-        raise SecretguardError(f"{redact(key_id)} is a root user key: delete it in the console, root keys cannot be rotated")
+        raise SecretguardError(
+            f"{redact(key_id)} is a root user key: delete it in the console, root keys cannot be rotated")
     return str(user)
 
 
@@ -104,7 +105,8 @@ def _rotatable_user(clients: Clients, key_id: str, shown: Callable[[str], str]) 
 def _created_keys(journal: Journal, clients: Clients, key: StepKey, user: str, old: str) -> list[str]:
     """Keys of ``user`` that this rotation created: neither the old key nor one the user had before."""
     before = set((journal.first(key, "begin") or {}).get("existing", []))
-    return [k["AccessKeyId"] for k in _keys(clients, user) if k["AccessKeyId"] != old and k["AccessKeyId"] not in before]
+    return [k["AccessKeyId"] for k in _keys(clients, user)
+            if k["AccessKeyId"] != old and k["AccessKeyId"] not in before]
 
 
 def _create_and_store(journal: Journal, clients: Clients, run: dict[str, Any]) -> dict[str, Any]:
@@ -181,7 +183,8 @@ def rotate(key_id: str, clients: Clients, journal_file: Path, *, secret_id: str 
             raise SecretguardError(f"{journal.path}: this journal rotates another key")
         user = run["user"]
         if any(r.get("rolled_back") for r in journal.records):
-            raise SecretguardError(f"{journal.path}: this rotation was rolled back; move the journal away to start again")
+            raise SecretguardError(
+                f"{journal.path}: this rotation was rolled back; move the journal away to start again")
         if journal.is_done(StepKey(key_id, "delete-old")):
             raise SecretguardError(f"{shown(key_id)} was already rotated and deleted")
         stored = _create_and_store(journal, clients, run)
@@ -217,7 +220,8 @@ def finalize(key_id: str, clients: Clients, journal_file: Path, *, reveal: bool 
         user = run["user"]
         due = _grace_ends(journal, run)
         if (now or _now()) < due:
-            raise SecretguardError(f"the grace period ends {due:%Y-%m-%d %H:%M} UTC; the old key stays inactive until then")
+            raise SecretguardError(
+                f"the grace period ends {due:%Y-%m-%d %H:%M} UTC; the old key stays inactive until then")
         delete = StepKey(key_id, "delete-old")
         if not journal.is_done(delete):
             status = {k["AccessKeyId"]: k["Status"] for k in _keys(clients, user)}.get(key_id)
@@ -231,7 +235,8 @@ def finalize(key_id: str, clients: Clients, journal_file: Path, *, reveal: bool 
             _step(journal, delete, lambda: _delete_key(clients, user, key_id))
         quarantined = journal.merged(StepKey(key_id, "quarantine"))
         step = StepKey(key_id, "unquarantine")
-        if journal.is_done(StepKey(key_id, "quarantine")) and not quarantined.get("already") and not journal.is_done(step):
+        if (journal.is_done(StepKey(key_id, "quarantine")) and not quarantined.get("already")
+                and not journal.is_done(step)):
             _step(journal, step, lambda: _detach(clients, user, QUARANTINE_POLICY), policy=QUARANTINE_POLICY)
         echo(f"old key {shown(key_id)} deleted" + (f"; {QUARANTINE_POLICY} detached from {user}"
                                                     if journal.is_done(step) else ""))
@@ -297,11 +302,12 @@ def rollback(journal_file: Path, clients: Clients, *, reveal: bool = False, echo
                 _undo(journal, key, lambda: _set_status(clients, user, old, "Active"))
                 echo(f"old key {shown(old)} active again")
             elif key.step == "store":
-                _undo(journal, key, lambda: _restore_secret(clients, journal.first(key, "begin") or {}))
+                _undo(journal, key, lambda: _restore_secret(clients, journal.first(key, "begin") or {}))  # noqa: B023
                 echo(f"{info['secret']}: " + ("previous version is current again" if info.get("existed")
                                               else f"scheduled for deletion in {RECOVERY_WINDOW_DAYS} days"))
             elif key.step == "create-key":
-                _undo(journal, key, lambda: _delete_keys(clients, user, _created_keys(journal, clients, key, user, old)))
+                _undo(journal, key,  # _undo calls the action at once
+                      lambda: _delete_keys(clients, user, _created_keys(journal, clients, key, user, old)))  # noqa: B023
                 echo(f"new key {shown(info['new_key']) if info.get('new_key') else '(unsaved)'} deleted")
             else:  # an already attached quarantine policy, or a finalize step that changed nothing
                 journal.append("undone", key)

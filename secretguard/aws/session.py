@@ -58,7 +58,8 @@ def make_client(session: boto3.Session, service: str, region: str | None = None,
 
 def select_regions(session: boto3.Session, services: Sequence[str], requested: Sequence[str],
                    all_regions: bool) -> list[str]:
-    """The regions to read: every region botocore lists for ``services`` (offline), the requested ones, or the session's."""
+    """The regions to read: every region botocore lists for ``services`` (offline), the requested ones, or the
+    session's."""
     if all_regions:
         return sorted({r for service in services for r in session.get_available_regions(service)})
     if requested:

@@ -211,7 +211,8 @@ def _revealed(data: dict[str, Any]) -> bool:
 
 
 def load_findings(path: Path, require_revealed: bool = True) -> list[Finding]:
-    """Findings from a ``--format json`` or ``jsonl`` report, written with ``--reveal`` unless not ``require_revealed``."""
+    """Findings from a ``--format json`` or ``jsonl`` report, written with ``--reveal`` unless not
+    ``require_revealed``."""
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
@@ -222,7 +223,7 @@ def load_findings(path: Path, require_revealed: bool = True) -> list[Finding]:
         document = None  # more than one line: JSON Lines
     try:
         if isinstance(document, dict):
-            items = document["findings"] if "findings" in document else [document]
+            items = document.get("findings", [document])
         else:
             items = [json.loads(line) for line in text.splitlines() if line.strip()]
     except json.JSONDecodeError as exc:

@@ -11,8 +11,18 @@ from typing import Annotated
 import typer
 
 from secretguard.cli.common import (
-    BaselineOpt, ConfigOpt, FormatOpt, OutputOpt, QuietOpt, RevealOpt, SkipAccountOpt, ValidateJobsOpt, ValidateOpt,
-    finish, load_inputs, validation,
+    BaselineOpt,
+    ConfigOpt,
+    FormatOpt,
+    OutputOpt,
+    QuietOpt,
+    RevealOpt,
+    SkipAccountOpt,
+    ValidateJobsOpt,
+    ValidateOpt,
+    finish,
+    load_inputs,
+    validation,
 )
 from secretguard.errors import SecretguardError
 from secretguard.findings import redact

@@ -11,9 +11,6 @@ from typing import Annotated, TextIO
 
 import typer
 
-EXIT_FINDINGS = 1
-EXIT_ERROR = 2
-
 from secretguard.baseline import Baseline, load_baseline
 from secretguard.config import Config, find_config
 from secretguard.executors import Executor
@@ -21,6 +18,9 @@ from secretguard.findings import Finding
 from secretguard.hashing import UserKey
 from secretguard.pipeline import Validation
 from secretguard.report import ScanSummary, format_help, reporter_for
+
+EXIT_FINDINGS = 1
+EXIT_ERROR = 2
 
 FormatOpt = Annotated[str, typer.Option("--format", "-f", help=format_help())]
 OutputOpt = Annotated[Path | None, typer.Option("--output", "-o", help="Write the report to FILE instead of stdout.")]
@@ -121,7 +121,13 @@ def progress_bar(enabled: bool, label: str, unit: str = "bytes") -> Iterator[tup
         return
     from rich.console import Console
     from rich.progress import (
-        BarColumn, DownloadColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn,
+        BarColumn,
+        DownloadColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+        TransferSpeedColumn,
     )
 
     columns = (DownloadColumn(), TransferSpeedColumn()) if unit == "bytes" else (MofNCompleteColumn(), TextColumn(unit))

@@ -9,8 +9,24 @@ from typing import Annotated
 import typer
 
 from secretguard.cli.common import (
-    BaselineOpt, ConfigOpt, FormatOpt, JobsOpt, MaxFileSizeOpt, NoProgressOpt, OutputOpt, QuietOpt, RevealOpt,
-    RayOpt, SkipAccountOpt, ValidateJobsOpt, ValidateOpt, finish, load_inputs, progress_bar, ray_cluster, validation,
+    BaselineOpt,
+    ConfigOpt,
+    FormatOpt,
+    JobsOpt,
+    MaxFileSizeOpt,
+    NoProgressOpt,
+    OutputOpt,
+    QuietOpt,
+    RayOpt,
+    RevealOpt,
+    SkipAccountOpt,
+    ValidateJobsOpt,
+    ValidateOpt,
+    finish,
+    load_inputs,
+    progress_bar,
+    ray_cluster,
+    validation,
     warn,
 )
 from secretguard.pipeline import default_jobs

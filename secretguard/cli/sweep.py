@@ -9,7 +9,17 @@ from typing import Annotated
 import typer
 
 from secretguard.cli.common import (
-    ConfigOpt, FormatOpt, JobsOpt, NoProgressOpt, OutputOpt, QuietOpt, RayOpt, finish, load_inputs, progress_bar, warn,
+    ConfigOpt,
+    FormatOpt,
+    JobsOpt,
+    NoProgressOpt,
+    OutputOpt,
+    QuietOpt,
+    RayOpt,
+    finish,
+    load_inputs,
+    progress_bar,
+    warn,
 )
 from secretguard.pipeline import default_jobs
 from secretguard.report import reporter_for
@@ -41,8 +51,8 @@ def sweep_command(
     A sweep cut short is resumed by running the same command again. Exit code: 2 when any repository
     failed (each is recorded with its error), else 1 when the store holds open findings, else 0.
     """
-    from secretguard.sweep import read_inputs, sweep
     from secretguard.executors import Executor, Processes, RayCluster
+    from secretguard.sweep import read_inputs, sweep
     from secretguard.sweep.store import RepoRecord, Store
 
     sources = read_inputs(repos or [], from_file)

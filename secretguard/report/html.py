@@ -37,7 +37,7 @@ code{font:12px ui-monospace,SFMono-Regular,Menlo,monospace;word-break:break-all}
 .sev{font-weight:600;text-transform:uppercase;font-size:12px}.sev-critical{color:#b91c1c}.sev-high{color:#dc2626}
 .sev-medium{color:#d97706}.sev-low{color:#0891b2}.status-live{color:#fff;background:#b91c1c;border-radius:4px;padding:1px 6px}
 ul.plain{margin:0;padding-left:18px}details summary{cursor:pointer}svg text{font:12px system-ui,sans-serif;fill:#374151}
-"""
+"""  # noqa: E501
 
 SCRIPT = """
 (function () {
@@ -69,7 +69,7 @@ SCRIPT = """
   var wanted = /sort=(-?)([\\w-]+)/.exec(location.hash);
   if (wanted) sortBy(wanted[2], wanted[1] === "-");
 })();
-"""
+"""  # noqa: E501
 
 
 def _status(finding: Finding) -> str:

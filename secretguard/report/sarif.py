@@ -38,7 +38,8 @@ def write_sarif(findings: list[Finding], out: TextIO, summary: ScanSummary, reve
             "name": finding.name,
             "shortDescription": {"text": finding.name},
             "defaultConfiguration": {"level": LEVELS.get(finding.severity, "warning")},
-            "properties": {"security-severity": SECURITY_SEVERITY.get(finding.severity, "5.0"), "tags": ["security", "secret"]},
+            "properties": {"security-severity": SECURITY_SEVERITY.get(finding.severity, "5.0"),
+                           "tags": ["security", "secret"]},
         })
         properties = {k: v for k, v in data.items() if k not in ("locations", "rule", "name", "fingerprint")}
         for origin in data["locations"]:

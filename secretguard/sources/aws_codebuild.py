@@ -20,7 +20,8 @@ def projects(codebuild: Any, region: str) -> Iterator[Environment | Document]:
     for start in range(0, len(names), BATCH):
         for project in codebuild.batch_get_projects(names=names[start:start + BATCH]).get("projects", []):
             arn = project.get("arn") or project["name"]
-            plain = [(v["name"], v.get("value", "")) for v in project.get("environment", {}).get("environmentVariables", [])
+            plain = [(v["name"], v.get("value", ""))
+                     for v in project.get("environment", {}).get("environmentVariables", [])
                      if v.get("type", "PLAINTEXT") == "PLAINTEXT"]
             if plain:
                 yield Environment(CloudResource("codebuild", arn, region), variables_of(plain))

@@ -36,7 +36,8 @@ def launch_template_versions(ec2: Any, region: str) -> Iterator[Document]:
             versions = ec2.get_paginator("describe_launch_template_versions").paginate(LaunchTemplateId=template_id)
             for versions_page in versions:
                 for version in versions_page.get("LaunchTemplateVersions", []):
-                    resource = f"{template_id} ({template.get('LaunchTemplateName')}) version {version['VersionNumber']}"
+                    resource = (f"{template_id} ({template.get('LaunchTemplateName')}) "
+                                f"version {version['VersionNumber']}")
                     yield from _user_data(CloudResource("ec2", resource, region),
                                           version.get("LaunchTemplateData", {}).get("UserData"))
 

@@ -28,10 +28,23 @@ from secretguard.aws.session import error_code, error_line, make_client
 from secretguard.errors import SecretguardError, SourceError
 from secretguard.findings import Hit
 from secretguard.provenance import CloudResource, Provenance
-from secretguard.sources import Chunk, Inventory
 from secretguard.sources import (
-    aws_amplify, aws_apigateway, aws_apprunner, aws_batch, aws_cloudformation, aws_codebuild, aws_ec2, aws_ecr,
-    aws_elasticbeanstalk, aws_glue, aws_lambda_code, aws_sagemaker, aws_ssm, aws_stepfunctions,
+    Chunk,
+    Inventory,
+    aws_amplify,
+    aws_apigateway,
+    aws_apprunner,
+    aws_batch,
+    aws_cloudformation,
+    aws_codebuild,
+    aws_ec2,
+    aws_ecr,
+    aws_elasticbeanstalk,
+    aws_glue,
+    aws_lambda_code,
+    aws_sagemaker,
+    aws_ssm,
+    aws_stepfunctions,
 )
 from secretguard.sources.aws_items import Document, Environment, Variables, variables_of
 
@@ -230,7 +243,7 @@ class AwsSource:
 
     def items(self, inventory: Inventory) -> Iterator[tuple[Item, int]]:
         tasks = [(service, region) for region in self.regions for service in self.services]
-        readers = {**READERS, "ecr": partial(aws_ecr.read, newest=self.ecr_images)}
+        readers: dict[str, Reader] = {**READERS, "ecr": partial(aws_ecr.read, newest=self.ecr_images)}
         absent = [(service, region) for service, region in tasks if not offered(self.session, service, region)]
         for service in dict.fromkeys(service for service, _ in absent):
             regions = ", ".join(region for s, region in absent if s == service)

@@ -61,7 +61,8 @@ class Environment:
     def chunk(self) -> Chunk:
         """The ``NAME=value`` text as one chunk whose fields are the variables."""
         data, starts = self.text()
-        return Chunk(data, self.origin, tuple((n, v, line) for (n, v), line in zip(self.variables, starts, strict=True)))
+        fields = tuple((n, v, line) for (n, v), line in zip(self.variables, starts, strict=True))
+        return Chunk(data, self.origin, fields)
 
 
 def variables_of(pairs: Iterable[tuple[Any, Any]]) -> Variables:

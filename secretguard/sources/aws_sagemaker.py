@@ -57,6 +57,8 @@ def models(sagemaker: Any, region: str) -> Iterator[Environment]:
 
 def read(client: Callable[[str], Any], region: str) -> Iterator[Environment | Document]:
     sagemaker = client("sagemaker")
-    for part, reader in (("notebook lifecycle configurations", lifecycle_configurations),
-                         ("training jobs", training_jobs), ("models", models)):
+    parts: tuple[tuple[str, Callable[[Any, str], Iterator[Environment | Document]]], ...] = (
+        ("notebook lifecycle configurations", lifecycle_configurations), ("training jobs", training_jobs),
+        ("models", models))
+    for part, reader in parts:
         yield from guarded(CloudResource("sagemaker", f"sagemaker:{region} {part}", region), reader(sagemaker, region))

@@ -559,8 +559,8 @@ class GitSource:
             author, date = _identity(commit)
             placed: list[Hit] = []
             for at_path in [path, *self._history.more_paths.get(oid, ())]:
-                origin = {"commit": str(commit_id), "author": author, "date": date}
-                placed.extend(replace(h, origin=replace(h.origin, path=at_path + _member_of(h, provenance), **origin))
+                placed.extend(replace(h, origin=replace(h.origin, path=at_path + _member_of(h, provenance),
+                                                        commit=str(commit_id), author=author, date=date))
                               for h in _new_in(commit, at_path, hits))
             return placed
 

@@ -20,8 +20,8 @@ import sqlite3
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from functools import cached_property
-from datetime import datetime, timezone
 from importlib import resources
 from pathlib import Path
 from typing import Any, cast
@@ -53,7 +53,7 @@ def _hash_key(db: sqlite3.Connection) -> SaltedHasher:
         fresh = SaltedHasher.fresh().params()
         db.execute("INSERT INTO hash_key (id, kdf, salt, n, r, p) VALUES (1, :kdf, :salt, :n, :r, :p)", fresh)
         return SaltedHasher.from_params(fresh, "sweep store")
-    return SaltedHasher.from_params(dict(zip(("kdf", "salt", "n", "r", "p"), row)), "sweep store")
+    return SaltedHasher.from_params(dict(zip(("kdf", "salt", "n", "r", "p"), row, strict=True)), "sweep store")
 
 
 def _keyed_hashes(db: sqlite3.Connection) -> None:
@@ -91,7 +91,7 @@ given the connection. Each runs in its own transaction, which also sets the vers
 
 
 def utc_now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 @dataclass(frozen=True, slots=True)
