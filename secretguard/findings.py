@@ -103,6 +103,18 @@ class Pair:
         return hasher.secret_hash(self.secret)
 
 
+@dataclass(frozen=True, slots=True)
+class Recorded:
+    """A finding as a sweep store recorded it. The store keeps secrets only redacted, so the identity computed
+    from the plaintext (keyed by the store's salt) is kept as it was, never derived again from the redacted form;
+    the triage decision in force comes with it."""
+
+    fingerprint: str
+    secret_hash: str
+    pair_hash: str | None = None
+    triage: dict[str, str] | None = None
+
+
 @dataclass(slots=True)
 class Finding:
     """One unique secret found by one rule, with every place it was seen."""
@@ -120,13 +132,27 @@ class Finding:
     """``hash`` when the secret is a password hash rather than the credential itself."""
     enrichment: dict[str, str] = field(default_factory=dict)
     """What enrichers named by the rule added (an AWS key ID's account), shown as top-level fields."""
+    recorded: Recorded | None = None
+    """Set on a finding read back from (or bound for) a sweep store: its identity, whatever ``hasher`` is given."""
 
     def fingerprint(self, hasher: SecretHasher) -> str:
         """The finding's identity under ``hasher`` (rule and secret, never the line)."""
+        if self.recorded is not None:
+            return self.recorded.fingerprint
         return hasher.fingerprint(self.rule, self.secret)
 
     def secret_hash(self, hasher: SecretHasher) -> str:
+        if self.recorded is not None:
+            return self.recorded.secret_hash
         return hasher.secret_hash(self.secret)
+
+    def pair_hash(self, hasher: SecretHasher) -> str | None:
+        """The keyed hash of the pair's secret; None without a pair."""
+        if self.pair is None:
+            return None
+        if self.recorded is not None:
+            return self.recorded.pair_hash
+        return self.pair.secret_hash(hasher)
 
     def to_dict(self, reveal: bool, hasher: SecretHasher) -> dict[str, Any]:
         """The finding as CONVENTIONS.md describes it: secrets redacted unless ``reveal``, hashes keyed by
@@ -145,7 +171,7 @@ class Finding:
             out["pair"] = {
                 "rule": self.pair.rule,
                 "secret": shown(self.pair.secret),
-                "secret_hash": self.pair.secret_hash(hasher),
+                "secret_hash": self.pair_hash(hasher),
             }
         out["entropy"] = round(self.entropy, 3)
         out.update(self.enrichment)
@@ -154,6 +180,8 @@ class Finding:
         if self.validation is not None:
             out["validation"] = self.validation
         out["locations"] = [o.to_dict() for o in sorted(self.locations, key=Origin.sort_key)]
+        if self.recorded is not None and self.recorded.triage is not None:
+            out["triage"] = self.recorded.triage
         return out
 
     @staticmethod

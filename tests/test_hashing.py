@@ -91,7 +91,7 @@ def test_no_report_baseline_or_store_lets_a_dictionary_find_the_password(planted
     with Store(db, create=False) as store:
         assert store.hasher.n >= KDF_N
         [kept] = store.findings()
-        assert kept.stored_hash == store.hasher.secret_hash(PASSWORD)
+        assert kept.recorded is not None and kept.recorded.secret_hash == store.hasher.secret_hash(PASSWORD)
 
 
 def test_report_fingerprints_hold_across_runs_under_a_key_made_0600(planted: Path) -> None:

@@ -117,7 +117,7 @@ def report_command(
     reporter_for(fmt)  # a bad --format fails before any work
     with Store(db, create=False) as store:
         findings, summary = report_from_store(store, include_triaged)
-    return finish(findings, summary, fmt, output, reveal=False, quiet=quiet)  # type: ignore[arg-type]
+    return finish(findings, summary, fmt, output, reveal=False, quiet=quiet)
 
 
 @findings_app.command("triage")

@@ -128,7 +128,7 @@ def _row(finding: Finding, reveal: bool, fingerprint: str) -> str:
         status_cell += f'<br><code>{escape(str(finding.validation["arn"]))}</code>'  # type: ignore[index]
     if (finding.validation or {}).get("respond"):
         status_cell += f'<br><span class="muted">{escape(str(finding.validation["respond"]))}</span>'  # type: ignore[index]
-    triage = getattr(finding, "triage", None)
+    triage = finding.recorded.triage if finding.recorded is not None else None
     if triage:
         status_cell += f'<br><span class="muted">triaged: {escape(triage["status"])}</span>'
     origins = sorted(finding.locations, key=Origin.sort_key)

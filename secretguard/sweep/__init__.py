@@ -19,12 +19,13 @@ from typing import Any
 from secretguard.config import Config
 from secretguard.errors import SecretguardError
 from secretguard.executors import Executor
+from secretguard.findings import Finding
 from secretguard.pipeline import rule_info
 from secretguard.report import ScanSummary
 from secretguard.rules import load_rules
 from secretguard.sweep.mirror import repository_key
 from secretguard.sweep.runner import RepoTask, record_of, repository_work
-from secretguard.sweep.store import RepoRecord, RunInfo, RunTotals, Store, StoredFinding
+from secretguard.sweep.store import RepoRecord, RunInfo, RunTotals, Store
 
 SNAPSHOT_DELTA_LIMIT = 50_000
 """Clean blobs recorded during a sweep travel with each task until there are this many; then the shared
@@ -139,12 +140,12 @@ def sweep(sources: Iterable[str], store: Store, executor: Executor, config: Conf
     return SweepResult(run, totals, time.monotonic() - started)
 
 
-def live_first(findings: list[StoredFinding]) -> list[StoredFinding]:
+def live_first(findings: list[Finding]) -> list[Finding]:
     """Live keys first; otherwise the order given (most severe first)."""
     return sorted(findings, key=lambda f: (f.validation or {}).get("status") != "live")
 
 
-def report_from_store(store: Store, include_triaged: bool = False) -> tuple[list[StoredFinding], ScanSummary]:
+def report_from_store(store: Store, include_triaged: bool = False) -> tuple[list[Finding], ScanSummary]:
     """The store's findings, live first, and a summary whose notes are totals per repository, rule and status."""
     findings = live_first(store.findings(include_triaged))
     per_repo: Counter[str] = Counter()

@@ -25,7 +25,7 @@ from secretguard.filters import user_filter
 from secretguard.findings import RuleInfo, collect
 from secretguard.hashing import SaltedHasher
 from secretguard.sweep.mirror import ensure_mirror, is_url, object_bytes
-from secretguard.sweep.store import RepoRecord, StoredFinding
+from secretguard.sweep.store import RepoRecord, redacted
 
 OID_BYTES = 20
 BASE_TASK_MEMORY = 512 * 1024 * 1024
@@ -135,7 +135,7 @@ def scan_repo(task: RepoTask, known: KnownBlobs, blobs: Executor | None = None) 
         warnings = [] if source.history_gap is None else [f"{task.key}: history incomplete: {source.history_gap}"]
         finish_findings(findings, task.config, Validation(warn=warnings.append) if task.validate else None)
         return RepoRecord(
-            key=task.key, findings=tuple(StoredFinding.redacted(f, task.hasher) for f in findings),
+            key=task.key, findings=tuple(redacted(f, task.hasher) for f in findings),
             scanned_blobs=tuple(source.scanned_blobs), matched_blobs=frozenset(matched),
             scanned_bytes=raw.summary.scanned_bytes, skipped_blobs=len(raw.summary.skipped),
             size_bytes=object_bytes(path), refs_sha256=refs, seconds=time.monotonic() - started,

@@ -5,9 +5,9 @@ is one short transaction that may land beside it. Each repository's results are 
 so a sweep killed at any moment leaves every repository either wholly recorded or not at all.
 
 No plaintext secret is ever written, nor a fast hash of one: fingerprints and secret hashes are scrypt under the
-store's own salt (:class:`~secretguard.hashing.SaltedHasher`), computed by the workers. Findings read back
-(:class:`StoredFinding`) carry the redacted form where the secret was, with the fingerprint and hashes kept as
-stored, so every reporter prints the redacted form even when asked to reveal.
+store's own salt (:class:`~secretguard.hashing.SaltedHasher`), computed by the workers. Findings read back carry
+the redacted form where the secret was, with the fingerprint and hashes kept as recorded
+(:class:`~secretguard.findings.Recorded`), so every reporter prints the redacted form even when asked to reveal.
 """
 
 from __future__ import annotations
@@ -24,11 +24,10 @@ from datetime import UTC, datetime
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
-from typing import Any, cast
 
 from secretguard.errors import SecretguardError
-from secretguard.findings import Finding, Origin, Pair, redact, sort_findings
-from secretguard.hashing import SaltedHasher, SecretHasher
+from secretguard.findings import Finding, Origin, Pair, Recorded, redact, sort_findings
+from secretguard.hashing import SaltedHasher
 
 SCHEMA_VERSION = 4
 APPLICATION_ID = 0x53475357  # 'SGSW'
@@ -94,51 +93,16 @@ def utc_now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-@dataclass(frozen=True, slots=True)
-class StoredPair(Pair):
-    """The second half of a credential as stored: ``secret`` holds the redacted form, the hash is kept."""
-
-    stored_hash: str = ""
-
-    def secret_hash(self, hasher: SecretHasher) -> str:
-        return self.stored_hash
-
-
-@dataclass(slots=True)
-class StoredFinding(Finding):
-    """A finding as the store keeps it: ``secret`` holds the redacted form; identity and hashes are kept."""
-
-    stored_fingerprint: str = ""
-    stored_hash: str = ""
-    triage: dict[str, str] | None = None
-
-    def fingerprint(self, hasher: SecretHasher) -> str:
-        """As stored (keyed by the store's salt, whatever ``hasher`` is)."""
-        return self.stored_fingerprint
-
-    def secret_hash(self, hasher: SecretHasher) -> str:
-        return self.stored_hash
-
-    @staticmethod
-    def redacted(finding: Finding, hasher: SaltedHasher) -> StoredFinding:
-        """``finding`` with every plaintext replaced by its redacted form and hashes keyed by the store's
-        ``hasher``; safe to send, store and print."""
-        pair = finding.pair
-        return StoredFinding(
-            rule=finding.rule, name=finding.name, severity=finding.severity, secret=redact(finding.secret),
-            entropy=finding.entropy,
-            pair=StoredPair(pair.rule, redact(pair.secret), pair.secret_hash(hasher)) if pair is not None else None,
-            locations=list(finding.locations), validation=finding.validation,
-            stored_fingerprint=finding.fingerprint(hasher), stored_hash=finding.secret_hash(hasher),
-            enrichment=dict(finding.enrichment),
-        )
-
-    def to_dict(self, reveal: bool, hasher: SecretHasher) -> dict[str, Any]:
-        """As :meth:`Finding.to_dict`, plus the triage decision in force, if any."""
-        out = Finding.to_dict(self, reveal, hasher)
-        if self.triage is not None:
-            out["triage"] = self.triage
-        return out
+def redacted(finding: Finding, hasher: SaltedHasher) -> Finding:
+    """What the store keeps of ``finding``: every plaintext replaced by its redacted form, its identity recorded
+    under the store's ``hasher``; safe to send, store and print."""
+    pair = finding.pair
+    return Finding(
+        rule=finding.rule, name=finding.name, severity=finding.severity, secret=redact(finding.secret),
+        entropy=finding.entropy, pair=Pair(pair.rule, redact(pair.secret)) if pair is not None else None,
+        locations=list(finding.locations), validation=finding.validation, enrichment=dict(finding.enrichment),
+        recorded=Recorded(finding.fingerprint(hasher), finding.secret_hash(hasher), finding.pair_hash(hasher)),
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,7 +111,8 @@ class RepoRecord:
 
     key: str
     error: str | None = None
-    findings: tuple[StoredFinding, ...] = ()
+    findings: tuple[Finding, ...] = ()
+    """As :func:`redacted` made them."""
     scanned_blobs: tuple[str, ...] = ()
     matched_blobs: frozenset[str] = frozenset()
     """Scanned blobs with raw hits (before the user's allowlist); they are placed in each repository."""
@@ -401,23 +366,24 @@ class Store:
                            (run_id if commit in unreachable else None, repo_id, commit))
 
     @staticmethod
-    def _write_finding(db: sqlite3.Connection, run_id: int, repo_id: int, f: StoredFinding, now: str) -> int:
-        row = db.execute("SELECT id FROM finding WHERE fingerprint = ?", (f.stored_fingerprint,)).fetchone()
-        pair = cast("StoredPair | None", f.pair)
+    def _write_finding(db: sqlite3.Connection, run_id: int, repo_id: int, f: Finding, now: str) -> int:
+        assert f.recorded is not None, "only a redacted finding is stored"
+        fingerprint, pair, pair_hash = f.recorded.fingerprint, f.pair, f.recorded.pair_hash
+        row = db.execute("SELECT id FROM finding WHERE fingerprint = ?", (fingerprint,)).fetchone()
         if row is None:
             finding_id = db.execute(
                 "INSERT INTO finding (fingerprint, rule, name, severity, secret_hash, secret_redacted, entropy, "
                 "aws_account, pair_rule, pair_hash, pair_redacted, first_run_id, last_run_id) "
                 "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                (f.stored_fingerprint, f.rule, f.name, f.severity, f.stored_hash, f.secret, f.entropy,
-                 f.enrichment.get("aws_account"), pair and pair.rule, pair and pair.stored_hash, pair and pair.secret,
+                (fingerprint, f.rule, f.name, f.severity, f.recorded.secret_hash, f.secret, f.entropy,
+                 f.enrichment.get("aws_account"), pair and pair.rule, pair and pair_hash, pair and pair.secret,
                  run_id, run_id)).lastrowid
         else:
             finding_id = row[0]
             db.execute(
                 "UPDATE finding SET last_run_id = ?, name = ?, severity = ?, pair_rule = coalesce(pair_rule, ?), "
                 "pair_hash = coalesce(pair_hash, ?), pair_redacted = coalesce(pair_redacted, ?) WHERE id = ?",
-                (run_id, f.name, f.severity, pair and pair.rule, pair and pair.stored_hash, pair and pair.secret,
+                (run_id, f.name, f.severity, pair and pair.rule, pair and pair_hash, pair and pair.secret,
                  finding_id))
         db.executemany(
             'INSERT OR IGNORE INTO location (finding_id, repository_id, "commit", path, line, "column", author, date, '
@@ -432,7 +398,7 @@ class Store:
 
     # --- reading findings back ------------------------------------------------------------------------
 
-    def findings(self, include_triaged: bool = False) -> list[StoredFinding]:
+    def findings(self, include_triaged: bool = False) -> list[Finding]:
         """Every finding (only open ones unless ``include_triaged``), with its locations, validation and triage."""
         located: dict[int, list[Origin]] = defaultdict(list)
         for row in self.db.execute(
@@ -450,14 +416,15 @@ class Store:
                 "LEFT JOIN triage t ON t.id = (SELECT max(id) FROM triage WHERE finding_id = f.id)"):
             if row[13] is not None and not include_triaged:
                 continue
-            found.append(StoredFinding(
+            triage = {"status": row[13], "note": row[14], "by": row[15], "at": row[16]} if row[13] else None
+            found.append(Finding(
                 rule=row[2], name=row[3], severity=row[4], secret=row[6], entropy=row[7],
-                pair=StoredPair(row[9], row[11], row[10]) if row[9] else None,
+                pair=Pair(row[9], row[11]) if row[9] else None,
                 locations=located[row[0]], validation=json.loads(row[12]) if row[12] else None,
-                stored_fingerprint=row[1], stored_hash=row[5], enrichment={"aws_account": row[8]} if row[8] else {},
-                triage={"status": row[13], "note": row[14], "by": row[15], "at": row[16]} if row[13] else None,
+                enrichment={"aws_account": row[8]} if row[8] else {},
+                recorded=Recorded(row[1], row[5], row[10] if row[9] else None, triage),
             ))
-        return cast("list[StoredFinding]", sort_findings(found))
+        return sort_findings(found)
 
     def failed_repositories(self) -> list[tuple[str, str]]:
         """Repositories whose last attempt failed, with the error."""
