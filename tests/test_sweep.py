@@ -192,11 +192,22 @@ def plain_sha256(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+KEYED_HASHES_VERSION = 4
+
+
+def without_kinds(db: Path) -> None:
+    """Take a store back to version 4, before findings kept their kind."""
+    with sqlite3.connect(db) as con:
+        con.execute("ALTER TABLE finding DROP COLUMN kind")
+        con.execute("PRAGMA user_version = 4")
+
+
 def without_keyed_hashes(db: Path, pairs: list[tuple[str, str]]) -> None:
-    """Take a store holding the AWS key ``pairs`` back to before keyed hashes (the newest upgrade step):
-    plain sha256 fingerprints and hashes, no salt."""
+    """Take a store holding the AWS key ``pairs`` back to before keyed hashes: plain sha256 fingerprints and
+    hashes, no salt."""
     with Store(db, create=False) as store:
         hasher = store.hasher
+    without_kinds(db)
     with sqlite3.connect(db) as con:
         for key_id, secret in pairs:
             con.execute("UPDATE finding SET fingerprint = ?, secret_hash = ?, pair_hash = ? WHERE fingerprint = ?",
@@ -205,7 +216,7 @@ def without_keyed_hashes(db: Path, pairs: list[tuple[str, str]]) -> None:
         con.execute("DROP TABLE hash_key")
         con.execute("ALTER TABLE finding RENAME COLUMN secret_hash TO secret_sha256")
         con.execute("ALTER TABLE finding RENAME COLUMN pair_hash TO pair_sha256")
-        con.execute(f"PRAGMA user_version = {SCHEMA_VERSION - 1}")
+        con.execute(f"PRAGMA user_version = {KEYED_HASHES_VERSION - 1}")
 
 
 ADDED_BY_STEP = {
@@ -224,7 +235,7 @@ def store_of_version(tmp_path: Path, rng: random.Random, version: int) -> tuple[
     assert run_cli("sweep", repo, "--db", db, "--jobs", "1").code == 1
     without_keyed_hashes(db, [(key_id, secret)])
     with sqlite3.connect(db) as con:
-        for step in range(SCHEMA_VERSION - 1, version, -1):
+        for step in range(KEYED_HASHES_VERSION - 1, version, -1):
             for statement in ADDED_BY_STEP[step]:
                 con.execute(statement)
         con.execute(f"PRAGMA user_version = {version}")
@@ -263,6 +274,39 @@ def test_a_version_3_store_gets_keyed_hashes_and_keeps_its_findings_and_triage(t
         if path.is_file():
             data = path.read_bytes()
             assert not any(digest.encode() in data for digest in plain), path
+
+
+SHADOW_HASH = "$6$Wk2Lp9Qz$Hq7mW2vXk9LpRt8Wz1Ns6Jd3Hy5Bc0FgQ4Fm7eXpRk2bV9Lz8wJhN3aY6cD0uG5tS1Pn4wq9ZKj3vT8qMx4tq7"
+
+
+def kinds(document: dict) -> dict[str, str | None]:
+    return {f["rule"]: f.get("kind") for f in document["findings"]}
+
+
+def test_a_password_hash_is_reported_from_the_store_as_a_hash(tmp_path, rng):
+    key_id, secret = key_pair(rng)
+    repo = new_repo(tmp_path / "host", {"etc/shadow": f"root:{SHADOW_HASH}:19876:0:99999:7:::\n"
+                                                      "daemon:*:19876:0:99999:7:::\n",
+                                        "keys.ini": credentials_file(key_id, secret)})
+    db = tmp_path / "sweep.db"
+    assert run_cli("sweep", repo, "--db", db, "--jobs", "1").code == 1
+
+    assert kinds(report_json(db)) == {"unix-password-hash": "hash", "aws-access-key-id": None}
+
+
+def test_a_version_4_store_learns_the_kind_of_the_findings_it_holds(tmp_path, rng):
+    repo = new_repo(tmp_path / "host", {"etc/shadow": f"root:{SHADOW_HASH}:19876:0:99999:7:::\n"})
+    db = tmp_path / "sweep.db"
+    assert run_cli("sweep", repo, "--db", db, "--jobs", "1").code == 1
+    without_kinds(db)
+
+    commit(repo, {"more.txt": "more\n"})
+    assert run_cli("sweep", repo, "--db", db, "--jobs", "1").code == 1  # the shadow blob is not scanned again
+
+    with sqlite3.connect(db) as con:
+        assert con.execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,)
+        assert con.execute("SELECT rule, kind FROM finding").fetchall() == [("unix-password-hash", "hash")]
+    assert kinds(report_json(db)) == {"unix-password-hash": "hash"}
 
 
 def test_a_version_1_store_is_upgraded_in_place(tmp_path, rng):

@@ -1,4 +1,4 @@
--- secretguard sweep store, schema version 4 (PRAGMA user_version = 4).
+-- secretguard sweep store, schema version 5 (PRAGMA user_version = 5).
 --
 -- One SQLite file (WAL mode) holds everything a sweep of many repositories knows: the repositories, the
 -- blobs already scanned (shared by every repository, so a fork costs nothing twice), the findings with
@@ -96,6 +96,7 @@ CREATE TABLE finding (
     rule            TEXT NOT NULL,
     name            TEXT NOT NULL,
     severity        TEXT NOT NULL,
+    kind            TEXT,                   -- 'hash' for a password hash (the rule's kind); NULL: the credential
     secret_hash     TEXT NOT NULL,          -- scrypt of sha256(secret) under the salt
     secret_redacted TEXT NOT NULL,
     entropy         REAL NOT NULL,
@@ -150,4 +151,4 @@ CREATE TABLE triage (
 
 CREATE INDEX triage_finding ON triage (finding_id, id);
 
-PRAGMA user_version = 4;
+PRAGMA user_version = 5;

@@ -29,7 +29,7 @@ from secretguard.errors import SecretguardError
 from secretguard.findings import Finding, Origin, Pair, Recorded, redact, sort_findings
 from secretguard.hashing import SaltedHasher
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 APPLICATION_ID = 0x53475357  # 'SGSW'
 BUSY_TIMEOUT_SECONDS = 30.0
 TRIAGE_STATUSES = ("false-positive", "revoked", "accepted")
@@ -74,6 +74,16 @@ def _keyed_hashes(db: sqlite3.Connection) -> None:
                     old_pair and hasher.hash_digest(bytes.fromhex(old_pair)), finding_id))
 
 
+def _finding_kinds(db: sqlite3.Connection) -> None:
+    """Keep each finding's kind (``hash`` for a password hash). Findings stored before take it from the built-in
+    rules, since their blobs are not scanned again; a finding of a user's own rule gets it when found anew."""
+    from secretguard.rules import load_rules
+
+    db.execute("ALTER TABLE finding ADD COLUMN kind TEXT")
+    db.executemany("UPDATE finding SET kind = ? WHERE rule = ?",
+                   [(rule.spec.kind, rule.id) for rule in load_rules() if rule.spec.kind])
+
+
 Upgrade = str | Callable[[sqlite3.Connection], None]
 UPGRADES: tuple[Upgrade, ...] = (
     "",  # version 0 is an empty file: it gets the whole schema
@@ -84,6 +94,8 @@ UPGRADES: tuple[Upgrade, ...] = (
     "ALTER TABLE run_repository ADD COLUMN history_complete INTEGER CHECK (history_complete IN (0, 1))",
     # 3 -> 4: keyed hashes in place of plain sha256
     _keyed_hashes,
+    # 4 -> 5: the finding's kind
+    _finding_kinds,
 )
 """``UPGRADES[v]`` takes a store from version ``v`` to ``v + 1``: SQL statements separated by ``;``, or a function
 given the connection. Each runs in its own transaction, which also sets the version."""
@@ -98,8 +110,9 @@ def redacted(finding: Finding, hasher: SaltedHasher) -> Finding:
     under the store's ``hasher``; safe to send, store and print."""
     pair = finding.pair
     return Finding(
-        rule=finding.rule, name=finding.name, severity=finding.severity, secret=redact(finding.secret),
-        entropy=finding.entropy, pair=Pair(pair.rule, redact(pair.secret)) if pair is not None else None,
+        rule=finding.rule, name=finding.name, severity=finding.severity, kind=finding.kind,
+        secret=redact(finding.secret), entropy=finding.entropy,
+        pair=Pair(pair.rule, redact(pair.secret)) if pair is not None else None,
         locations=list(finding.locations), validation=finding.validation, enrichment=dict(finding.enrichment),
         recorded=Recorded(finding.fingerprint(hasher), finding.secret_hash(hasher), finding.pair_hash(hasher)),
     )
@@ -372,18 +385,19 @@ class Store:
         row = db.execute("SELECT id FROM finding WHERE fingerprint = ?", (fingerprint,)).fetchone()
         if row is None:
             finding_id = db.execute(
-                "INSERT INTO finding (fingerprint, rule, name, severity, secret_hash, secret_redacted, entropy, "
-                "aws_account, pair_rule, pair_hash, pair_redacted, first_run_id, last_run_id) "
-                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                (fingerprint, f.rule, f.name, f.severity, f.recorded.secret_hash, f.secret, f.entropy,
+                "INSERT INTO finding (fingerprint, rule, name, severity, kind, secret_hash, secret_redacted, "
+                "entropy, aws_account, pair_rule, pair_hash, pair_redacted, first_run_id, last_run_id) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                (fingerprint, f.rule, f.name, f.severity, f.kind, f.recorded.secret_hash, f.secret, f.entropy,
                  f.enrichment.get("aws_account"), pair and pair.rule, pair and pair_hash, pair and pair.secret,
                  run_id, run_id)).lastrowid
         else:
             finding_id = row[0]
             db.execute(
-                "UPDATE finding SET last_run_id = ?, name = ?, severity = ?, pair_rule = coalesce(pair_rule, ?), "
-                "pair_hash = coalesce(pair_hash, ?), pair_redacted = coalesce(pair_redacted, ?) WHERE id = ?",
-                (run_id, f.name, f.severity, pair and pair.rule, pair and pair_hash, pair and pair.secret,
+                "UPDATE finding SET last_run_id = ?, name = ?, severity = ?, kind = ?, "
+                "pair_rule = coalesce(pair_rule, ?), pair_hash = coalesce(pair_hash, ?), "
+                "pair_redacted = coalesce(pair_redacted, ?) WHERE id = ?",
+                (run_id, f.name, f.severity, f.kind, pair and pair.rule, pair and pair_hash, pair and pair.secret,
                  finding_id))
         db.executemany(
             'INSERT OR IGNORE INTO location (finding_id, repository_id, "commit", path, line, "column", author, date, '
@@ -411,7 +425,7 @@ class Store:
         for row in self.db.execute(
                 "SELECT f.id, f.fingerprint, f.rule, f.name, f.severity, f.secret_hash, f.secret_redacted, "
                 "f.entropy, f.aws_account, f.pair_rule, f.pair_hash, f.pair_redacted, v.detail, "
-                "t.status, t.note, t.decided_by, t.decided_at FROM finding f "
+                "t.status, t.note, t.decided_by, t.decided_at, f.kind FROM finding f "
                 "LEFT JOIN validation v ON v.finding_id = f.id "
                 "LEFT JOIN triage t ON t.id = (SELECT max(id) FROM triage WHERE finding_id = f.id)"):
             if row[13] is not None and not include_triaged:
@@ -421,7 +435,7 @@ class Store:
                 rule=row[2], name=row[3], severity=row[4], secret=row[6], entropy=row[7],
                 pair=Pair(row[9], row[11]) if row[9] else None,
                 locations=located[row[0]], validation=json.loads(row[12]) if row[12] else None,
-                enrichment={"aws_account": row[8]} if row[8] else {},
+                enrichment={"aws_account": row[8]} if row[8] else {}, kind=row[17],
                 recorded=Recorded(row[1], row[5], row[10] if row[9] else None, triage),
             ))
         return sort_findings(found)
