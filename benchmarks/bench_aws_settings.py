@@ -24,7 +24,8 @@ from tests.aws_services import REGION, Amplify, AppRunner, Beanstalk  # noqa: E4
 def fill(args: argparse.Namespace, apprunner: AppRunner, amplify: Amplify, beanstalk: Beanstalk) -> None:
     variables = {f"SETTING_{n}": f"value-{n}" for n in range(20)}
     for s in range(args.services):
-        apprunner.add(f"svc-{s}", {"ImageRepository": {"ImageConfiguration": {"RuntimeEnvironmentVariables": variables}}})
+        image = {"ImageConfiguration": {"RuntimeEnvironmentVariables": variables}}
+        apprunner.add(f"svc-{s}", {"ImageRepository": image})
     for a in range(args.apps):
         app = amplify.add_app(f"app-{a}", environmentVariables=variables, buildSpec="version: 1\n" * 40)
         for b in range(args.branches):

@@ -337,7 +337,7 @@ class RayCluster:
         self.jobs = jobs or max(1, 2 * cpus)
         self.max_memory = max((n["Resources"].get("memory", 0) for n in nodes), default=0)
         self.description = f"ray:{address or 'local'}"
-        self._remote = ray.remote(num_cpus=1, max_retries=RAY_MAX_RETRIES, retry_exceptions=False)(_ray_call)
+        self._remote: Any = ray.remote(num_cpus=1, max_retries=RAY_MAX_RETRIES, retry_exceptions=False)(_ray_call)
 
     def share(self, data: bytes) -> Any:
         import numpy

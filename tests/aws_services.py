@@ -73,7 +73,8 @@ class AppRunner(StandIn):
         if operation == "ListServices":
             services, token = page(self.services, request.get("NextToken"), self.page_size)
             summaries = [{k: s[k] for k in ("ServiceName", "ServiceArn", "Status")} for s in services]
-            return _json(200, {"ServiceSummaryList": summaries, **({"NextToken": token} if token else {})}, self.CONTENT)
+            answer = {"ServiceSummaryList": summaries, **({"NextToken": token} if token else {})}
+            return _json(200, answer, self.CONTENT)
         if operation == "DescribeService":
             [service] = [s for s in self.services if s["ServiceArn"] == request["ServiceArn"]]
             return _json(200, {"Service": service}, self.CONTENT)
@@ -108,7 +109,8 @@ class Amplify(StandIn):
         operation = "ListApps" if parts == ["apps"] else "ListBranches" if parts[2:] == ["branches"] else path
         self.calls.append(operation)
         if operation in self.denied:
-            return _json(403, {"message": "not authorized"}, self.CONTENT, {"x-amzn-ErrorType": "AccessDeniedException"})
+            return _json(403, {"message": "not authorized"}, self.CONTENT,
+                         {"x-amzn-ErrorType": "AccessDeniedException"})
         if operation == "ListApps":
             apps, token = page(self.apps, query.get("nextToken"), self.page_size)
             return _json(200, {"apps": apps, **({"nextToken": token} if token else {})}, self.CONTENT)
@@ -179,7 +181,8 @@ class Beanstalk(StandIn):
             return self._error(403, "AccessDeniedException", "not authorized")
         if operation == "DescribeApplications":
             result: dict[str, Any] = {"Applications": [
-                {"ApplicationName": name, "ApplicationArn": f"arn:aws:elasticbeanstalk:{REGION}:{ACCOUNT}:application/{name}",
+                {"ApplicationName": name,
+                 "ApplicationArn": f"arn:aws:elasticbeanstalk:{REGION}:{ACCOUNT}:application/{name}",
                  "ConfigurationTemplates": templates} for name, templates in self.applications.items()]}
         elif operation == "DescribeEnvironments":
             environments, token = page(self.environments, form.get("NextToken"), self.page_size)

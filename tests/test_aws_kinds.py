@@ -168,10 +168,13 @@ def standins(aws, monkeypatch) -> Iterator[dict[str, StandIn]]:
 
 def test_app_runner_variables_of_image_and_code_services(standins) -> None:
     apprunner = standins["apprunner"]
-    image = apprunner.add("web", {"ImageRepository": {"ImageIdentifier": "public.ecr.aws/x/web:1", "ImageConfiguration": {
-        "RuntimeEnvironmentVariables": {"DB_PASSWORD": PASSWORD, "LOG_LEVEL": "info"},
-        "RuntimeEnvironmentSecrets": {"API_TOKEN": "arn:aws:secretsmanager:us-east-1:123456789012:secret:api-AbCdEf"}}}})
-    code = apprunner.add("worker", {"CodeRepository": {"RepositoryUrl": "https://github.com/x/worker", "CodeConfiguration": {
+    secret_arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:api-AbCdEf"
+    image = apprunner.add("web", {"ImageRepository": {
+        "ImageIdentifier": "public.ecr.aws/x/web:1", "ImageConfiguration": {
+            "RuntimeEnvironmentVariables": {"DB_PASSWORD": PASSWORD, "LOG_LEVEL": "info"},
+            "RuntimeEnvironmentSecrets": {"API_TOKEN": secret_arn}}}})
+    code = apprunner.add("worker", {"CodeRepository": {
+        "RepositoryUrl": "https://github.com/x/worker", "CodeConfiguration": {
         "ConfigurationSource": "API", "CodeConfigurationValues": {
             "Runtime": "PYTHON_3", "RuntimeEnvironmentVariables": {"SENDGRID_API_KEY": SENDGRID}}}}})
 
@@ -239,7 +242,8 @@ def test_elastic_beanstalk_saved_template_draft_and_every_option(standins) -> No
     result = run_scan(services=("elasticbeanstalk",))
 
     assert [(o.source, o.resource, o.variable) for o in at(result.findings, PASSWORD)] == [(
-        "elasticbeanstalk", "arn:aws:elasticbeanstalk:us-east-1:123456789012:configurationtemplate/shop/before-rotation",
+        "elasticbeanstalk",
+        "arn:aws:elasticbeanstalk:us-east-1:123456789012:configurationtemplate/shop/before-rotation",
         "aws:elasticbeanstalk:application:environment:DB_PASSWORD")]
     assert [(o.resource, o.variable) for o in at(result.findings, "Zq8!vN3#pLw6Rt2m")] == \
         [(prod, "aws:rds:dbinstance:DBPassword")]
@@ -275,7 +279,8 @@ def test_a_region_without_the_service_is_a_note_and_not_called(standins) -> None
     result = run_scan(regions=("us-east-1", "sa-east-1", "af-south-1"), services=("apprunner", "ssm"))
 
     assert [(o.resource, o.region) for o in at(result.findings, PASSWORD)] == [(web, "us-east-1")]
-    assert result.summary.notes == ("apprunner is not offered in sa-east-1, af-south-1 (nothing there to read; skipped)",)
+    assert result.summary.notes == (
+        "apprunner is not offered in sa-east-1, af-south-1 (nothing there to read; skipped)",)
     assert result.summary.unreadable == ()
     assert standins["apprunner"].calls == ["ListServices", "DescribeService"]
 

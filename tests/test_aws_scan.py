@@ -277,7 +277,8 @@ def test_region_access_denied_is_reported_and_the_scan_goes_on(deny_eu_west_1, m
                      "--format", "json"]) == 2
     out, err = capsys.readouterr()
     assert [f["secret"] for f in json.loads(out)["findings"]] == [redact(PASSWORD)]
-    assert err.startswith("error: 2 inputs could not be scanned: lambda in eu-west-1 (ListFunctions: AccessDeniedException")
+    assert err.startswith(
+        "error: 2 inputs could not be scanned: lambda in eu-west-1 (ListFunctions: AccessDeniedException")
 
 
 def test_regions_not_enabled_are_folded_into_one_note(aws, monkeypatch) -> None:

@@ -16,6 +16,7 @@ from secretguard.config import Config, find_config
 from secretguard.executors import Executor
 from secretguard.findings import Finding
 from secretguard.hashing import UserKey
+from secretguard.pipeline import Progress as Callback
 from secretguard.pipeline import Validation
 from secretguard.report import ScanSummary, format_help, reporter_for
 
@@ -111,7 +112,7 @@ def ray_cluster(address: str | None, jobs: int | None) -> Iterator[Executor | No
 
 
 @contextlib.contextmanager
-def progress_bar(enabled: bool, label: str, unit: str = "bytes") -> Iterator[tuple[object, object]]:
+def progress_bar(enabled: bool, label: str, unit: str = "bytes") -> Iterator[tuple[Callback, Callback]]:
     """``(set_total, advance)`` callbacks drawing a bar on stderr when it is a terminal.
 
     ``unit`` is ``bytes`` (sizes and a transfer rate) or the name of what is counted (``repositories``).

@@ -76,7 +76,7 @@ def scan_git(
         source = GitSource(str(repo), cfg.max_file_size, refs=branch or (), exclude=[since] if since else (),
                            all_objects=all_objects)
         result = scan(source, cfg, jobs or default_jobs(), accepted, validation=checks, executor=cluster,
-                      on_total=set_total, on_advance=advance)  # type: ignore[arg-type]
+                      on_total=set_total, on_advance=advance)
     if source.history_gap is not None and not quiet:
         warn(f"{repo}: history incomplete: {source.history_gap}")
     return finish(result.findings, result.summary, fmt, output, reveal, quiet)

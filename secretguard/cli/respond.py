@@ -50,7 +50,7 @@ def respond_command(
     regions = default_regions(session, region or [], all_regions)
     with progress_bar(not (no_progress or quiet), "CloudTrail LookupEvents", unit="events") as (_, advance):
         responses = respond(keys, session, regions, endpoint_url=endpoint_url, known_networks=networks,
-                            max_events=max_events, on_events=lambda region, n: advance(n))  # type: ignore[operator]
+                            max_events=max_events, on_events=lambda region, n: advance(n))
     if output is not None or not quiet:
         with open_output(output, private=reveal) as out:
             writer(responses, out, reveal)

@@ -80,5 +80,5 @@ def scan_dir(
             progress_bar(not no_progress and not quiet, "scanning") as (set_total, advance):
         result = scan(FileSource(path, cfg.max_file_size, respect_gitignore), cfg, jobs or default_jobs(), accepted,
                       validation=checks, executor=cluster, on_total=set_total,
-                      on_advance=advance)  # type: ignore[arg-type]
+                      on_advance=advance)
     return finish(result.findings, result.summary, fmt, output, reveal, quiet)

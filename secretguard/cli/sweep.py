@@ -77,10 +77,10 @@ def sweep_command(
 
             def record(rec: RepoRecord) -> None:
                 show(rec)
-                advance(1)  # type: ignore[operator]
+                advance(1)
 
             result = sweep(sources, store, executor, cfg, mirrors, validate, on_record=record,
-                           on_total=set_total)  # type: ignore[arg-type]
+                           on_total=set_total)
             open_findings = len(store.findings())
     except KeyboardInterrupt:
         if not quiet:

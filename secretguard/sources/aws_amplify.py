@@ -27,7 +27,8 @@ def basic_auth_password(encoded: str) -> str:
     return decoded.partition(":")[2] if ":" in decoded else decoded
 
 
-def settings(values: dict[str, Any], arn: str, region: str, part: str | None = None) -> Iterator[Environment | Document]:
+def settings(values: dict[str, Any], arn: str, region: str,
+             part: str | None = None) -> Iterator[Environment | Document]:
     """The variables and basic-auth password (one environment) and the build spec of an app, a branch, or
     ``part`` of an app (the settings it gives the branches it creates)."""
     variables = dict(values.get("environmentVariables") or {})

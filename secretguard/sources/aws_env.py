@@ -126,7 +126,8 @@ def ecs_environments(client: Any, region: str, files: EnvironmentFiles | None = 
                         yield from _file_environments(files, origin, container.get("environmentFiles") or [])
 
 
-def _file_environments(files: EnvironmentFiles, origin: CloudResource, entries: list[dict[str, str]]) -> Iterator[Environment]:
+def _file_environments(files: EnvironmentFiles, origin: CloudResource,
+                       entries: list[dict[str, str]]) -> Iterator[Environment]:
     for entry in entries:
         if entry.get("type", "s3") == "s3" and entry.get("value"):
             variables, error = files.variables(entry["value"])
