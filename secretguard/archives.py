@@ -323,6 +323,11 @@ def _tar(stream: _Metered, parts: tuple[str, ...], depth: int, budget: _Budget,
     except _Unread as unread:  # raised by the decompressing stream under the tar
         yield from _record_unread(unread, parts, parts)
     except _corrupt() as error:
+        if raw is not None and isinstance(error, tarfile.ReadError) and str(error) == "end of file header":
+            # The end-of-archive block where the first member would be: an archive of headers alone, as
+            # git archive writes for an empty tree. Its bytes are all there is, and they are read.
+            yield Leaf(raw, parts, archive_not_opened=True)
+            return
         yield NotScanned(join(parts), f"corrupt archive: {error}")
         if raw is not None:
             yield Leaf(raw, parts, archive_not_opened=True)

@@ -247,6 +247,15 @@ def test_member_over_the_size_limit_is_listed_as_a_user_limit():
     assert skipped == [NotScanned("logs.zip!big.log", "larger than 1024 bytes", user_limit=True)]
 
 
+def test_a_tar_of_headers_only_is_empty_not_corrupt():
+    out = io.BytesIO()  # git archive writes one: a pax global header (the commit ID) and no member
+    with tarfile.open(fileobj=out, mode="w", format=tarfile.PAX_FORMAT, pax_headers={"comment": ENV}):
+        pass
+    found, skipped = split(list(pieces(out.getvalue(), "empty.tar")))
+    assert skipped == []
+    assert [key_lines(p) for p in found] != [[]]  # its header's text is still read, as raw bytes
+
+
 def _lying_tar(claimed: int) -> bytes:
     """A tar whose one member's header claims ``claimed`` bytes, followed by a few KiB and no more."""
     info = tarfile.TarInfo("huge")
