@@ -9,6 +9,7 @@ machine without git, and whatever ``cat-file`` cannot give are read with pygit2,
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import threading
 from collections import deque
@@ -92,10 +93,11 @@ class ObjectReader:
         self._expected.clear()
         if self._git is not None:
             git, self._git = self._git, None
+            git.kill()
             for pipe in (git.stdin, git.stdout):
                 if pipe is not None:
-                    pipe.close()
-            git.kill()
+                    with contextlib.suppress(OSError, ValueError):  # IDs still buffered for a git now gone
+                        pipe.close()
             git.wait()
 
     def _pygit2(self) -> pygit2.Odb:
